@@ -1,0 +1,13 @@
+from sqlmodel import Field, SQLModel
+
+
+class Product(SQLModel, table=True):
+    """A sellable SKU at its current catalog price; orders copy name and price at order time."""
+
+    __tablename__ = "product"
+
+    sku: str = Field(primary_key=True)
+    name: str
+    price_minor: int = Field(ge=0)
+    currency: str = Field(max_length=3)
+    customizable: bool = False

@@ -1,0 +1,55 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from models.enums import ActorKind, EventVisibility, NotificationChannel, NotificationStatus
+
+
+class OrderEvent(SQLModel, table=True):
+    """The append-only event log, written in the same transaction as the change it records (the outbox).
+
+    `sequence` is the global order readers resume from. It is given to committed events in the order
+    they are seen committed, never taken from a plain sequence at insert time (those can commit out
+    of order); `order_id` is null for customer-level events.
+    """
+
+    __tablename__ = "order_event"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    sequence: int | None = Field(default=None, sa_type=sa.BigInteger, unique=True)
+    order_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="orders.id")
+    customer_id: int = Field(sa_type=BigIntId, foreign_key="customer.id")
+    type: str
+    message: str | None = None
+    visibility: EventVisibility = Field(sa_type=enum_column(EventVisibility))
+    actor_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
+    actor_name: str | None = None
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_order_event_order_sequence", "order_id", "sequence"),
+        sa.Index("ix_order_event_customer_sequence", "customer_id", "sequence"),
+    )
+
+
+class Notification(SQLModel, table=True):
+    """One message to a customer for one event on one channel: never lost, never sent twice."""
+
+    __tablename__ = "notification"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    event_id: int = Field(sa_type=BigIntId, foreign_key="order_event.id")
+    channel: NotificationChannel = Field(sa_type=enum_column(NotificationChannel))
+    recipient: str
+    status: NotificationStatus = Field(sa_type=enum_column(NotificationStatus))
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        sa.UniqueConstraint("event_id", "channel", name="uq_notification_event_channel"),
+        sa.Index("ix_notification_pending", "status", "next_attempt_at"),
+    )

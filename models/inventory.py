@@ -1,0 +1,52 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from models.enums import ActorKind
+
+
+class InventoryLevel(SQLModel, table=True):
+    """Stock of one SKU at one location. available = on_hand - reserved - safety_stock; incoming is not sold."""
+
+    __tablename__ = "inventory_level"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    sku: str = Field(foreign_key="product.sku")
+    location_id: int = Field(sa_type=BigIntId, foreign_key="location.id", index=True)
+    on_hand: int = 0
+    reserved: int = 0
+    incoming: int = 0
+    safety_stock: int = 0
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (
+        sa.UniqueConstraint("sku", "location_id"),
+        # The database itself refuses an oversell, whatever the code above it does.
+        sa.CheckConstraint("reserved >= 0 AND reserved <= on_hand", name="reserved"),
+        sa.CheckConstraint("incoming >= 0 AND safety_stock >= 0", name="nonnegative"),
+    )
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved - self.safety_stock, 0)
+
+
+class InventoryAdjustment(SQLModel, table=True):
+    """The inventory ledger: every change of on-hand or reserved stock, with its reason."""
+
+    __tablename__ = "inventory_adjustment"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    sku: str
+    location_id: int = Field(sa_type=BigIntId, foreign_key="location.id")
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    reason: str
+    order_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="orders.id")
+    actor_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
+    actor_name: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    __table_args__ = (sa.Index("ix_inventory_adjustment_sku_location", "sku", "location_id", "created_at"),)

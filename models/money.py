@@ -1,0 +1,23 @@
+"""Money is stored as integer minor units with an ISO 4217 currency and is a Decimal on the wire."""
+
+from decimal import Decimal
+
+# ISO 4217 exponents that differ from 2; the demo data uses USD.
+_EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+
+
+def exponent(currency: str) -> int:
+    return _EXPONENTS.get(currency, 2)
+
+
+def to_decimal(minor: int, currency: str) -> Decimal:
+    """12345 USD minor units -> Decimal('123.45'), always with the currency's number of places."""
+    return Decimal(minor).scaleb(-exponent(currency))
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Decimal('123.45') -> 12345; refuses amounts finer than the currency's minor unit."""
+    scaled = amount.scaleb(exponent(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} has more decimal places than {currency} allows")
+    return int(scaled)

@@ -1,0 +1,115 @@
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from models.customer import AddressFields
+from models.enums import ActorKind, Channel, OrderStatus
+
+
+class Order(SQLModel, table=True):
+    """A placed order. `status` is written only from `derive_order_status`, never by hand."""
+
+    __tablename__ = "orders"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    number: str = Field(unique=True)
+    customer_id: int = Field(sa_type=BigIntId, foreign_key="customer.id")
+    channel: Channel = Field(sa_type=enum_column(Channel))
+    status: OrderStatus = Field(sa_type=enum_column(OrderStatus))
+    placed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    placed_by_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
+    placed_by_name: str | None = None
+    currency: str = Field(max_length=3)
+    subtotal_minor: int
+    shipping_minor: int
+    tax_minor: int
+    total_minor: int
+    # Value taken off the total by cancellations (lines with their tax and shipping share), and refunded.
+    cancelled_minor: int = 0
+    refunded_minor: int = 0
+    delivery_method_code: str = Field(foreign_key="delivery_method.code")
+    pickup_location_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="location.id")
+    promised_delivery_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    hold_reason: str | None = None  # set while the order is on hold
+    # The shipping address as it was when the order was placed or last changed.
+    ship_name: str | None = None
+    ship_line1: str | None = None
+    ship_line2: str | None = None
+    ship_city: str | None = None
+    ship_region: str | None = None
+    ship_postal_code: str | None = None
+    ship_country: str | None = None
+    ship_phone: str | None = None
+    # Idempotent placement: one order per caller and key; the hash tells a replay from a different request.
+    idempotency_scope: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+    __table_args__ = (
+        sa.Index("ix_orders_customer_placed", "customer_id", "placed_at", "id"),
+        sa.Index("ix_orders_status_placed", "status", "placed_at", "id"),
+        sa.Index("ix_orders_placed", "placed_at", "id"),
+        sa.Index("ix_orders_channel_placed", "channel", "placed_at", "id"),
+        sa.UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_orders_idempotency"),
+    )
+
+    @property
+    def on_hold(self) -> bool:
+        return self.hold_reason is not None
+
+    @property
+    def shipping_address(self) -> AddressFields | None:
+        if self.ship_line1 is None:
+            return None
+        return AddressFields.model_construct(
+            name=self.ship_name,
+            line1=self.ship_line1,
+            line2=self.ship_line2,
+            city=self.ship_city,
+            region=self.ship_region,
+            postal_code=self.ship_postal_code,
+            country=self.ship_country,
+            phone=self.ship_phone,
+        )
+
+
+class OrderLine(SQLModel, table=True):
+    """One SKU of an order with its quantity ledger: quantity = open + cancelled + shipped,
+    delivered <= shipped (picked-up units count as shipped and delivered), returned <= delivered."""
+
+    __tablename__ = "order_line"
+
+    id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
+    order_id: int = Field(sa_type=BigIntId, foreign_key="orders.id", index=True)
+    line_number: int
+    sku: str = Field(foreign_key="product.sku")
+    product_name: str
+    customization: str | None = None
+    quantity: int
+    quantity_cancelled: int = 0
+    quantity_shipped: int = 0
+    quantity_delivered: int = 0
+    quantity_returned: int = 0
+    unit_price_minor: int
+    tax_minor: int = 0
+    currency: str = Field(max_length=3)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "quantity > 0 AND quantity_cancelled >= 0 AND quantity_shipped >= 0"
+            " AND quantity_cancelled + quantity_shipped <= quantity"
+            " AND quantity_delivered <= quantity_shipped AND quantity_returned <= quantity_delivered",
+            name="ledger",
+        ),
+    )
+
+    @property
+    def quantity_open(self) -> int:
+        return self.quantity - self.quantity_cancelled - self.quantity_shipped
+
+    @property
+    def line_total_minor(self) -> int:
+        return self.unit_price_minor * self.quantity

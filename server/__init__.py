@@ -1,0 +1,1 @@
+"""The composition root: settings, database, Starlette app and lifespan, authentication, CLI."""

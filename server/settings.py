@@ -1,0 +1,31 @@
+"""Settings from ORDERGRAPH_* environment variables (pydantic-settings)."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "ordergraph-development-secret-do-not-use-in-production"
+
+
+def default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'ordergraph.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERGRAPH_", frozen=True)
+
+    database_url: str = default_database_url()
+    # Analysts' reads may go to a replica; the primary when unset.
+    read_database_url: str | None = None
+    broadcast_url: str = "memory://"
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_ttl_seconds: int = 12 * 3600
+    max_page_size: int = 100
+    graphiql: bool = True
+    introspection: bool = True
+    sqlite_busy_timeout_ms: int = 10_000
+    database_pool_size: int = 10
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.jwt_secret == DEVELOPMENT_JWT_SECRET

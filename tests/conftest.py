@@ -1,0 +1,116 @@
+"""Test fixtures: every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL is required, never skipped: the run stops with a clear message when it is unreachable.
+Each backend gets one migrated template per session; a test that needs a database of its own gets
+a copy of it (CREATE DATABASE … TEMPLATE on PostgreSQL, a file copy on SQLite).
+"""
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from server.database import Database
+from server.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("ORDERGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("ORDERGRAPH_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+
+
+def _pg_dsn(database: str | None = None) -> str:
+    url = make_url(POSTGRES_URL).set(drivername="postgresql")
+    if database:
+        url = url.set(database=database)
+    return url.render_as_string(hide_password=False)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if "postgresql" not in BACKENDS:
+        return
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(_pg_dsn(), timeout=5)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # noqa: BLE001  (any failure to connect means the same to the person running tests)
+        pytest.exit(
+            f"PostgreSQL is unreachable at {POSTGRES_URL} ({exc!r}). The suite runs on SQLite and PostgreSQL;"
+            " start PostgreSQL or point ORDERGRAPH_TEST_POSTGRES_URL at one.",
+            returncode=3,
+        )
+
+
+class DatabaseFactory:
+    """Hands out migrated, empty databases of one backend, each a copy of a template migrated once."""
+
+    def __init__(self, backend: str, workdir) -> None:  # noqa: ANN001
+        self.backend = backend
+        self.workdir = workdir
+        self.run_id = uuid.uuid4().hex[:8]
+        self.template: str | None = None
+        self.created: list[str] = []
+
+    async def _admin(self) -> asyncpg.Connection:
+        return await asyncpg.connect(_pg_dsn())
+
+    async def _prepare_template(self) -> None:
+        if self.backend == "sqlite":
+            self.template = str(self.workdir / "template.db")
+            url = f"sqlite:///{self.template}"
+        else:
+            self.template = f"og_test_{self.run_id}_template"
+            admin = await self._admin()
+            await admin.execute(f'CREATE DATABASE "{self.template}"')
+            await admin.close()
+            self.created.append(self.template)
+            url = _pg_dsn(self.template)
+        db = Database(url)
+        await upgrade(db)
+        await db.dispose()
+
+    async def new_url(self) -> str:
+        if self.template is None:
+            await self._prepare_template()
+        name = f"og_test_{self.run_id}_{len(self.created)}"
+        if self.backend == "sqlite":
+            path = self.workdir / f"{name}.db"
+            shutil.copyfile(self.template, path)
+            return f"sqlite:///{path}"
+        admin = await self._admin()
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        await admin.close()
+        self.created.append(name)
+        return _pg_dsn(name)
+
+    async def new(self) -> Database:
+        return Database(await self.new_url())
+
+    async def drop_all(self) -> None:
+        if self.backend != "postgresql" or not self.created:
+            return
+        admin = await self._admin()
+        for name in reversed(self.created):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(request.param, tmp_path_factory.mktemp(request.param))
+    yield factory
+    await factory.drop_all()
+
+
+@pytest.fixture
+async def empty_db(database_factory: DatabaseFactory) -> AsyncIterator[Database]:
+    """A migrated database of its own (postal codes loaded, nothing else)."""
+    db = await database_factory.new()
+    yield db
+    await db.dispose()
