@@ -1,0 +1,128 @@
+"""Per-request batch loaders: one per relation, each a single SQL statement per batch."""
+
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from aiodataloader import DataLoader
+from sqlmodel import select
+
+from loaders.base import Page, PageKey, ReadSession, pages_by_parent, rows_by_key, rows_by_parent
+from models import (
+    Customer,
+    CustomerAddress,
+    DeliveryMethod,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    InventoryLevel,
+    Location,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PostalCode,
+    Product,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentEvent,
+)
+from models.enums import EventVisibility
+
+__all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey"]
+
+CUSTOMER_VISIBLE = "customer-visible"
+
+
+def _events_visible_to(variant: Hashable) -> list:
+    return [OrderEvent.visibility == EventVisibility.CUSTOMER] if variant == CUSTOMER_VISIBLE else []
+
+
+def _sequenced(variant: Hashable) -> list:
+    return [OrderEvent.sequence.is_not(None), *_events_visible_to(variant)]
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOrderStats:
+    order_count: int
+    # Net value (totals less cancellations and refunds) by currency.
+    net_minor_by_currency: dict[str, int]
+
+
+class Loaders:
+    def __init__(self, read: ReadSession) -> None:
+        self.customer = rows_by_key(read, Customer, Customer.id)
+        self.order = rows_by_key(read, Order, Order.id)
+        self.order_line = rows_by_key(read, OrderLine, OrderLine.id)
+        self.shipment = rows_by_key(read, Shipment, Shipment.id)
+        self.return_ = rows_by_key(read, Return, Return.id)
+        self.payment = rows_by_key(read, Payment, Payment.id)
+        self.fulfillment_order = rows_by_key(read, FulfillmentOrder, FulfillmentOrder.id)
+        self.location = rows_by_key(read, Location, Location.id)
+        self.delivery_method = rows_by_key(read, DeliveryMethod, DeliveryMethod.code)
+        self.product = rows_by_key(read, Product, Product.sku)
+        self.postal_code = rows_by_key(read, PostalCode, PostalCode.code)
+
+        self.addresses_by_customer = rows_by_parent(
+            read, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position]
+        )
+        self.lines_by_order = rows_by_parent(read, OrderLine, OrderLine.order_id, [OrderLine.line_number])
+        self.shipments_by_order = rows_by_parent(read, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id])
+        self.events_by_shipment = rows_by_parent(
+            read, ShipmentEvent, ShipmentEvent.shipment_id, [ShipmentEvent.occurred_at, ShipmentEvent.id]
+        )
+        self.returns_by_order = rows_by_parent(read, Return, Return.order_id, [Return.requested_at, Return.id])
+        self.lines_by_return = rows_by_parent(read, ReturnLine, ReturnLine.return_id, [ReturnLine.id])
+        self.payments_by_order = rows_by_parent(read, Payment, Payment.order_id, [Payment.id])
+        self.fulfillment_orders_by_order = rows_by_parent(
+            read, FulfillmentOrder, FulfillmentOrder.order_id, [FulfillmentOrder.id]
+        )
+        self.lines_by_fulfillment_order = rows_by_parent(
+            read, FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id, [FulfillmentOrderLine.id]
+        )
+        self.inventory_by_sku = rows_by_parent(read, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id])
+
+        self.orders_page_by_customer = pages_by_parent(
+            read, Order, Order.customer_id, [Order.placed_at, Order.id], descending=True
+        )
+        # An order's timeline reads oldest first; a customer's activity newest first.
+        self.timeline_page_by_order = pages_by_parent(
+            read, OrderEvent, OrderEvent.order_id, [OrderEvent.sequence], descending=False, where=_sequenced
+        )
+        self.activity_page_by_customer = pages_by_parent(
+            read, OrderEvent, OrderEvent.customer_id, [OrderEvent.sequence], descending=True, where=_sequenced
+        )
+        self.order_stats_by_customer = DataLoader(batch_load_fn=self._order_stats_by_customer(read))
+        self.delivery_methods = DataLoader(batch_load_fn=self._all_delivery_methods(read))
+
+    @staticmethod
+    def _order_stats_by_customer(read: ReadSession):  # noqa: ANN205
+        async def batch(customer_ids: Sequence[int]) -> list[CustomerOrderStats]:
+            net = Order.total_minor - Order.cancelled_minor - Order.refunded_minor
+            query = (
+                select(Order.customer_id, Order.currency, sa.func.count(), sa.func.sum(net))
+                .where(Order.customer_id.in_(set(customer_ids)))
+                .group_by(Order.customer_id, Order.currency)
+            )
+            async with read() as session:
+                rows = (await session.exec(query)).all()
+            counts: dict[int, int] = defaultdict(int)
+            nets: dict[int, dict[str, int]] = defaultdict(dict)
+            for customer_id, currency, count, total in rows:
+                counts[customer_id] += count
+                nets[customer_id][currency] = int(total or 0)
+            return [CustomerOrderStats(counts[c], nets[c]) for c in customer_ids]
+
+        return batch
+
+    @staticmethod
+    def _all_delivery_methods(read: ReadSession):  # noqa: ANN205
+        """The catalogue of delivery methods (keyed by a constant: it is one small table)."""
+
+        async def batch(keys: Sequence[Hashable]) -> list[list[DeliveryMethod]]:
+            async with read() as session:
+                methods = list((await session.exec(select(DeliveryMethod).order_by(DeliveryMethod.position))).all())
+            return [methods for _ in keys]
+
+        return batch

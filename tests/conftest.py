@@ -114,3 +114,73 @@ async def empty_db(database_factory: DatabaseFactory) -> AsyncIterator[Database]
     db = await database_factory.new()
     yield db
     await db.dispose()
+
+
+# The API as a client sees it: a real app (lifespan included) over a database with known data.
+
+import contextlib  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import httpx  # noqa: E402
+from sqlalchemy import event  # noqa: E402
+from starlette.applications import Starlette  # noqa: E402
+
+from resolvers.access import Role  # noqa: E402
+from schema.node import encode_global_id  # noqa: E402
+from server.app import create_app  # noqa: E402
+from server.auth import issue_token  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from tests.contract import document  # noqa: E402
+from tests.factories import World, build_world  # noqa: E402
+
+TEST_SECRET = "test-secret-for-ordergraph-tests-only"
+
+
+@dataclass
+class Api:
+    client: httpx.AsyncClient
+    app: Starlette
+    world: World
+    backend: str
+
+    def token(self, role: str, customer: str | None = None, *, ttl: int = 3600, secret: str = TEST_SECRET) -> str:
+        subject = encode_global_id("Customer", self.world.customers[customer]) if customer else f"{role}:tester"
+        return issue_token(secret, role=Role(role), subject=subject, name=f"Test {role}", ttl_seconds=ttl)
+
+    async def post(self, query: str, variables: dict | None = None, *, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+
+    async def run(self, operation: str, variables: dict | None = None, *, token: str | None = None) -> dict:
+        """A contract operation by name; returns the response body (status 200 asserted)."""
+        response = await self.post(document(operation), variables, token=token)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    @contextlib.contextmanager
+    def statements(self):  # noqa: ANN201
+        """Counts the SQL statements the app sends while the block runs."""
+        executed: list[str] = []
+        engine = self.app.state.services.db.engine.sync_engine
+
+        def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+            executed.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield executed
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(scope="session")
+async def api(database_factory: DatabaseFactory) -> AsyncIterator[Api]:
+    url = await database_factory.new_url()
+    db = Database(url)
+    world = await build_world(db)
+    await db.dispose()
+    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ordergraph.test") as client:
+            yield Api(client, app, world, database_factory.backend)

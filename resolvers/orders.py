@@ -1,0 +1,163 @@
+"""Reading orders: the cross-customer list, a customer's own history, and what the SPA may offer."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import select
+
+from loaders import PageKey
+from models import Customer, FulfillmentOrder, Order, OrderLine
+from models.enums import Channel, FulfillmentOrderStatus, OrderStatus, ReturnStatus
+from resolvers.access import require_staff
+from resolvers.context import RequestContext
+from resolvers.pagination import Connection, Sort, page_size
+
+RETURN_WINDOW = timedelta(days=30)
+
+
+class OrderSortField(StrEnum):
+    PLACED_AT = "PLACED_AT"
+    TOTAL = "TOTAL"
+    NUMBER = "NUMBER"
+
+
+_SORT_KEYS = {
+    OrderSortField.PLACED_AT: (("placed_at", "id"), (datetime, int)),
+    OrderSortField.TOTAL: (("total_minor", "id"), (int, int)),
+    OrderSortField.NUMBER: (("number",), (str,)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFilter:
+    search: str | None = None
+    statuses: list[OrderStatus] = field(default_factory=list)
+    channels: list[Channel] = field(default_factory=list)
+    placed_after: datetime | None = None  # inclusive
+    placed_before: datetime | None = None  # exclusive
+    customer_id: int | None = None
+
+
+def _conditions(f: OrderFilter) -> list:
+    conditions = []
+    if f.statuses:
+        conditions.append(Order.status.in_(f.statuses))
+    if f.channels:
+        conditions.append(Order.channel.in_(f.channels))
+    if f.placed_after is not None:
+        conditions.append(Order.placed_at >= f.placed_after)
+    if f.placed_before is not None:
+        conditions.append(Order.placed_at < f.placed_before)
+    if f.customer_id is not None:
+        conditions.append(Order.customer_id == f.customer_id)
+    if f.search:
+        # An order number, or a customer's name or email.
+        term = f.search.strip()
+        matching_customers = select(Customer.id).where(
+            sa.or_(Customer.email.ilike(f"%{term}%"), Customer.name.ilike(f"%{term}%"))
+        )
+        conditions.append(sa.or_(Order.number == term.upper(), Order.customer_id.in_(matching_customers)))
+    return conditions
+
+
+async def list_orders(
+    ctx: RequestContext,
+    *,
+    order_filter: OrderFilter,
+    sort_field: OrderSortField,
+    descending: bool,
+    first: int | None,
+    after: str | None,
+) -> Connection:
+    """Every order, for agents and analysts."""
+    require_staff(ctx.viewer)
+    size = page_size(first, ctx.max_page_size)
+    keys, types = _SORT_KEYS[sort_field]
+    sort = Sort(f"orders:{sort_field}:{'desc' if descending else 'asc'}", keys, descending)
+    cursor = sort.decode(after, types)
+    conditions = _conditions(order_filter)
+    columns = [getattr(Order, k) for k in keys]
+
+    query = select(Order).where(*conditions)
+    if cursor is not None:
+        key, bound = sa.tuple_(*columns), sa.tuple_(*(sa.literal(v) for v in cursor))
+        query = query.where(key < bound if descending else key > bound)
+    query = query.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(size + 1)
+    async with ctx.read() as session:
+        rows = list((await session.exec(query)).all())
+
+    async def count() -> int:
+        async with ctx.read() as session:
+            return (await session.exec(select(sa.func.count()).select_from(Order).where(*conditions))).one()
+
+    return Connection(rows[:size], sort, len(rows) > size, cursor is not None, count)
+
+
+CUSTOMER_ORDERS_SORT = Sort("customer-orders", ("placed_at", "id"), descending=True)
+
+
+async def customer_orders(ctx: RequestContext, customer_id: int, *, first: int | None, after: str | None) -> Connection:
+    """One customer's orders, newest first (the caller has already been allowed to see the customer)."""
+    size = page_size(first, ctx.max_page_size)
+    cursor = CUSTOMER_ORDERS_SORT.decode(after, (datetime, int))
+    page = await ctx.loaders.orders_page_by_customer.load(PageKey(customer_id, size, cursor))
+
+    async def count() -> int:
+        return (await ctx.loaders.order_stats_by_customer.load(customer_id)).order_count
+
+    return Connection(page.rows, CUSTOMER_ORDERS_SORT, page.has_next_page, cursor is not None, count)
+
+
+# What the SPA may offer on an order. The capture and returns issues own the full rules; these follow
+# DESIGN.md's lifecycles from the data alone.
+
+async def can_cancel(ctx: RequestContext, order: Order) -> bool:
+    """Some units are still open (not shipped, not cancelled) and none of their fulfillment has left."""
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED, OrderStatus.SHIPPED):
+        return False
+    lines = await ctx.loaders.lines_by_order.load(order.id)
+    return any(line.quantity_open > 0 for line in lines)
+
+
+_NOT_YET_LEFT = {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS}
+
+
+async def can_change_shipping(ctx: RequestContext, order: Order) -> bool:
+    """Until anything has left: every live fulfillment order is still open or being picked."""
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED):
+        return False
+    fulfillment_orders: list[FulfillmentOrder] = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
+    live = [fo for fo in fulfillment_orders if fo.status is not FulfillmentOrderStatus.CANCELLED]
+    return bool(live) and all(fo.status in _NOT_YET_LEFT for fo in live)
+
+
+@dataclass(frozen=True, slots=True)
+class ReturnableLine:
+    order_line: OrderLine
+    quantity: int
+
+
+async def returnable_lines(ctx: RequestContext, order: Order, now: datetime | None = None) -> list[ReturnableLine]:
+    """Delivered units not already returned or in an open return, within the return window of delivery."""
+    now = now or datetime.now(UTC)
+    shipments = await ctx.loaders.shipments_by_order.load(order.id)
+    fulfillment_orders = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
+    delivered_times = [s.delivered_at for s in shipments if s.delivered_at is not None]
+    delivered_times += [fo.updated_at for fo in fulfillment_orders if fo.status is FulfillmentOrderStatus.PICKED_UP]
+    if not delivered_times or now - max(delivered_times) > RETURN_WINDOW:
+        return []
+    lines = await ctx.loaders.lines_by_order.load(order.id)
+    returns = await ctx.loaders.returns_by_order.load(order.id)
+    open_returns = [r for r in returns if r.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED)]
+    in_open_returns: dict[int, int] = {}
+    for return_lines in await ctx.loaders.lines_by_return.load_many([r.id for r in open_returns]):
+        for rl in return_lines:
+            in_open_returns[rl.order_line_id] = in_open_returns.get(rl.order_line_id, 0) + rl.quantity
+    result = []
+    for line in lines:
+        quantity = line.quantity_delivered - line.quantity_returned - in_open_returns.get(line.id, 0)
+        if quantity > 0:
+            result.append(ReturnableLine(line, quantity))
+    return result

@@ -1,0 +1,70 @@
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import models
+from resolvers import customers as customer_resolvers
+from resolvers import orders as order_resolvers
+from schema.common import Address, Money, money
+from schema.node import Node, encode_global_id
+from schema.permissions import PersonalData
+
+if TYPE_CHECKING:
+    from schema.event import OrderEventConnection
+    from schema.order import OrderConnection
+
+
+@strawberry.type(description="`phone` here is the number SMS updates go to.")
+class NotificationPreferences:
+    email: bool
+    sms: bool
+    phone: str | None = strawberry.field(extensions=[PersonalData()])
+
+
+@strawberry.type(description="For analysts, name, email, phone, addresses and the SMS phone are masked.")
+class Customer(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.Customer)
+
+    @strawberry.field
+    def id(root: models.Customer) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Customer", root.id))
+
+    name: str | None = strawberry.field(extensions=[PersonalData()])
+    email: str | None = strawberry.field(extensions=[PersonalData()])
+    phone: str | None = strawberry.field(extensions=[PersonalData()])
+    created_at: datetime
+
+    @strawberry.field
+    async def order_count(root: models.Customer, info: strawberry.Info) -> int:
+        return (await info.context.loaders.order_stats_by_customer.load(root.id)).order_count
+
+    @strawberry.field(description="Order totals less cancellations and refunds, in the customer's main currency.")
+    async def lifetime_value(root: models.Customer, info: strawberry.Info) -> Money:
+        by_currency = (await info.context.loaders.order_stats_by_customer.load(root.id)).net_minor_by_currency
+        if not by_currency:
+            return money(0, "USD")
+        currency = max(by_currency, key=lambda c: by_currency[c])
+        return money(by_currency[currency], currency)
+
+    @strawberry.field
+    def notification_preferences(root: models.Customer) -> NotificationPreferences:
+        return NotificationPreferences(email=root.notify_email, sms=root.notify_sms, phone=root.sms_phone)
+
+    @strawberry.field(extensions=[PersonalData(masked=[])])
+    async def addresses(root: models.Customer, info: strawberry.Info) -> list[Address]:
+        return await info.context.loaders.addresses_by_customer.load(root.id)
+
+    @strawberry.field
+    async def orders(
+        root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Annotated["OrderConnection", strawberry.lazy("schema.order")]:
+        return await order_resolvers.customer_orders(info.context, root.id, first=first, after=after)
+
+    @strawberry.field(description="Everything that happened to the customer and their orders, newest first.")
+    async def activity(
+        root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Annotated["OrderEventConnection", strawberry.lazy("schema.event")]:
+        return await customer_resolvers.customer_activity(info.context, root, first=first, after=after)

@@ -1,0 +1,75 @@
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+import models
+from schema.enums import FulfillmentOrderStatus, ShipmentStatus
+from schema.location import Location
+from schema.node import Node, encode_global_id
+
+if TYPE_CHECKING:
+    from schema.order import OrderLine
+
+
+@strawberry.type
+class ShipmentEvent:
+    status: ShipmentStatus
+    occurred_at: datetime
+    description: str | None
+    location: str | None
+
+
+@strawberry.type
+class Shipment(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.Shipment)
+
+    @strawberry.field
+    def id(root: models.Shipment) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Shipment", root.id))
+
+    status: ShipmentStatus
+    carrier: str
+    tracking_number: str | None
+    tracking_url: str | None
+    shipped_at: datetime
+    estimated_delivery_at: datetime | None
+    delivered_at: datetime | None
+
+    @strawberry.field
+    async def events(root: models.Shipment, info: strawberry.Info) -> list[ShipmentEvent]:
+        return await info.context.loaders.events_by_shipment.load(root.id)
+
+
+@strawberry.type
+class FulfillmentOrderLine:
+    quantity: int
+
+    @strawberry.field
+    async def order_line(
+        root: models.FulfillmentOrderLine, info: strawberry.Info
+    ) -> Annotated["OrderLine", strawberry.lazy("schema.order")]:
+        return await info.context.loaders.order_line.load(root.order_line_id)
+
+
+@strawberry.type
+class FulfillmentOrder(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.FulfillmentOrder)
+
+    @strawberry.field
+    def id(root: models.FulfillmentOrder) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("FulfillmentOrder", root.id))
+
+    status: FulfillmentOrderStatus
+
+    @strawberry.field
+    async def location(root: models.FulfillmentOrder, info: strawberry.Info) -> Location:
+        return await info.context.loaders.location.load(root.location_id)
+
+    @strawberry.field
+    async def lines(root: models.FulfillmentOrder, info: strawberry.Info) -> list[FulfillmentOrderLine]:
+        return await info.context.loaders.lines_by_fulfillment_order.load(root.id)

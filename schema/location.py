@@ -1,0 +1,38 @@
+import strawberry
+
+import models
+from schema.enums import LocationKind
+from schema.node import Node, encode_global_id
+
+
+@strawberry.type
+class Location(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.Location)
+
+    @strawberry.field
+    def id(root: models.Location) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Location", root.id))
+
+    name: str
+    kind: LocationKind
+    city: str | None
+    metro_area: str | None
+    timezone: str
+    pickup: bool = strawberry.field(description="Offers in-store pickup.")
+    returns_drop_off: bool = strawberry.field(description="Accepts returns dropped off in person.")
+
+
+@strawberry.type
+class InventoryLevel:
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int
+    incoming: int
+    safety_stock: int
+
+    @strawberry.field
+    async def location(root: models.InventoryLevel, info: strawberry.Info) -> Location:
+        return await info.context.loaders.location.load(root.location_id)

@@ -1,0 +1,154 @@
+from datetime import datetime
+
+import strawberry
+
+import models
+from resolvers import orders as order_resolvers
+from resolvers import timeline
+from resolvers.pagination import Connection as Page
+from schema.catalog import DeliveryMethod
+from schema.common import Actor, Address, Connection, Money, money
+from schema.customer import Customer
+from schema.enums import Channel, OrderStatus
+from schema.event import OrderEventConnection, actor
+from schema.fulfillment import FulfillmentOrder, Shipment
+from schema.location import Location
+from schema.node import Node, encode_global_id
+from schema.payment import Payment
+from schema.permissions import PersonalData
+from schema.returns import Return
+
+
+@strawberry.type
+class OrderLine(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.OrderLine)
+
+    @strawberry.field
+    def id(root: models.OrderLine) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("OrderLine", root.id))
+
+    sku: str
+    product_name: str
+    customization: str | None
+    quantity: int
+    quantity_shipped: int
+    quantity_cancelled: int
+    quantity_delivered: int
+    quantity_returned: int
+
+    @strawberry.field
+    def unit_price(root: models.OrderLine) -> Money:
+        return money(root.unit_price_minor, root.currency)
+
+    @strawberry.field
+    def line_total(root: models.OrderLine) -> Money:
+        return money(root.line_total_minor, root.currency)
+
+
+@strawberry.type
+class ReturnableLine:
+    order_line: OrderLine
+    quantity: int
+
+
+@strawberry.type
+class Order(Node):
+    @classmethod
+    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+        return isinstance(obj, models.Order)
+
+    @strawberry.field
+    def id(root: models.Order) -> strawberry.ID:
+        return strawberry.ID(encode_global_id("Order", root.id))
+
+    number: str
+    status: OrderStatus
+    channel: Channel
+    placed_at: datetime
+    promised_delivery_by: datetime | None
+    hold_reason: str | None
+
+    @strawberry.field
+    def subtotal(root: models.Order) -> Money:
+        return money(root.subtotal_minor, root.currency)
+
+    @strawberry.field
+    def shipping_total(root: models.Order) -> Money:
+        return money(root.shipping_minor, root.currency)
+
+    @strawberry.field
+    def tax_total(root: models.Order) -> Money:
+        return money(root.tax_minor, root.currency)
+
+    @strawberry.field
+    def total(root: models.Order) -> Money:
+        return money(root.total_minor, root.currency)
+
+    @strawberry.field
+    async def delivery_method(root: models.Order, info: strawberry.Info) -> DeliveryMethod:
+        return await info.context.loaders.delivery_method.load(root.delivery_method_code)
+
+    @strawberry.field(extensions=[PersonalData()])
+    def shipping_address(root: models.Order) -> Address | None:
+        return root.shipping_address
+
+    @strawberry.field
+    async def pickup_location(root: models.Order, info: strawberry.Info) -> Location | None:
+        if root.pickup_location_id is None:
+            return None
+        return await info.context.loaders.location.load(root.pickup_location_id)
+
+    @strawberry.field
+    async def lines(root: models.Order, info: strawberry.Info) -> list[OrderLine]:
+        return await info.context.loaders.lines_by_order.load(root.id)
+
+    @strawberry.field
+    async def shipments(root: models.Order, info: strawberry.Info) -> list[Shipment]:
+        return await info.context.loaders.shipments_by_order.load(root.id)
+
+    @strawberry.field
+    async def returns(root: models.Order, info: strawberry.Info) -> list[Return]:
+        return await info.context.loaders.returns_by_order.load(root.id)
+
+    @strawberry.field
+    async def payments(root: models.Order, info: strawberry.Info) -> list[Payment]:
+        return await info.context.loaders.payments_by_order.load(root.id)
+
+    @strawberry.field
+    async def fulfillment_orders(root: models.Order, info: strawberry.Info) -> list[FulfillmentOrder]:
+        return await info.context.loaders.fulfillment_orders_by_order.load(root.id)
+
+    @strawberry.field
+    async def can_cancel(root: models.Order, info: strawberry.Info) -> bool:
+        return await order_resolvers.can_cancel(info.context, root)
+
+    @strawberry.field
+    async def can_change_shipping(root: models.Order, info: strawberry.Info) -> bool:
+        return await order_resolvers.can_change_shipping(info.context, root)
+
+    @strawberry.field
+    async def returnable_lines(root: models.Order, info: strawberry.Info) -> list[ReturnableLine]:
+        return await order_resolvers.returnable_lines(info.context, root)
+
+    @strawberry.field(description="Customers see CUSTOMER-visible events only.")
+    async def timeline(
+        root: models.Order, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> OrderEventConnection:
+        return await timeline.order_timeline(info.context, root, first=first, after=after)
+
+    @strawberry.field
+    async def customer(root: models.Order, info: strawberry.Info) -> Customer:
+        return await info.context.loaders.customer.load(root.customer_id)
+
+    @strawberry.field
+    def placed_by(root: models.Order, info: strawberry.Info) -> Actor:
+        return actor(root.placed_by_kind, root.placed_by_name, info)
+
+
+@strawberry.type(name="OrderConnection")
+class OrderConnection(Connection[Order]):
+    @strawberry.field
+    async def total_count(root: Page) -> int:
+        return await root.count()

@@ -1,0 +1,87 @@
+from datetime import datetime
+
+import strawberry
+
+from models import enums
+from resolvers import catalog, customers, inventory, node, orders
+from schema.catalog import Product
+from schema.common import Connection
+from schema.customer import Customer
+from schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
+from schema.location import InventoryLevel
+from schema.node import Node, parse_global_id
+from schema.order import OrderConnection
+
+
+@strawberry.input
+class OrderFilter:
+    search: str | None = None
+    status: list[OrderStatus] | None = None
+    channel: list[Channel] | None = None
+    placed_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
+    placed_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
+    customer_id: strawberry.ID | None = None
+
+    def to_domain(self) -> orders.OrderFilter:
+        customer_id = parse_global_id(self.customer_id, "Customer")[1] if self.customer_id else None
+        return orders.OrderFilter(
+            search=self.search,
+            statuses=[enums.OrderStatus(s) for s in self.status or []],
+            channels=[enums.Channel(c) for c in self.channel or []],
+            placed_after=self.placed_after,
+            placed_before=self.placed_before,
+            customer_id=customer_id,
+        )
+
+
+@strawberry.input
+class OrderSort:
+    field: OrderSortField
+    direction: SortDirection
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        type_name, pk = parse_global_id(id)
+        return await node.resolve_node(info.context, type_name, pk)
+
+    @strawberry.field(description="The signed-in customer; null for agents and analysts.")
+    async def me(self, info: strawberry.Info) -> Customer | None:
+        return await customers.me(info.context)
+
+    @strawberry.field(description="Public: no sign-in needed.")
+    async def products(self, info: strawberry.Info, skus: list[str]) -> list[Product]:
+        return await catalog.products(info.context, skus)
+
+    @strawberry.field(description="Every order: agents and analysts.")
+    async def orders(
+        self,
+        info: strawberry.Info,
+        filter: OrderFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        sort: OrderSort | None = None,
+    ) -> OrderConnection:
+        sort = sort or OrderSort(field=OrderSortField.PLACED_AT, direction=SortDirection.DESC)
+        return await orders.list_orders(
+            info.context,
+            order_filter=(filter or OrderFilter()).to_domain(),
+            sort_field=orders.OrderSortField(sort.field.value),
+            descending=sort.direction is SortDirection.DESC,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(description="Agents search by name, email or phone; analysts may list but not search.")
+    async def customers(
+        self, info: strawberry.Info, search: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Customer]:
+        return await customers.search_customers(info.context, search=search, first=first, after=after)
+
+    @strawberry.field(description="Stock per SKU per location: agents and analysts.")
+    async def inventory_levels(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[InventoryLevel]:
+        return await inventory.list_inventory_levels(info.context, first=first, after=after)

@@ -1,0 +1,145 @@
+"""The `ordergraph` command: serve, db upgrade, seed, token, export-schema."""
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from sqlmodel import func, select
+
+from models import Customer, Order
+from resolvers.access import Role
+from schema.node import encode_global_id
+from server.auth import issue_token
+from server.database import Database
+from server.migrate import upgrade
+from server.settings import Settings
+
+SCHEMA_SNAPSHOT = Path("frontend-contract") / "schema.graphql"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="ordergraph", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the server (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--demo", action="store_true", help="load the demo data into an empty database first")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("--revision", default="head")
+
+    seed = commands.add_parser("seed", help="load deterministic demo data into an empty database")
+    seed.add_argument("--seed", type=int, default=1)
+    seed.add_argument("--customers", type=int, default=200)
+    seed.add_argument("--orders", type=int, default=2000)
+
+    token = commands.add_parser("token", help="print a bearer token")
+    token.add_argument("--role", choices=[r.value for r in Role], required=True)
+    token.add_argument("--customer", help="the customer's global ID or numeric id (role customer)")
+    token.add_argument("--name", help="the caller's display name")
+    token.add_argument("--ttl", type=int, help="lifetime in seconds")
+
+    export = commands.add_parser("export-schema", help="write the schema SDL")
+    export.add_argument("--output", type=Path, default=SCHEMA_SNAPSHOT)
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        serve_command(settings, args)
+    elif args.command == "db":
+        asyncio.run(_with_db(settings, lambda database: upgrade(database, args.revision)))
+        print(f"database at {_safe_url(settings.database_url)} is at revision {args.revision}")
+    elif args.command == "seed":
+        asyncio.run(_with_db(settings, lambda database: seed_command(database, args)))
+    elif args.command == "token":
+        print(token_command(settings, args))
+    elif args.command == "export-schema":
+        from schema import schema
+
+        args.output.write_text(schema.as_str() + "\n")
+        print(f"wrote {args.output}")
+
+
+async def _with_db(settings: Settings, action):  # noqa: ANN001, ANN202
+    database = Database(settings.database_url)
+    try:
+        return await action(database)
+    finally:
+        await database.dispose()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def seed_command(database: Database, args: argparse.Namespace) -> None:
+    from server.seed import seed_demo
+
+    await upgrade(database)
+    async with database.read() as session:
+        if (await session.exec(select(func.count()).select_from(Order))).one():
+            sys.exit("ordergraph seed: the database already holds orders; seed an empty one")
+    summary = await seed_demo(database, seed=args.seed, customers=args.customers, orders=args.orders)
+    print(summary)
+
+
+def token_command(settings: Settings, args: argparse.Namespace) -> str:
+    role = Role(args.role)
+    if role is Role.CUSTOMER:
+        if not args.customer:
+            sys.exit("ordergraph token: --customer ID is required for --role customer")
+        subject = encode_global_id("Customer", int(args.customer)) if args.customer.isdigit() else args.customer
+    else:
+        subject = f"{role.value}:{(args.name or role.value).lower().replace(' ', '.')}"
+    ttl = args.ttl or settings.jwt_ttl_seconds
+    return issue_token(settings.jwt_secret, role=role, subject=subject, name=args.name, ttl_seconds=ttl)
+
+
+async def prepare_demo(settings: Settings) -> None:
+    """Migrate, load the demo data into an empty database, and print tokens to paste into GraphiQL."""
+    from server.seed import seed_demo
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        async with database.read() as session:
+            has_orders = (await session.exec(select(func.count()).select_from(Order))).one() > 0
+        if not has_orders:
+            print("loading the demo data…", flush=True)
+            print(await seed_demo(database), flush=True)
+        async with database.read() as session:
+            customer = (await session.exec(select(Customer).order_by(Customer.id).limit(1))).one()
+    finally:
+        await database.dispose()
+    ttl = settings.jwt_ttl_seconds
+    customer_token = issue_token(
+        settings.jwt_secret, role=Role.CUSTOMER, subject=encode_global_id("Customer", customer.id), name=customer.name, ttl_seconds=ttl
+    )
+    agent_token = issue_token(settings.jwt_secret, role=Role.AGENT, subject="agent:demo", name="Demo Agent", ttl_seconds=ttl)
+    analyst_token = issue_token(settings.jwt_secret, role=Role.ANALYST, subject="analyst:demo", name="Demo Analyst", ttl_seconds=ttl)
+    print(
+        "\nDemo tokens (GraphiQL → Headers):\n"
+        f"  customer {customer.name}: {{\"Authorization\": \"Bearer {customer_token}\"}}\n"
+        f"  agent:    {{\"Authorization\": \"Bearer {agent_token}\"}}\n"
+        f"  analyst:  {{\"Authorization\": \"Bearer {analyst_token}\"}}\n",
+        flush=True,
+    )
+
+
+def serve_command(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    if args.demo:
+        asyncio.run(prepare_demo(settings))
+    print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
+    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+
+
+if __name__ == "__main__":
+    main()

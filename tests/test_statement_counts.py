@@ -1,0 +1,31 @@
+"""Every relation is batched: a page of orders costs the same few SQL statements however long it is."""
+
+from tests.contract import document
+
+# me, orders page, totalCount, then one statement per relation of the page: delivery methods, lines,
+# shipments, returns, pickup locations (none here, so no statement), and the shipments' tracking events.
+MY_ORDER_HISTORY_STATEMENTS = 8
+
+
+async def _count_my_order_history(api, customer: str, first: int) -> tuple[list[str], dict]:
+    with api.statements() as executed:
+        body = await api.run("MyOrderHistory", {"first": first}, token=api.token("customer", customer))
+    assert "errors" not in body
+    return [s for s in executed if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))], body
+
+
+async def test_my_order_history_runs_the_same_statements_for_5_and_50_orders(api):
+    five, body5 = await _count_my_order_history(api, "alice", 50)
+    fifty, body50 = await _count_my_order_history(api, "bob", 50)
+    assert len(body5["data"]["me"]["orders"]["edges"]) == 5
+    assert len(body50["data"]["me"]["orders"]["edges"]) == 50
+    assert len(five) == len(fifty) == MY_ORDER_HISTORY_STATEMENTS, "\n".join(fifty)
+
+
+async def test_a_nested_connection_per_order_is_still_one_statement(api):
+    query = """{ orders(first: 50) { edges { node { timeline(first: 5) { edges { node { type } } } } } } }"""
+    with api.statements() as executed:
+        response = await api.post(query, token=api.token("agent"))
+    assert "errors" not in response.json()
+    selects = [s for s in executed if s.lstrip().upper().startswith(("SELECT", "("))]
+    assert len(selects) == 2, "\n".join(selects)
