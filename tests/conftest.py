@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
 from server.database import Database
 from server.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("ORDERGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("ORDERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BACKENDS = [b.strip() for b in os.environ.get("ORDERGRAPH_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 
 
@@ -30,21 +32,33 @@ def _pg_dsn(database: str | None = None) -> str:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    """The production half (PostgreSQL and Redis) is required: stop with a clear message, never skip."""
     if "postgresql" not in BACKENDS:
         return
 
-    async def probe() -> None:
+    async def probe_postgres() -> None:
         conn = await asyncpg.connect(_pg_dsn(), timeout=5)
         await conn.close()
 
-    try:
-        asyncio.run(probe())
-    except Exception as exc:  # noqa: BLE001  (any failure to connect means the same to the person running tests)
-        pytest.exit(
-            f"PostgreSQL is unreachable at {POSTGRES_URL} ({exc!r}). The suite runs on SQLite and PostgreSQL;"
-            " start PostgreSQL or point ORDERGRAPH_TEST_POSTGRES_URL at one.",
-            returncode=3,
-        )
+    async def probe_redis() -> None:
+        client = aioredis.from_url(REDIS_URL, socket_connect_timeout=5)
+        try:
+            await client.ping()
+        finally:
+            await client.aclose()
+
+    for name, url, probe, variable in (
+        ("PostgreSQL", POSTGRES_URL, probe_postgres, "ORDERGRAPH_TEST_POSTGRES_URL"),
+        ("Redis", REDIS_URL, probe_redis, "ORDERGRAPH_TEST_REDIS_URL"),
+    ):
+        try:
+            asyncio.run(probe())
+        except Exception as exc:  # noqa: BLE001  (any failure to connect means the same to the person running tests)
+            pytest.exit(
+                f"{name} is unreachable at {url} ({exc!r}). The suite runs on SQLite and on PostgreSQL with Redis;"
+                f" start {name} or point {variable} at one.",
+                returncode=3,
+            )
 
 
 class DatabaseFactory:
@@ -79,6 +93,7 @@ class DatabaseFactory:
         if self.template is None:
             await self._prepare_template()
         name = f"og_test_{self.run_id}_{len(self.created)}"
+        self.created.append(name)  # numbered on both backends: two tests must never share a database
         if self.backend == "sqlite":
             path = self.workdir / f"{name}.db"
             shutil.copyfile(self.template, path)
@@ -86,7 +101,6 @@ class DatabaseFactory:
         admin = await self._admin()
         await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
         await admin.close()
-        self.created.append(name)
         return _pg_dsn(name)
 
     async def new(self) -> Database:

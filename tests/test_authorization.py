@@ -82,7 +82,7 @@ async def test_expired_token_is_unauthenticated(api):
 
 
 async def test_token_signed_with_another_secret_is_unauthenticated(api):
-    body = (await api.post("{ me { id } }", token=api.token("agent", secret="not-the-secret-of-this-server!!"))).json()
+    body = (await api.post("{ me { id } }", token=api.token("agent", secret="not-the-secret-of-this-server-at-all!!"))).json()
     assert _codes(body) == ["UNAUTHENTICATED"]
 
 
