@@ -7,6 +7,11 @@ from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from models.enums import DeliveryKind, FulfillmentOrderStatus, ShipmentStatus
 
 
+# Units still at a location that has not let them go: cancellable, re-routable (DESIGN.md: CANCELLED from
+# OPEN or IN_PROGRESS).
+NOT_YET_LEFT = frozenset({FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS})
+
+
 class FulfillmentOrder(SQLModel, table=True):
     """The part of an order one location fulfils: shipped to the customer, or picked up there."""
 

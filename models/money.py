@@ -21,3 +21,11 @@ def to_minor(amount: Decimal, currency: str) -> int:
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} has more decimal places than {currency} allows")
     return int(scaled)
+
+
+def share(amount_minor: int, part: int, whole: int) -> int:
+    """`part`/`whole` of an amount, rounded half up. Taking shares cumulatively (share of 1..k units minus
+    share of 1..k-1) splits the amount exactly: the parts always add back up to it."""
+    if whole <= 0:
+        raise ValueError("whole must be positive")
+    return (2 * amount_minor * part + whole) // (2 * whole)

@@ -6,6 +6,7 @@ from sqlmodel import Field, SQLModel
 from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from models.customer import AddressFields
 from models.enums import ActorKind, Channel, OrderStatus
+from models.money import share
 
 
 class Order(SQLModel, table=True):
@@ -113,3 +114,13 @@ class OrderLine(SQLModel, table=True):
     @property
     def line_total_minor(self) -> int:
         return self.unit_price_minor * self.quantity
+
+
+def cancelled_value_minor(order: Order, lines: list[OrderLine]) -> int:
+    """What cancellations take off the order's total: each cancelled unit's price and its share of the line's
+    tax, plus shipping and the tax on it once every unit is cancelled (then it is the whole total)."""
+    value = sum(line.unit_price_minor * line.quantity_cancelled + share(line.tax_minor, line.quantity_cancelled, line.quantity)
+                for line in lines)
+    if all(line.quantity_cancelled == line.quantity for line in lines):
+        value += order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in lines)
+    return value

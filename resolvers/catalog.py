@@ -1,17 +1,18 @@
 """The public catalogue: products and where and how soon they can be had.
 
-The capture issue replaces `delivery_options`' estimate with the routing code placement uses, so that
-what the product page promises is what placement does; until then it follows the delivery method's
-transit calendar from now.
+Delivery options come from the routing code placement uses (models.routing), so that what the
+product page promises is what placement does.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from models import DeliveryMethod, Location, Product
 from models.enums import DeliveryKind, StockStatus
+from models.routing import CartLine, Destination, Method, RoutePlan, Source, great_circle_km, route
 from resolvers.context import RequestContext
 from resolvers.errors import BadUserInput
+from resolvers.sourcing import sources_from
 
 MAX_SKUS_PER_REQUEST = 100
 LOW_STOCK_THRESHOLD = 10
@@ -53,37 +54,35 @@ def stock_status(available: int) -> StockStatus:
     return StockStatus.LOW_STOCK if available < LOW_STOCK_THRESHOLD else StockStatus.IN_STOCK
 
 
-def arrival(method: DeliveryMethod, now: datetime) -> datetime:
-    """Transit from now on the carrier's calendar: Monday to Friday, weekends where offered."""
-    if method.transit_hours:
-        return now + timedelta(hours=method.transit_hours)
-    day, remaining = now, method.transit_days
-    while remaining > 0 or (day.weekday() >= 5 and not method.weekend_delivery):
-        day += timedelta(days=1)
-        if day.weekday() < 5 or method.weekend_delivery:
-            remaining -= 1
-    return day
-
-
 async def availability(ctx: RequestContext, product: Product, postal_code: str | None) -> Availability:
+    """Stock per location and, per delivery method, whether one unit can reach `postal_code` and by when:
+    the same `route` placement runs, on the same stock, so the page promises what placement does."""
     levels = await ctx.loaders.inventory_by_sku.load(product.sku)
     locations = await ctx.loaders.location.load_many([level.location_id for level in levels])
-    destination = await ctx.loaders.postal_code.load(postal_code) if postal_code else None
+    known = await ctx.loaders.postal_code.load(postal_code.strip()) if postal_code else None
     methods: list[DeliveryMethod] = await ctx.loaders.delivery_methods.load("all")
 
-    stocked = [(loc, level.available) for loc, level in zip(locations, levels, strict=True)]
-    total = sum(available for _, available in stocked)
-    per_location = [LocationAvailability(loc, available, loc.pickup and available > 0) for loc, available in stocked]
-
-    now = datetime.now(UTC)
+    destination = Destination(known.latitude, known.longitude, known.metro_area, known.timezone) if known else None
+    sources = sources_from(zip(levels, locations, strict=True))
+    total = sum(level.available for level in levels)
+    per_location = [LocationAvailability(loc, level.available, loc.pickup and level.available > 0)
+                    for level, loc in zip(levels, locations, strict=True)]
+    cart = [CartLine(1, product.sku, 1)]
+    now = ctx.clock()
     options = []
     for method in methods:
-        if method.kind is DeliveryKind.PICKUP:
-            possible = any(la.pickup_available for la in per_location)
-        elif method.metro_only:
-            metro = destination.metro_area if destination else None
-            possible = metro is not None and any(loc.ships and loc.metro_area == metro and n > 0 for loc, n in stocked)
-        else:
-            possible = any(loc.ships and n > 0 for loc, n in stocked)
-        options.append(DeliveryOption(method, arrival(method, now) if possible else None, possible))
+        pickup_store = _nearest_pickup_store(sources, product.sku, destination) if method.kind is DeliveryKind.PICKUP else None
+        plan = route(cart, sources, Method.of(method), destination, now=now, pickup_location_id=pickup_store)
+        routed = isinstance(plan, RoutePlan)
+        options.append(DeliveryOption(method, plan.promised_delivery_by if routed else None, routed))
     return Availability(total, stock_status(total), per_location, options)
+
+
+def _nearest_pickup_store(sources: list[Source], sku: str, destination: Destination | None) -> int | None:
+    """Pickup is promised from the nearest store that has the SKU to hand over."""
+    stores = [s for s in sources if s.pickup and s.available.get(sku, 0) > 0]
+    if not stores:
+        return None
+    if destination is None:
+        return stores[0].location_id
+    return min(stores, key=lambda s: great_circle_km(s.latitude, s.longitude, destination.latitude, destination.longitude)).location_id

@@ -27,3 +27,14 @@ class BadUserInput(ApiError):
 
 class InvalidId(ApiError):
     code = "INVALID_ID"
+
+
+class Refusal(Exception):
+    """A business rule refused a change. Raised inside the change's transaction, which then rolls back
+    whole; the mutation answers it as a `userErrors` entry with this stable code."""
+
+    def __init__(self, code: str, message: str, field: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field

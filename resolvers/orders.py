@@ -1,7 +1,7 @@
 """Reading orders: the cross-customer list, a customer's own history, and what the SPA may offer."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -10,6 +10,7 @@ from sqlmodel import select
 from loaders import PageKey
 from models import Customer, FulfillmentOrder, Order, OrderLine
 from models.enums import Channel, FulfillmentOrderStatus, OrderStatus, ReturnStatus
+from models.fulfillment import NOT_YET_LEFT
 from resolvers.access import require_staff
 from resolvers.context import RequestContext
 from resolvers.pagination import Connection, Sort, page_size
@@ -114,23 +115,17 @@ async def customer_orders(ctx: RequestContext, customer_id: int, *, first: int |
 # DESIGN.md's lifecycles from the data alone.
 
 async def can_cancel(ctx: RequestContext, order: Order) -> bool:
-    """Some units are still open (not shipped, not cancelled) and none of their fulfillment has left."""
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED, OrderStatus.DELIVERED, OrderStatus.SHIPPED):
-        return False
-    lines = await ctx.loaders.lines_by_order.load(order.id)
-    return any(line.quantity_open > 0 for line in lines)
-
-
-_NOT_YET_LEFT = {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS}
+    """Exactly when cancelOrder would cancel something: some units wait at a location that has not let
+    them go (a fulfillment order left with no units is CANCELLED, so a live one holds some)."""
+    fulfillment_orders: list[FulfillmentOrder] = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
+    return any(fo.status in NOT_YET_LEFT for fo in fulfillment_orders)
 
 
 async def can_change_shipping(ctx: RequestContext, order: Order) -> bool:
-    """Until anything has left: every live fulfillment order is still open or being picked."""
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.RETURNED):
-        return False
+    """Exactly when updateOrderShipping may act: something is left to deliver and none of it has left."""
     fulfillment_orders: list[FulfillmentOrder] = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
     live = [fo for fo in fulfillment_orders if fo.status is not FulfillmentOrderStatus.CANCELLED]
-    return bool(live) and all(fo.status in _NOT_YET_LEFT for fo in live)
+    return bool(live) and all(fo.status in NOT_YET_LEFT for fo in live)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +134,9 @@ class ReturnableLine:
     quantity: int
 
 
-async def returnable_lines(ctx: RequestContext, order: Order, now: datetime | None = None) -> list[ReturnableLine]:
+async def returnable_lines(ctx: RequestContext, order: Order) -> list[ReturnableLine]:
     """Delivered units not already returned or in an open return, within the return window of delivery."""
-    now = now or datetime.now(UTC)
+    now = ctx.clock()
     shipments = await ctx.loaders.shipments_by_order.load(order.id)
     fulfillment_orders = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
     delivered_times = [s.delivered_at for s in shipments if s.delivered_at is not None]

@@ -1,6 +1,7 @@
 import strawberry
 
 import models
+from schema.common import UserError
 from schema.enums import LocationKind
 from schema.node import Node, encode_global_id
 
@@ -36,3 +37,17 @@ class InventoryLevel:
     @strawberry.field
     async def location(root: models.InventoryLevel, info: strawberry.Info) -> Location:
         return await info.context.loaders.location.load(root.location_id)
+
+
+@strawberry.input
+class AdjustInventoryInput:
+    sku: str
+    location_id: strawberry.ID
+    delta: int
+    reason: str
+
+
+@strawberry.type
+class InventoryLevelPayload:
+    inventory_level: InventoryLevel | None
+    user_errors: list[UserError]

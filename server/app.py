@@ -14,7 +14,9 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from loaders import Loaders
+from models.columns import utcnow
 from resolvers.context import RequestContext
+from resolvers.ports import load_ports
 from schema import schema
 from server.auth import viewer_from_authorization
 from server.database import Database
@@ -33,6 +35,9 @@ class Services:
         self.db = Database(settings.database_url, **options)
         self.read_db = Database(settings.read_database_url, **options) if settings.read_database_url else self.db
         self.broadcast = Broadcast(settings.broadcast_url)
+        self.ports = load_ports(tax=settings.tax_calculator, payments=settings.payment_gateway,
+                                fraud=settings.fraud_screen, carriers=settings.carriers)
+        self.clock = utcnow  # tests set another to place orders at a chosen time of day
 
     async def start(self) -> None:
         if self.db.dialect == "sqlite":
@@ -57,7 +62,10 @@ class GraphQLApp(GraphQL):
         viewer = viewer_from_authorization(request.headers.get("authorization"), settings.jwt_secret)
         # Analysts' reads may go to a replica.
         db = self.services.read_db if viewer.is_staff and not viewer.is_agent else self.services.db
-        return RequestContext(viewer=viewer, loaders=Loaders(db.read), read=db.read, max_page_size=settings.max_page_size)
+        return RequestContext(
+            viewer=viewer, loaders=Loaders(db.read), read=db.read, write=self.services.db.write,
+            ports=self.services.ports, clock=self.services.clock, max_page_size=settings.max_page_size,
+        )
 
 
 async def healthz(request: Request) -> JSONResponse:

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     introspection: bool = True
     sqlite_busy_timeout_ms: int = 10_000
     database_pool_size: int = 10
+    # Integration ports by name (resolvers/ports): the built-in defaults until a real provider is added.
+    tax_calculator: str = "table"
+    payment_gateway: str = "test"
+    fraud_screen: str = "rules"
+    carriers: str = "templates"
 
     @property
     def uses_development_secret(self) -> bool:

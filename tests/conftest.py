@@ -134,6 +134,7 @@ async def empty_db(database_factory: DatabaseFactory) -> AsyncIterator[Database]
 
 import contextlib  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from datetime import datetime  # noqa: E402
 
 import httpx  # noqa: E402
 from sqlalchemy import event  # noqa: E402
@@ -145,7 +146,7 @@ from server.app import create_app  # noqa: E402
 from server.auth import issue_token  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from tests.contract import document  # noqa: E402
-from tests.factories import World, build_world  # noqa: E402
+from tests.factories import NOW, World, build_shop, build_world  # noqa: E402
 
 TEST_SECRET = "test-secret-for-ordergraph-tests-only"
 
@@ -156,6 +157,13 @@ class Api:
     app: Starlette
     world: World
     backend: str
+
+    @property
+    def db(self) -> Database:
+        return self.app.state.services.db
+
+    def set_clock(self, moment: datetime) -> None:
+        self.app.state.services.clock = lambda: moment
 
     def token(self, role: str, customer: str | None = None, *, ttl: int = 3600, secret: str = TEST_SECRET) -> str:
         subject = encode_global_id("Customer", self.world.customers[customer]) if customer else f"{role}:tester"
@@ -187,14 +195,33 @@ class Api:
             event.remove(engine, "before_cursor_execute", record)
 
 
+@contextlib.asynccontextmanager
+async def serving(url: str, world: World, backend: str) -> AsyncIterator[Api]:
+    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET))
+    app.state.services.clock = lambda: NOW
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ordergraph.test") as client:
+            yield Api(client, app, world, backend)
+
+
 @pytest.fixture(scope="session")
 async def api(database_factory: DatabaseFactory) -> AsyncIterator[Api]:
+    """The read side's world, shared by every test that only reads."""
     url = await database_factory.new_url()
     db = Database(url)
     world = await build_world(db)
     await db.dispose()
-    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ordergraph.test") as client:
-            yield Api(client, app, world, database_factory.backend)
+    async with serving(url, world, database_factory.backend) as served:
+        yield served
+
+
+@pytest.fixture
+async def shop(database_factory: DatabaseFactory) -> AsyncIterator[Api]:
+    """A shop of its own to place and change orders in (tests.factories.build_shop), its clock at NOW."""
+    url = await database_factory.new_url()
+    db = Database(url)
+    world = await build_shop(db)
+    await db.dispose()
+    async with serving(url, world, database_factory.backend) as served:
+        yield served

@@ -183,3 +183,77 @@ async def build_world(db: Database) -> World:
     await add_customer(db, world, "bob", orders=50)
     await add_customer(db, world, "carol", orders=1, delivered_and_returned=False)
     return world
+
+
+# A shop to place orders in: every delivery method, locations of each kind in two metro areas and
+# beyond, and customers old and new. Capture tests each get a fresh one.
+
+def shop_catalog() -> list:
+    """Delivery methods and products (new instances each time: a row object belongs to one session)."""
+    return [
+        DeliveryMethod(code="STANDARD", name="Standard", kind=DeliveryKind.SHIP, price_minor=599, currency="USD", carrier="UPS",
+                       cutoff_local=time(17), transit_days=3, position=1),
+        DeliveryMethod(code="NEXT_DAY", name="Next day", kind=DeliveryKind.SHIP, price_minor=1_499, currency="USD", carrier="FedEx",
+                       cutoff_local=time(15), transit_days=1, position=2),
+        DeliveryMethod(code="SAME_DAY", name="Same day", kind=DeliveryKind.SHIP, price_minor=1_999, currency="USD", carrier="METRO",
+                       cutoff_local=time(12), metro_only=True, position=3),
+        DeliveryMethod(code="ONE_HOUR", name="One hour", kind=DeliveryKind.SHIP, price_minor=2_999, currency="USD", carrier="METRO",
+                       cutoff_local=time(20), transit_hours=1, metro_only=True, position=4),
+        DeliveryMethod(code="WEEKEND", name="Weekend", kind=DeliveryKind.SHIP, price_minor=999, currency="USD", carrier="FedEx",
+                       cutoff_local=time(17), transit_days=1, weekend_delivery=True, position=5),
+        DeliveryMethod(code="PICKUP", name="In-store pickup", kind=DeliveryKind.PICKUP, price_minor=0, currency="USD",
+                       cutoff_local=time(18), transit_hours=2, weekend_delivery=True, position=6),
+        Product(sku="SKU-1", name="Trail Runner", price_minor=12_000, currency="USD"),
+        Product(sku="SKU-2", name="Wool Socks", price_minor=1_250, currency="USD"),
+        Product(sku="MUG", name="Monogram Mug", price_minor=1_999, currency="USD", customizable=True),
+        Product(sku="LAST", name="Limited Print", price_minor=5_000, currency="USD"),
+        Product(sku="TV", name="Studio Monitor", price_minor=150_000, currency="USD"),
+    ]
+
+
+# key: (code, name, kind, city, region, postal code, metro, lat, lon, timezone, pickup, customises)
+SHOP_LOCATIONS = {
+    "newark": ("NJ-WH", "Newark Warehouse", LocationKind.WAREHOUSE, "Newark", "NJ", "07114", "New York", 40.7082, -74.1891,
+               "America/New_York", False, False),
+    "brooklyn": ("BK-ST", "Brooklyn Store", LocationKind.STORE, "Brooklyn", "NY", "11201", "New York", 40.6940, -73.9903,
+                 "America/New_York", True, False),
+    "studio": ("NY-ST", "Chelsea Studio", LocationKind.STORE, "New York", "NY", "10001", "New York", 40.7484, -73.9967,
+               "America/New_York", True, True),
+    "chicago": ("CHI-DC", "Chicago DC", LocationKind.DISTRIBUTION_CENTER, "Chicago", "IL", "60607", "Chicago", 41.8721,
+                -87.6578, "America/Chicago", False, False),
+    "la": ("LA-3P", "LA Fulfilment Partner", LocationKind.THIRD_PARTY, "Los Angeles", "CA", "90021", "Los Angeles", 34.0333,
+           -118.2447, "America/Los_Angeles", False, False),
+}
+
+# (sku, location key, on hand)
+SHOP_STOCK = [
+    ("SKU-1", "newark", 100), ("SKU-1", "brooklyn", 5), ("SKU-1", "chicago", 50), ("SKU-1", "la", 50),
+    ("SKU-2", "newark", 200), ("SKU-2", "chicago", 80),
+    ("MUG", "studio", 20), ("MUG", "newark", 30),
+    ("LAST", "chicago", 10),
+    ("TV", "newark", 10),
+]
+
+
+async def build_shop(db: Database) -> World:
+    world = World()
+    async with db.write() as session:
+        session.add_all(shop_catalog())
+        locations = {
+            key: Location(code=code, name=name, kind=kind, line1="1 Commerce St", city=city, region=region, postal_code=postal,
+                          country="US", metro_area=metro, latitude=lat, longitude=lon, timezone=tz, pickup=pickup,
+                          returns_drop_off=pickup, customization=customises)
+            for key, (code, name, kind, city, region, postal, metro, lat, lon, tz, pickup, customises) in SHOP_LOCATIONS.items()
+        }
+        session.add_all(locations.values())
+        await session.flush()
+        world.locations = {key: location.id for key, location in locations.items()}
+        session.add_all(InventoryLevel(sku=sku, location_id=locations[key].id, on_hand=on_hand) for sku, key, on_hand in SHOP_STOCK)
+        for key, age in (("alice", timedelta(days=400)), ("bob", timedelta(days=400)), ("newbie", timedelta(days=2))):
+            customer = Customer(name=f"{key.title()} Shopper", email=f"{key}@shop.example", created_at=NOW - age)
+            session.add(customer)
+            await session.flush()
+            world.customers[key] = customer.id
+            session.add(CustomerAddress(customer_id=customer.id, name=customer.name, line1="10 Main St", city="New York",
+                                        region="NY", postal_code="10001", country="US"))
+    return world

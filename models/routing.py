@@ -1,0 +1,256 @@
+"""Routing, pure: which locations fulfil a cart for a delivery method and destination, and by when.
+
+Placement, shipping changes and the product page all call `route`, so what the product page promises
+is what placement stores. Rules (DESIGN.md, Routing and Shipping options):
+- fewest locations first, then nearest: the total great-circle distance of the chosen locations;
+- customised lines only from locations that customise; pickup only at the chosen store;
+- metro-only methods (same-day, one-hour) only from locations in the destination's metro area;
+- an order accepted before the method's cut-off (the shipping location's local time) on a day the
+  carrier runs leaves that day, otherwise on the next such day; same-day methods that cannot leave
+  today are unavailable; carriers run Monday to Friday, and at weekends where the method says so.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from itertools import combinations
+from zoneinfo import ZoneInfo
+
+from models.delivery import DeliveryMethod
+from models.enums import DeliveryKind
+from models.location import Location
+
+EARTH_RADIUS_KM = 6371.0088
+# Every combination of up to this many locations is weighed; beyond it a greedy cover takes over,
+# which keeps a cart's routing cheap however many locations stock it.
+EXHAUSTIVE_SPLITS = 3
+# Day-based deliveries are promised by this local time at the destination.
+DELIVERED_BY = time(20)
+# An order that misses the cut-off starts being worked on at this local time on the next carrier day.
+NEXT_DAY_START = time(9)
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    latitude: float
+    longitude: float
+    metro_area: str | None
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A location as routing sees it, with what it has available of the cart's SKUs."""
+
+    location_id: int
+    latitude: float
+    longitude: float
+    metro_area: str | None
+    timezone: str
+    ships: bool
+    pickup: bool
+    customization: bool
+    available: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, location: Location, available: Mapping[str, int]) -> "Source":
+        return cls(location.id, location.latitude, location.longitude, location.metro_area, location.timezone,
+                   location.ships, location.pickup, location.customization, dict(available))
+
+
+@dataclass(frozen=True, slots=True)
+class CartLine:
+    key: int  # the caller's handle on the line (its line number)
+    sku: str
+    quantity: int
+    customized: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    code: str
+    kind: DeliveryKind
+    cutoff_local: time
+    transit_days: int = 0
+    transit_hours: int = 0
+    weekend_delivery: bool = False
+    metro_only: bool = False
+
+    @classmethod
+    def of(cls, method: DeliveryMethod) -> "Method":
+        return cls(method.code, method.kind, method.cutoff_local, method.transit_days, method.transit_hours,
+                   method.weekend_delivery, method.metro_only)
+
+    @property
+    def same_day(self) -> bool:
+        """A shipped method that delivers the day it leaves: it cannot roll over to tomorrow."""
+        return self.kind is DeliveryKind.SHIP and self.transit_days == 0
+
+    def runs_on(self, day: datetime) -> bool:
+        return day.weekday() < 5 or self.weekend_delivery
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    # location id → ((line key, quantity), …), locations nearest first
+    allocations: dict[int, tuple[tuple[int, int], ...]]
+    promised_delivery_by: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Unroutable:
+    code: str  # INSUFFICIENT_STOCK or DELIVERY_METHOD_UNAVAILABLE
+    message: str
+
+
+def route(
+    cart: Sequence[CartLine], sources: Iterable[Source], method: Method, destination: Destination | None,
+    *, now: datetime, pickup_location_id: int | None = None,
+) -> RoutePlan | Unroutable:
+    """The plan for `cart`, or why there is none. `destination` None means unknown (no metro area)."""
+    sources = list(sources)
+    eligible = [s for s in sources if _serves(s, method, destination, pickup_location_id) and _departure(s, method, now)]
+    if not _feasible(cart, eligible):
+        if _feasible(cart, sources):  # the stock exists, only not where this method may take it from
+            return Unroutable("DELIVERY_METHOD_UNAVAILABLE", _unavailable_reason(method, destination))
+        return Unroutable("INSUFFICIENT_STOCK", "Not enough stock for this order.")
+    distance = {s.location_id: _distance(s, destination) for s in eligible}
+    chosen = _fewest_nearest(cart, eligible, distance)
+    allocations = _allocate(cart, chosen)
+    departures = {s.location_id: _departure(s, method, now) for s in chosen}
+    promise = max(_arrival(method, departures[i], destination, _source_tz(chosen, i)) for i in allocations)
+    return RoutePlan(allocations, promise.astimezone(UTC))
+
+
+def _serves(source: Source, method: Method, destination: Destination | None, pickup_location_id: int | None) -> bool:
+    if method.kind is DeliveryKind.PICKUP:
+        return source.pickup and source.location_id == pickup_location_id
+    if not source.ships:
+        return False
+    if method.metro_only:
+        return destination is not None and destination.metro_area is not None and source.metro_area == destination.metro_area
+    return True
+
+
+def _unavailable_reason(method: Method, destination: Destination | None) -> str:
+    if method.kind is DeliveryKind.PICKUP:
+        return "Not enough stock at that store for pickup."
+    if method.metro_only and (destination is None or destination.metro_area is None):
+        return f"{method.code} is offered only inside our metro areas."
+    return f"{method.code} is not available for this destination at this time."
+
+
+def _needs(cart: Sequence[CartLine]) -> dict[str, tuple[int, int]]:
+    """Per SKU: (units in all, units customised)."""
+    needs: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for line in cart:
+        needs[line.sku][0] += line.quantity
+        if line.customized:
+            needs[line.sku][1] += line.quantity
+    return {sku: (total, customized) for sku, (total, customized) in needs.items()}
+
+
+def _feasible(cart: Sequence[CartLine], sources: Sequence[Source]) -> bool:
+    """Whether the sources together can supply the cart. Customising locations are a subset of all, so
+    it suffices that they cover the customised units and that all together cover every unit."""
+    for sku, (total, customized) in _needs(cart).items():
+        if sum(s.available.get(sku, 0) for s in sources if s.customization) < customized:
+            return False
+        if sum(s.available.get(sku, 0) for s in sources) < total:
+            return False
+    return True
+
+
+def _fewest_nearest(cart: Sequence[CartLine], sources: list[Source], distance: dict[int, float]) -> list[Source]:
+    useful = sorted((s for s in sources if any(s.available.get(line.sku, 0) > 0 for line in cart)),
+                    key=lambda s: (distance[s.location_id], s.location_id))
+    for size in range(1, min(EXHAUSTIVE_SPLITS, len(useful)) + 1):
+        best = min(
+            (combo for combo in combinations(useful, size) if _feasible(cart, combo)),
+            key=lambda combo: (sum(distance[s.location_id] for s in combo), [s.location_id for s in combo]),
+            default=None,
+        )
+        if best is not None:
+            return list(best)
+    return _greedy_cover(cart, useful)
+
+
+def _greedy_cover(cart: Sequence[CartLine], useful: list[Source]) -> list[Source]:
+    """Adds the location that supplies the most still-missing units (nearest on ties) until the cart is covered."""
+    chosen: list[Source] = []
+    while not _feasible(cart, chosen):
+        missing = _missing(cart, chosen)
+        candidates = [s for s in useful if s not in chosen]
+        chosen.append(max(candidates, key=lambda s: (sum(min(s.available.get(sku, 0), n) for sku, n in missing.items()),
+                                                     -useful.index(s))))
+    return sorted(chosen, key=useful.index)
+
+
+def _missing(cart: Sequence[CartLine], chosen: list[Source]) -> dict[str, int]:
+    return {sku: max(total - sum(s.available.get(sku, 0) for s in chosen), 0) for sku, (total, _) in _needs(cart).items()}
+
+
+def _allocate(cart: Sequence[CartLine], chosen: list[Source]) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Takes each line from the nearest chosen location that holds all of it, splitting only when none does.
+    Customised lines go first, so the plain ones never take stock only a customising location could give."""
+    left = {s.location_id: dict(s.available) for s in chosen}
+    taken: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for line in sorted(cart, key=lambda line: not line.customized):
+        candidates = [s for s in chosen if s.customization or not line.customized]
+        whole = next((s for s in candidates if left[s.location_id].get(line.sku, 0) >= line.quantity), None)
+        remaining = line.quantity
+        for source in [whole] if whole else candidates:
+            quantity = min(remaining, left[source.location_id].get(line.sku, 0))
+            if quantity:
+                left[source.location_id][line.sku] -= quantity
+                taken[source.location_id].append((line.key, quantity))
+                remaining -= quantity
+        assert remaining == 0, "allocation of a feasible cart left units unplaced"
+    order = [s.location_id for s in chosen]
+    return {i: tuple(sorted(taken[i])) for i in sorted(taken, key=order.index)}
+
+
+def _distance(source: Source, destination: Destination | None) -> float:
+    if destination is None:
+        return 0.0
+    return great_circle_km(source.latitude, source.longitude, destination.latitude, destination.longitude)
+
+
+def _source_tz(chosen: list[Source], location_id: int) -> str:
+    return next(s.timezone for s in chosen if s.location_id == location_id)
+
+
+def _departure(source: Source, method: Method, now: datetime) -> datetime | None:
+    """When work on the order starts at `source`: now if before the cut-off on a carrier day, else the
+    next carrier day's morning; None when a same-day method cannot leave today."""
+    local = now.astimezone(ZoneInfo(source.timezone))
+    if method.runs_on(local) and local.time() < method.cutoff_local:
+        return local
+    if method.same_day:
+        return None
+    day = local
+    while True:
+        day = day + timedelta(days=1)
+        if method.runs_on(day):
+            return datetime.combine(day.date(), NEXT_DAY_START, tzinfo=day.tzinfo)
+
+
+def _arrival(method: Method, departure: datetime, destination: Destination | None, source_tz: str) -> datetime:
+    if method.transit_hours:
+        return departure + timedelta(hours=method.transit_hours)
+    day, remaining = departure.date(), method.transit_days
+    while remaining:
+        day += timedelta(days=1)
+        if method.runs_on(datetime.combine(day, time())):
+            remaining -= 1
+    tz = ZoneInfo(destination.timezone if destination else source_tz)
+    return datetime.combine(day, DELIVERED_BY, tzinfo=tz)

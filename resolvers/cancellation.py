@@ -1,0 +1,121 @@
+"""cancelOrder: the whole order, or some line quantities, before they leave. Their stock is released,
+the order's total falls by their value, and the payment is voided (or refunded) by as much."""
+
+from collections import defaultdict
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
+from models.columns import utcnow
+from models.enums import EventType, EventVisibility, FulfillmentOrderStatus
+from models.fulfillment import NOT_YET_LEFT
+from models.order import cancelled_value_minor
+from resolvers import payments
+from resolvers.access import require_authenticated
+from resolvers.context import RequestContext
+from resolvers.errors import Forbidden, Refusal
+from resolvers.events import SYSTEM, actor_of, append_event, change
+from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from resolvers.stock import StockMove, release_stock
+
+
+async def cancel_order(ctx: RequestContext, order_id: int, lines: list[tuple[int, int]] | None, reason: str | None) -> Order:
+    viewer = require_authenticated(ctx.viewer)
+    if not (viewer.is_customer or viewer.is_agent):
+        raise Forbidden("Analysts cannot change orders.")
+    async with change(ctx.write) as session:
+        order = await order_for_change(session, viewer, order_id)
+        all_lines = {line.id: line for line in await order_lines(session, order.id)}
+        held = await _cancellable_units(session, order)
+        wanted = _wanted(lines, all_lines, held)
+        value_before = order.cancelled_minor
+        moves = await _take_from_fulfillment(session, held, wanted, all_lines)
+        for line_id, quantity in wanted.items():
+            all_lines[line_id].quantity_cancelled += quantity
+            session.add(all_lines[line_id])
+        order.cancelled_minor = cancelled_value_minor(order, list(all_lines.values()))
+        actor = actor_of(viewer)
+        await release_stock(session, moves, order_id=order.id, reason=f"cancelled: order {order.number}", actor=actor)
+        await payments.settle_reduction(session, ctx.ports.payments, order, order.cancelled_minor - value_before)
+        await refresh_order_status(session, order)
+        units = sum(wanted.values())
+        everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
+        suffix = f" Reason: {reason.strip()}" if reason and reason.strip() else ""
+        append_event(session, order=order, customer_id=order.customer_id, actor=actor, visibility=EventVisibility.CUSTOMER,
+                     type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
+                     message=(f"Order {order.number} cancelled." if everything else f"{units} unit(s) cancelled.") + suffix)
+        append_event(session, order=order, customer_id=order.customer_id, actor=SYSTEM, visibility=EventVisibility.INTERNAL,
+                     type=EventType.PAYMENT_VOIDED,
+                     message=f"{order.cancelled_minor - value_before} {order.currency} minor units voided or refunded.")
+    return order
+
+
+async def _cancellable_units(session: AsyncSession, order: Order) -> dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]:
+    """Per order line, the fulfillment lines still holding its units where they may be cancelled."""
+    held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]] = defaultdict(list)
+    cancellable = [fo for fo in await fulfillment_orders(session, order.id) if fo.status in NOT_YET_LEFT]
+    if not cancellable:
+        return held
+    by_id = {fo.id: fo for fo in cancellable}
+    query = select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_(by_id)).order_by(FulfillmentOrderLine.id)
+    for fo_line in (await session.exec(query)).all():
+        held[fo_line.order_line_id].append((by_id[fo_line.fulfillment_order_id], fo_line))
+    return held
+
+
+def _wanted(lines: list[tuple[int, int]] | None, all_lines: dict[int, OrderLine],
+            held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]) -> dict[int, int]:
+    """Units to cancel per order line: everything cancellable when no lines are named."""
+    cancellable = {line_id: sum(fo_line.quantity for _, fo_line in pairs) for line_id, pairs in held.items()}
+    if lines is None:
+        wanted = {line_id: quantity for line_id, quantity in cancellable.items() if quantity > 0}
+        if not wanted:
+            raise Refusal("NOT_CANCELLABLE", "Nothing on this order can be cancelled any more.", ["orderId"])
+        return wanted
+    if not lines:
+        raise Refusal("INVALID_INPUT", "Name at least one line, or leave lines out to cancel everything.", ["lines"])
+    wanted: dict[int, int] = defaultdict(int)
+    for index, (line_id, quantity) in enumerate(lines):
+        if line_id not in all_lines:
+            raise Refusal("NOT_FOUND", "That line is not on this order.", ["lines", str(index), "orderLineId"])
+        if quantity < 1:
+            raise Refusal("INVALID_QUANTITY", "Cancel at least one unit.", ["lines", str(index), "quantity"])
+        wanted[line_id] += quantity
+    for line_id, quantity in wanted.items():
+        line = all_lines[line_id]
+        if quantity > cancellable.get(line_id, 0):
+            code = "ALREADY_SHIPPED" if quantity <= line.quantity - line.quantity_cancelled else "INVALID_QUANTITY"
+            raise Refusal(code, f"Only {cancellable.get(line_id, 0)} unit(s) of {line.sku} can still be cancelled.", ["lines"])
+    return dict(wanted)
+
+
+async def _take_from_fulfillment(
+    session: AsyncSession, held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]],
+    wanted: dict[int, int], all_lines: dict[int, OrderLine],
+) -> list[StockMove]:
+    """Takes the units off their fulfillment orders; one left with nothing to do is CANCELLED."""
+    moves, touched = [], {}
+    for line_id, quantity in wanted.items():
+        for fulfillment, fo_line in held[line_id]:
+            taken = min(quantity, fo_line.quantity)
+            if taken == 0:
+                continue
+            moves.append(StockMove(all_lines[line_id].sku, fulfillment.location_id, taken))
+            fo_line.quantity -= taken
+            quantity -= taken
+            touched[fulfillment.id] = fulfillment
+            if fo_line.quantity == 0:
+                await session.delete(fo_line)
+            else:
+                session.add(fo_line)
+    await session.flush()
+    for fulfillment in touched.values():
+        remaining = (await session.exec(
+            select(FulfillmentOrderLine.id).where(FulfillmentOrderLine.fulfillment_order_id == fulfillment.id).limit(1)
+        )).first()
+        if remaining is None:
+            fulfillment.status = FulfillmentOrderStatus.CANCELLED
+            fulfillment.updated_at = utcnow()
+            session.add(fulfillment)
+    return moves

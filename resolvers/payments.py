@@ -1,0 +1,78 @@
+"""The payment ledger: every authorisation, capture, void and refund against the gateway, with the
+payment's running totals kept in the same transaction. Capture never exceeds what is authorised and
+not voided; refund never exceeds what is captured (DESIGN.md, Payment)."""
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Order, Payment, PaymentTransaction
+from models.enums import PaymentTransactionKind
+from resolvers.errors import Refusal
+from resolvers.ports.payment import PaymentDeclined, PaymentGateway
+
+
+async def authorize(session: AsyncSession, gateway: PaymentGateway, order: Order, token: str) -> Payment:
+    """Authorises the order's total; a decline is a user error and the change rolls back whole."""
+    try:
+        authorization = await gateway.authorize(token, order.total_minor, order.currency, reference=order.number)
+    except PaymentDeclined as declined:
+        raise Refusal(declined.code, declined.message, ["paymentToken"]) from None
+    payment = Payment(
+        order_id=order.id, gateway=authorization.gateway, gateway_reference=authorization.gateway_reference,
+        method_description=authorization.method_description, currency=order.currency, authorized_minor=order.total_minor,
+    )
+    session.add(payment)
+    await session.flush()
+    _record(session, payment, PaymentTransactionKind.AUTHORIZATION, order.total_minor, authorization.gateway_reference)
+    return payment
+
+
+async def release_authorization(gateway: PaymentGateway, payment: Payment) -> None:
+    """Gives an authorisation back at the gateway when the change that took it is refused after all (its
+    ledger rows roll back with the change; the gateway's hold on the card would not)."""
+    await gateway.void(payment.gateway_reference, payment.authorized_minor, payment.currency)
+
+
+async def payments_of(session: AsyncSession, order: Order) -> list[Payment]:
+    return list((await session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id))).all())
+
+
+async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
+    """The order's total fell by `amount_minor` (a cancellation, cheaper shipping): void what is still
+    uncaptured first, and refund from what was captured only for the rest."""
+    remaining = amount_minor
+    for payment in await payments_of(session, order):
+        uncaptured = payment.authorized_minor - payment.captured_minor - payment.voided_minor
+        voided = min(remaining, uncaptured)
+        if voided > 0:
+            reference = await gateway.void(payment.gateway_reference, voided, payment.currency)
+            payment.voided_minor += voided
+            _record(session, payment, PaymentTransactionKind.VOID, voided, reference)
+            remaining -= voided
+    for payment in await payments_of(session, order):
+        refundable = payment.captured_minor - payment.refunded_minor
+        refunded = min(remaining, refundable)
+        if refunded > 0:
+            reference = await gateway.refund(payment.gateway_reference, refunded, payment.currency)
+            payment.refunded_minor += refunded
+            order.refunded_minor += refunded
+            _record(session, payment, PaymentTransactionKind.REFUND, refunded, reference)
+            remaining -= refunded
+    if remaining:
+        raise RuntimeError(f"order {order.number}: {remaining} minor units neither voidable nor refundable")
+
+
+async def settle_increase(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
+    """The order's total rose (dearer shipping): authorise the difference on the order's payment."""
+    payment = (await payments_of(session, order))[0]
+    try:
+        reference = await gateway.increment(payment.gateway_reference, amount_minor, payment.currency)
+    except PaymentDeclined as declined:
+        raise Refusal(declined.code, declined.message) from None
+    payment.authorized_minor += amount_minor
+    _record(session, payment, PaymentTransactionKind.AUTHORIZATION, amount_minor, reference)
+
+
+def _record(session: AsyncSession, payment: Payment, kind: PaymentTransactionKind, amount_minor: int, reference: str) -> None:
+    session.add(payment)
+    session.add(PaymentTransaction(payment_id=payment.id, kind=kind, amount_minor=amount_minor, gateway_reference=reference))

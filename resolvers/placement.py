@@ -1,0 +1,255 @@
+"""placeOrder: an order is validated, priced, screened, reserved, routed and paid for in one
+transaction, all or nothing. There is no PENDING order: it exists once all of that has succeeded."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import AddressFields, Customer, CustomerAddress, DeliveryMethod, Location, Order, OrderLine, Product
+from models.enums import ActorKind, Channel, DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus, OrderStatus
+from models.routing import CartLine, Destination, Method, RoutePlan
+from resolvers import payments
+from resolvers.access import Role, Viewer, require_authenticated
+from resolvers.context import RequestContext
+from resolvers.errors import Forbidden, Refusal
+from resolvers.events import SYSTEM, actor_of, append_event, change
+from resolvers.order_state import set_derived_status
+from resolvers.ports import Ports
+from resolvers.ports.fraud import FraudCheck, address_fingerprint
+from resolvers.ports.tax import tax_minor
+from resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+
+MAX_LINES = 100
+MAX_QUANTITY = 999
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    customization: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlacementRequest:
+    customer_id: int | None
+    lines: list[LineRequest]
+    delivery_method_code: str
+    shipping_address: AddressFields | None
+    pickup_location_id: int | None
+    payment_token: str
+    idempotency_key: str
+
+    def fingerprint(self) -> str:
+        """Tells a replay of this request from a different request under the same idempotency key."""
+        body = {**asdict(self), "shipping_address": self.shipping_address.model_dump() if self.shipping_address else None}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Pricing:
+    subtotal_minor: int
+    shipping_minor: int
+    tax_minor: int
+    line_tax_minor: list[int]
+
+    @property
+    def total_minor(self) -> int:
+        return self.subtotal_minor + self.shipping_minor + self.tax_minor
+
+
+async def place_order(ctx: RequestContext, request: PlacementRequest) -> Order:
+    viewer = require_authenticated(ctx.viewer)
+    customer_id, channel = _customer_and_channel(viewer, request)
+    _check_request(request)
+    scope = viewer.subject
+    fingerprint = request.fingerprint()
+    try:
+        async with change(ctx.write) as session:
+            existing = await _placed_before(session, scope, request.idempotency_key, fingerprint)
+            if existing is not None:
+                return existing
+            return await _place(ctx, session, viewer, customer_id, channel, request, scope, fingerprint)
+    except IntegrityError:
+        # A concurrent request with the same key committed first (the unique index made this one wait).
+        async with ctx.read() as session:
+            existing = await _placed_before(session, scope, request.idempotency_key, fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _customer_and_channel(viewer: Viewer, request: PlacementRequest) -> tuple[int, Channel]:
+    if viewer.role is Role.CUSTOMER:
+        if request.customer_id is not None and request.customer_id != viewer.customer_id:
+            raise Forbidden("Customers place orders for themselves only.")
+        return viewer.customer_id, Channel.WEB
+    if viewer.role is Role.AGENT:
+        if request.customer_id is None:
+            raise Refusal("INVALID_INPUT", "Name the customer the order is for.", ["customerId"])
+        return request.customer_id, Channel.AGENT
+    raise Forbidden("Analysts cannot place orders.")
+
+
+def _check_request(request: PlacementRequest) -> None:
+    key = request.idempotency_key.strip()
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise Refusal("INVALID_INPUT", f"idempotencyKey must hold 1 to {MAX_IDEMPOTENCY_KEY} characters.", ["idempotencyKey"])
+    if not request.lines or len(request.lines) > MAX_LINES:
+        raise Refusal("INVALID_INPUT", f"An order has 1 to {MAX_LINES} lines.", ["lines"])
+    for index, line in enumerate(request.lines):
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise Refusal("INVALID_QUANTITY", f"Quantities are 1 to {MAX_QUANTITY} per line.", ["lines", str(index), "quantity"])
+
+
+async def _placed_before(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Order | None:
+    order = (await session.exec(select(Order).where(Order.idempotency_scope == scope, Order.idempotency_key == key))).first()
+    if order is not None and order.request_hash != fingerprint:
+        raise Refusal("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different order.", ["idempotencyKey"])
+    return order
+
+
+async def _place(
+    ctx: RequestContext, session: AsyncSession, viewer: Viewer, customer_id: int, channel: Channel,
+    request: PlacementRequest, scope: str, fingerprint: str,
+) -> Order:
+    now = ctx.clock()
+    customer = await session.get(Customer, customer_id)
+    if customer is None:
+        raise Refusal("NOT_FOUND", "No such customer.", ["customerId"])
+    products = await _products(session, request.lines)
+    method = await session.get(DeliveryMethod, request.delivery_method_code)
+    if method is None:
+        raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {request.delivery_method_code}.", ["deliveryMethodCode"])
+    destination, pickup, tax_region = await _destination(session, method, request)
+    pricing = _price(ctx.ports, request, products, method, tax_region)
+
+    order = Order(
+        number=_order_number(), customer_id=customer.id, channel=channel, status=OrderStatus.CONFIRMED, placed_at=now, updated_at=now,
+        placed_by_kind=ActorKind.CUSTOMER if viewer.role is Role.CUSTOMER else ActorKind.AGENT, placed_by_name=viewer.name,
+        currency=products[request.lines[0].sku].currency, subtotal_minor=pricing.subtotal_minor,
+        shipping_minor=pricing.shipping_minor, tax_minor=pricing.tax_minor, total_minor=pricing.total_minor,
+        delivery_method_code=method.code, pickup_location_id=pickup.id if pickup else None,
+        idempotency_scope=scope, idempotency_key=request.idempotency_key, request_hash=fingerprint,
+        **shipping_columns(request.shipping_address),
+    )
+    verdict = ctx.ports.fraud.screen(await _fraud_check(session, customer, order, request, now))
+    order.hold_reason = verdict.reason if verdict.hold else None
+    session.add(order)
+    await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
+
+    lines = [
+        OrderLine(order_id=order.id, line_number=n, sku=line.sku, product_name=products[line.sku].name,
+                  customization=line.customization, quantity=line.quantity, unit_price_minor=products[line.sku].price_minor,
+                  tax_minor=pricing.line_tax_minor[n - 1], currency=order.currency)
+        for n, line in enumerate(request.lines, start=1)
+    ]
+    session.add_all(lines)
+    await session.flush()
+    routing = Method.of(method)
+    cart = [CartLine(line.line_number, line.sku, line.quantity, bool(line.customization)) for line in lines]
+    plan = await plan_route(session, cart, routing, destination, pickup, now)  # refuses before any payment is asked for
+    payment = await payments.authorize(session, ctx.ports.payments, order, request.payment_token)
+    try:
+        plan = await reserve_and_fulfil(session, order, lines, plan, routing, destination, pickup, now, actor_of(viewer))
+    except Refusal:
+        await payments.release_authorization(ctx.ports.payments, payment)  # the stock went meanwhile
+        raise
+    order.promised_delivery_by = plan.promised_delivery_by
+    set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
+    _placement_events(session, order, plan, actor_of(viewer))
+    return order
+
+
+async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str, Product]:
+    skus = {line.sku for line in lines}
+    products = {p.sku: p for p in (await session.exec(select(Product).where(Product.sku.in_(skus)))).all()}
+    for index, line in enumerate(lines):
+        product = products.get(line.sku)
+        if product is None:
+            raise Refusal("UNKNOWN_SKU", f"No product with SKU {line.sku}.", ["lines", str(index), "sku"])
+        if line.customization and not product.customizable:
+            raise Refusal("NOT_CUSTOMIZABLE", f"{product.name} cannot be customised.", ["lines", str(index), "customization"])
+    if len({p.currency for p in products.values()}) > 1:
+        raise Refusal("INVALID_INPUT", "Every line of an order must be in one currency.", ["lines"])
+    return products
+
+
+async def _destination(
+    session: AsyncSession, method: DeliveryMethod, request: PlacementRequest
+) -> tuple[Destination, Location | None, tuple[str, str | None]]:
+    """Where the order goes, the pickup store if any, and the (country, region) whose tax applies."""
+    if method.kind is DeliveryKind.PICKUP:
+        store = await session.get(Location, request.pickup_location_id) if request.pickup_location_id else None
+        if store is None or not store.pickup:
+            raise Refusal("PICKUP_LOCATION_INVALID", "Choose a store that offers pickup.", ["pickupLocationId"])
+        return at_location(store), store, (store.country, store.region)
+    address = request.shipping_address
+    if address is None:
+        raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
+    destination = await locate(session, country=address.country, postal_code=address.postal_code, region=address.region)
+    if destination is None:
+        raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"])
+    return destination, None, (address.country.upper(), address.region)
+
+
+def _price(ports: Ports, request: PlacementRequest, products: dict[str, Product], method: DeliveryMethod,
+           tax_region: tuple[str, str | None]) -> Pricing:
+    """Catalog prices at order time, the method's shipping rate, tax on lines and shipping; exact minor units."""
+    rate = ports.tax.rate(*tax_region)
+    line_totals = [products[line.sku].price_minor * line.quantity for line in request.lines]
+    line_tax = [tax_minor(total, rate) for total in line_totals]
+    shipping = method.price_minor
+    return Pricing(sum(line_totals), shipping, sum(line_tax) + tax_minor(shipping, rate), line_tax)
+
+
+def _placement_events(session: AsyncSession, order: Order, plan: RoutePlan, actor: tuple[ActorKind, str | None]) -> None:
+    customer = order.customer_id
+    append_event(session, order=order, customer_id=customer, type=EventType.ORDER_PLACED, actor=actor,
+                 message=f"Order {order.number} placed.", visibility=EventVisibility.CUSTOMER)
+    append_event(session, order=order, customer_id=customer, type=EventType.PAYMENT_AUTHORIZED, actor=SYSTEM,
+                 message=f"Payment of {order.total_minor} {order.currency} minor units authorised.", visibility=EventVisibility.INTERNAL)
+    if order.on_hold:
+        append_event(session, order=order, customer_id=customer, type=EventType.ORDER_HELD, actor=SYSTEM,
+                     message=order.hold_reason, visibility=EventVisibility.INTERNAL)
+    locations = ", ".join(str(location_id) for location_id in plan.allocations)
+    append_event(session, order=order, customer_id=customer, type=EventType.ORDER_ROUTED, actor=SYSTEM,
+                 message=f"Routed to {len(plan.allocations)} location(s): {locations}.", visibility=EventVisibility.INTERNAL)
+
+
+def _order_number() -> str:
+    return f"OG-{secrets.token_hex(5).upper()}"
+
+
+def shipping_columns(address: AddressFields | None) -> dict:
+    """The order's snapshot of the address it ships to (all null for pickup)."""
+    if address is None:
+        return {f"ship_{name}": None for name in AddressFields.model_fields}
+    return {f"ship_{name}": getattr(address, name) for name in AddressFields.model_fields}
+
+
+async def _fraud_check(
+    session: AsyncSession, customer: Customer, order: Order, request: PlacementRequest, now: datetime
+) -> FraudCheck:
+    saved = (await session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id))).all()
+    shipped_to = (await session.exec(
+        select(Order.ship_line1, Order.ship_postal_code, Order.ship_country)
+        .where(Order.customer_id == customer.id, Order.ship_line1.is_not(None))
+    )).all()
+    previous = (await session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id))).one()
+    known = {address_fingerprint(a.line1, a.postal_code, a.country) for a in saved}
+    known |= {address_fingerprint(*row) for row in shipped_to}
+    address = request.shipping_address
+    return FraudCheck(
+        customer_created_at=customer.created_at, customer_order_count=previous, total_minor=order.total_minor,
+        currency=order.currency, shipping_address=address_fingerprint(address.line1, address.postal_code, address.country) if address else None,
+        known_addresses=known, channel=order.channel, now=now,
+    )

@@ -1,0 +1,102 @@
+"""updateOrderShipping: a new address, delivery method or pickup store, until the order's fulfillment has
+left. The order is re-routed and re-reserved from scratch, shipping and tax are priced again, and the
+payment difference is authorised, or voided (refunded) back."""
+
+from sqlmodel import select
+
+from models import AddressFields, DeliveryMethod, FulfillmentOrderLine, Location, Order
+from models.columns import utcnow
+from models.enums import DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus
+from models.fulfillment import NOT_YET_LEFT
+from models.order import cancelled_value_minor
+from models.routing import CartLine, Method
+from resolvers import payments
+from resolvers.access import require_authenticated
+from resolvers.context import RequestContext
+from resolvers.errors import Forbidden, Refusal
+from resolvers.events import SYSTEM, actor_of, append_event, change
+from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from resolvers.placement import shipping_columns
+from resolvers.ports.tax import tax_minor
+from resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+from resolvers.stock import StockMove, release_stock
+
+
+async def update_order_shipping(
+    ctx: RequestContext, order_id: int, *, shipping_address: AddressFields | None,
+    delivery_method_code: str | None, pickup_location_id: int | None,
+) -> Order:
+    viewer = require_authenticated(ctx.viewer)
+    if not (viewer.is_customer or viewer.is_agent):
+        raise Forbidden("Analysts cannot change orders.")
+    if shipping_address is None and delivery_method_code is None and pickup_location_id is None:
+        raise Refusal("INVALID_INPUT", "Give a new address, delivery method or pickup store.", [])
+    now = ctx.clock()
+    async with change(ctx.write) as session:
+        order = await order_for_change(session, viewer, order_id)
+        live = [fo for fo in await fulfillment_orders(session, order.id) if fo.status is not FulfillmentOrderStatus.CANCELLED]
+        if not live:
+            raise Refusal("NOT_CHANGEABLE", f"Order {order.number} has nothing left to deliver.", ["orderId"])
+        if any(fo.status not in NOT_YET_LEFT for fo in live):
+            raise Refusal("ALREADY_SHIPPED", f"Part of order {order.number} has left; its shipping can no longer change.", ["orderId"])
+
+        method = await session.get(DeliveryMethod, delivery_method_code or order.delivery_method_code)
+        if method is None:
+            raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {delivery_method_code}.", ["deliveryMethodCode"])
+        if method.kind is DeliveryKind.PICKUP:
+            store = await session.get(Location, pickup_location_id or order.pickup_location_id or 0)
+            if store is None or not store.pickup:
+                raise Refusal("PICKUP_LOCATION_INVALID", "Choose a store that offers pickup.", ["pickupLocationId"])
+            destination, tax_region, address = at_location(store), (store.country, store.region), None
+        else:
+            store, address = None, shipping_address or order.shipping_address
+            if address is None:
+                raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
+            destination = await locate(session, country=address.country, postal_code=address.postal_code, region=address.region)
+            if destination is None:
+                raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"])
+            tax_region = (address.country.upper(), address.region)
+
+        # Give back every reserved unit, then route what is still open as if it were a new order.
+        lines = await order_lines(session, order.id)
+        fo_lines = (await session.exec(
+            select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_([fo.id for fo in live]))
+        )).all()
+        sku_of = {line.id: line.sku for line in lines}
+        location_of = {fo.id: fo.location_id for fo in live}
+        actor = actor_of(viewer)
+        await release_stock(session, [StockMove(sku_of[l.order_line_id], location_of[l.fulfillment_order_id], l.quantity) for l in fo_lines],
+                            order_id=order.id, reason=f"re-routed: order {order.number}", actor=actor)
+        for fo in live:
+            fo.status, fo.updated_at = FulfillmentOrderStatus.CANCELLED, utcnow()
+            session.add(fo)
+        routing = Method.of(method)
+        cart = [CartLine(line.line_number, line.sku, line.quantity_open, bool(line.customization)) for line in lines if line.quantity_open]
+        plan = await plan_route(session, cart, routing, destination, store, now)
+        plan = await reserve_and_fulfil(session, order, lines, plan, routing, destination, store, now, actor)
+
+        due_before = order.total_minor - order.cancelled_minor
+        rate = ctx.ports.tax.rate(*tax_region)
+        for line in lines:
+            line.tax_minor = tax_minor(line.unit_price_minor * line.quantity, rate)
+            session.add(line)
+        order.shipping_minor = method.price_minor
+        order.tax_minor = sum(line.tax_minor for line in lines) + tax_minor(method.price_minor, rate)
+        order.total_minor = order.subtotal_minor + order.shipping_minor + order.tax_minor
+        order.cancelled_minor = cancelled_value_minor(order, lines)
+        order.delivery_method_code, order.pickup_location_id = method.code, store.id if store else None
+        for column, value in shipping_columns(address).items():
+            setattr(order, column, value)
+        order.promised_delivery_by = plan.promised_delivery_by
+        difference = (order.total_minor - order.cancelled_minor) - due_before
+        if difference > 0:
+            await payments.settle_increase(session, ctx.ports.payments, order, difference)
+        elif difference < 0:
+            await payments.settle_reduction(session, ctx.ports.payments, order, -difference)
+        await refresh_order_status(session, order)
+        where = f"pickup at {store.name}" if store else f"{method.name} to {address.postal_code}"
+        append_event(session, order=order, customer_id=order.customer_id, type=EventType.SHIPPING_CHANGED, actor=actor,
+                     message=f"Shipping changed: {where}.", visibility=EventVisibility.CUSTOMER)
+        append_event(session, order=order, customer_id=order.customer_id, type=EventType.ORDER_ROUTED, actor=SYSTEM,
+                     message=f"Re-routed to {len(plan.allocations)} location(s).", visibility=EventVisibility.INTERNAL)
+    return order

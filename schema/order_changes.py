@@ -1,0 +1,61 @@
+"""Changing an order after placement: inputs and payloads."""
+
+import strawberry
+
+from models import enums
+from schema.common import UserError
+from schema.enums import EventVisibility
+from schema.event import OrderEvent
+from schema.order import Order
+from schema.placement import AddressInput
+
+
+@strawberry.input
+class UpdateOrderShippingInput:
+    order_id: strawberry.ID
+    shipping_address: AddressInput | None = None
+    delivery_method_code: str | None = None
+    pickup_location_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class CancelLineInput:
+    order_line_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input(description="Without lines, everything not yet shipped is cancelled.")
+class CancelOrderInput:
+    order_id: strawberry.ID
+    lines: list[CancelLineInput] | None = None
+    reason: str | None = None
+
+
+@strawberry.input
+class HoldOrderInput:
+    order_id: strawberry.ID
+    reason: str
+
+
+@strawberry.input
+class ReleaseOrderHoldInput:
+    order_id: strawberry.ID
+
+
+@strawberry.input
+class AddOrderNoteInput:
+    order_id: strawberry.ID
+    message: str
+    visibility: EventVisibility = enums.EventVisibility.INTERNAL
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class OrderEventPayload:
+    event: OrderEvent | None
+    user_errors: list[UserError]

@@ -1,0 +1,70 @@
+"""Placing an order: its inputs and payload."""
+
+import strawberry
+from pydantic import ValidationError
+from strawberry.utils.str_converters import to_camel_case
+
+from models import AddressFields
+from resolvers import placement
+from resolvers.errors import Refusal
+from schema.common import UserError
+from schema.node import parse_global_id
+from schema.order import Order
+
+
+@strawberry.input
+class AddressInput:
+    name: str | None = None
+    line1: str
+    line2: str | None = None
+    city: str
+    region: str | None = None
+    postal_code: str
+    country: str
+    phone: str | None = None
+
+    def to_domain(self) -> AddressFields:
+        try:
+            return AddressFields.model_validate(vars(self))
+        except ValidationError as invalid:
+            error = invalid.errors()[0]
+            field = ["shippingAddress", *(to_camel_case(str(part)) for part in error["loc"])]
+            raise Refusal("INVALID_ADDRESS", f"Address {'.'.join(field[1:])}: {error['msg']}.", field) from None
+
+
+@strawberry.input(description="customization: free text for a personalised item; such a line is routed only to locations that customise.")
+class OrderLineInput:
+    sku: str
+    quantity: int
+    customization: str | None = None
+
+
+@strawberry.input(
+    description="customerId: required for agents, refused (FORBIDDEN) for a customer naming anyone but themself.\n"
+    "shippingAddress for SHIP methods; pickupLocationId for PICKUP."
+)
+class PlaceOrderInput:
+    customer_id: strawberry.ID | None = None
+    lines: list[OrderLineInput]
+    delivery_method_code: str
+    shipping_address: AddressInput | None = None
+    pickup_location_id: strawberry.ID | None = None
+    payment_token: str
+    idempotency_key: str
+
+    def to_domain(self) -> placement.PlacementRequest:
+        return placement.PlacementRequest(
+            customer_id=parse_global_id(self.customer_id, "Customer")[1] if self.customer_id else None,
+            lines=[placement.LineRequest(line.sku, line.quantity, line.customization) for line in self.lines],
+            delivery_method_code=self.delivery_method_code,
+            shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
+            pickup_location_id=parse_global_id(self.pickup_location_id, "Location")[1] if self.pickup_location_id else None,
+            payment_token=self.payment_token,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.type
+class PlaceOrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
