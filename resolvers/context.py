@@ -3,7 +3,7 @@ a way to change (one transaction, see resolvers.events.change), the integration 
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from loaders import Loaders
 from loaders.base import ReadSession
@@ -21,3 +21,5 @@ class RequestContext:
     ports: Ports
     clock: Callable[[], datetime]
     max_page_size: int
+    return_window: timedelta
+    return_auto_approve_max_minor: int

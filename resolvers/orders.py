@@ -1,7 +1,7 @@
 """Reading orders: the cross-customer list, a customer's own history, and what the SPA may offer."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -15,7 +15,6 @@ from resolvers.access import require_staff
 from resolvers.context import RequestContext
 from resolvers.pagination import Connection, Sort, page_size
 
-RETURN_WINDOW = timedelta(days=30)
 
 
 class OrderSortField(StrEnum):
@@ -141,7 +140,7 @@ async def returnable_lines(ctx: RequestContext, order: Order) -> list[Returnable
     fulfillment_orders = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
     delivered_times = [s.delivered_at for s in shipments if s.delivered_at is not None]
     delivered_times += [fo.updated_at for fo in fulfillment_orders if fo.status is FulfillmentOrderStatus.PICKED_UP]
-    if not delivered_times or now - max(delivered_times) > RETURN_WINDOW:
+    if not delivered_times or now - max(delivered_times) > ctx.return_window:
         return []
     lines = await ctx.loaders.lines_by_order.load(order.id)
     returns = await ctx.loaders.returns_by_order.load(order.id)

@@ -3,6 +3,7 @@
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import redis.asyncio as aioredis
 from broadcaster import Broadcast
@@ -65,6 +66,8 @@ class GraphQLApp(GraphQL):
         return RequestContext(
             viewer=viewer, loaders=Loaders(db.read), read=db.read, write=self.services.db.write,
             ports=self.services.ports, clock=self.services.clock, max_page_size=settings.max_page_size,
+            return_window=timedelta(days=settings.return_window_days),
+            return_auto_approve_max_minor=settings.return_auto_approve_max_minor,
         )
 
 

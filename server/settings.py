@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     introspection: bool = True
     sqlite_busy_timeout_ms: int = 10_000
     database_pool_size: int = 10
+    # Returns: how long after delivery units may be returned, and returns worth at most this much (minor
+    # units, refund value) are approved without an agent.
+    return_window_days: int = 30
+    return_auto_approve_max_minor: int = 5_000
     # Integration ports by name (resolvers/ports): the built-in defaults until a real provider is added.
     tax_calculator: str = "table"
     payment_gateway: str = "test"
