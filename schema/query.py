@@ -3,7 +3,7 @@ from datetime import datetime
 import strawberry
 
 from models import enums
-from resolvers import catalog, customers, inventory, node, orders
+from resolvers import catalog, customers, inventory, node, orders, stats
 from schema.catalog import Product
 from schema.common import Connection
 from schema.customer import Customer
@@ -11,6 +11,7 @@ from schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
 from schema.location import InventoryLevel
 from schema.node import Node, parse_global_id
 from schema.order import OrderConnection
+from schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
 
 
 @strawberry.input
@@ -85,3 +86,10 @@ class Query:
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[InventoryLevel]:
         return await inventory.list_inventory_levels(info.context, first=first, after=after)
+
+    @strawberry.field(description="Aggregates over every order, per currency: agents and analysts.")
+    async def order_stats(
+        self, info: strawberry.Info, filter: OrderStatsFilter, group_by: list[OrderStatsGroupBy]
+    ) -> OrderStats:
+        result = await stats.order_stats(info.context, filter.to_domain(), [stats.StatsDimension(d.value) for d in group_by])
+        return order_stats_of(result)

@@ -17,7 +17,7 @@ SHARED_CONTRACT = Path(__file__).resolve().parent.parent.parent / "shared" / "co
 NOT_YET_SERVED = {
     "StartFulfillment", "ShipFulfillmentOrder", "RecordShipmentEvent", "MarkReadyForPickup", "ConfirmPickup",
     "UpdateMyNotificationPreferences", "RequestReturn", "ApproveReturn", "ReceiveReturn",
-    "MyOrderUpdates", "LiveOrderEvents", "WatchOrder", "RevenueByDayAndStatus", "RevenueByChannelAndLocation",
+    "MyOrderUpdates", "LiveOrderEvents", "WatchOrder",
 }
 
 
