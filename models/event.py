@@ -53,3 +53,14 @@ class Notification(SQLModel, table=True):
         sa.UniqueConstraint("event_id", "channel", name="uq_notification_event_channel"),
         sa.Index("ix_notification_pending", "status", "next_attempt_at"),
     )
+
+
+class EventRelay(SQLModel, table=True):
+    """The outbox relay's published watermark: every event up to `published_sequence` has been handed to
+    the broadcast channel. One row; a relay locks it while it publishes, so relays of several processes
+    take turns and a crash before the watermark moves means the next relay publishes those events again."""
+
+    __tablename__ = "event_relay"
+
+    id: int = Field(default=1, primary_key=True)
+    published_sequence: int = Field(default=0, sa_type=sa.BigInteger)

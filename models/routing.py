@@ -229,10 +229,23 @@ def _source_tz(chosen: list[Source], location_id: int) -> str:
     return next(s.timezone for s in chosen if s.location_id == location_id)
 
 
+def estimated_delivery(
+    method: Method, shipped_at: datetime, source_timezone: str, destination: Destination | None,
+) -> datetime:
+    """When a parcel handed to the carrier at `shipped_at` arrives, by the calendar promises are made with:
+    it leaves that day before the method's cut-off on a carrier day, else on the next carrier day."""
+    departure = _departure_at(source_timezone, method, shipped_at) or shipped_at.astimezone(ZoneInfo(source_timezone))
+    return _arrival(method, departure, destination, source_timezone).astimezone(UTC)
+
+
 def _departure(source: Source, method: Method, now: datetime) -> datetime | None:
-    """When work on the order starts at `source`: now if before the cut-off on a carrier day, else the
-    next carrier day's morning; None when a same-day method cannot leave today."""
-    local = now.astimezone(ZoneInfo(source.timezone))
+    return _departure_at(source.timezone, method, now)
+
+
+def _departure_at(timezone: str, method: Method, now: datetime) -> datetime | None:
+    """When work on the order starts at a location in `timezone`: now if before the cut-off on a carrier day,
+    else the next carrier day's morning; None when a same-day method cannot leave today."""
+    local = now.astimezone(ZoneInfo(timezone))
     if method.runs_on(local) and local.time() < method.cutoff_local:
         return local
     if method.same_day:

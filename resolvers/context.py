@@ -1,15 +1,20 @@
 """What every resolver is given about the request: the caller, the request's loaders, a way to read,
-a way to change (one transaction, see resolvers.events.change), the integration ports and the clock."""
+a way to change (one transaction, see resolvers.events.change), the integration ports and the clock; and, for
+the schema's request limits (schema/limits.py), the limits, the cost limiter and the caller's address."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from loaders import Loaders
 from loaders.base import ReadSession
 from resolvers.access import Viewer
 from resolvers.events import WriteSession
 from resolvers.ports import Ports
+
+if TYPE_CHECKING:
+    from schema.limits import CostLimiter, QueryLimits
 
 
 @dataclass(slots=True)
@@ -23,3 +28,6 @@ class RequestContext:
     max_page_size: int
     return_window: timedelta
     return_auto_approve_max_minor: int
+    limits: "QueryLimits"
+    cost_limiter: "CostLimiter"
+    client_address: str | None

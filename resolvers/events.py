@@ -4,7 +4,8 @@ Every change runs inside `change()`. Its events are inserted last, just before c
 numbers taken under a lock that is held until that commit: the next writer to number events waits
 for it, so numbers are handed out in commit order and a reader resuming `after: N` never skips a
 lower number that commits later. On PostgreSQL the lock is a transaction-level advisory lock; SQLite
-writers are serialised already (BEGIN IMMEDIATE).
+writers are serialised already (BEGIN IMMEDIATE). After commit the outbox relay (subscriptions.relay)
+publishes them; `has_numbered_events` tells the session's owner that there is something to publish.
 """
 
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from resolvers.access import Role, Viewer
 WriteSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 _PENDING = "ordergraph.pending_events"
+_NUMBERED = "ordergraph.numbered_events"
 # Any constant shared by every writer of the log; the value spells "og-seq".
 _SEQUENCE_LOCK_KEY = 0x6F672D736571
 
@@ -57,6 +59,11 @@ def append_event(
     return event
 
 
+def has_numbered_events(session: AsyncSession) -> bool:
+    """Whether this session's transaction wrote events (once it has committed, they await the relay)."""
+    return session.info.get(_NUMBERED, False)
+
+
 def actor_of(viewer: Viewer) -> tuple[ActorKind, str | None]:
     return (ActorKind.CUSTOMER if viewer.role is Role.CUSTOMER else ActorKind.AGENT, viewer.name)
 
@@ -75,3 +82,4 @@ async def _insert_pending_events(session: AsyncSession) -> None:
         event.sequence = number
     session.add_all(events)
     await session.flush()
+    session.info[_NUMBERED] = True

@@ -9,8 +9,9 @@ from sqlmodel import select
 
 from loaders import PageKey
 from models import Customer, FulfillmentOrder, Order, OrderLine
-from models.enums import Channel, FulfillmentOrderStatus, OrderStatus, ReturnStatus
+from models.enums import Channel, FulfillmentOrderStatus, OrderStatus
 from models.fulfillment import NOT_YET_LEFT
+from resolvers import return_requests
 from resolvers.access import require_staff
 from resolvers.context import RequestContext
 from resolvers.pagination import Connection, Sort, page_size
@@ -134,24 +135,22 @@ class ReturnableLine:
 
 
 async def returnable_lines(ctx: RequestContext, order: Order) -> list[ReturnableLine]:
-    """Delivered units not already returned or in an open return, within the return window of delivery."""
-    now = ctx.clock()
-    shipments = await ctx.loaders.shipments_by_order.load(order.id)
+    """Exactly what requestReturn accepts (resolvers.return_requests.eligibility): delivered units within the
+    return window of their delivery, not returned and not in an open return."""
     fulfillment_orders = await ctx.loaders.fulfillment_orders_by_order.load(order.id)
-    delivered_times = [s.delivered_at for s in shipments if s.delivered_at is not None]
-    delivered_times += [fo.updated_at for fo in fulfillment_orders if fo.status is FulfillmentOrderStatus.PICKED_UP]
-    if not delivered_times or now - max(delivered_times) > ctx.return_window:
+    delivered = [fo for fo in fulfillment_orders if fo.status in return_requests.DELIVERED_FULFILLMENT]
+    if not delivered:
         return []
+    shipments = await ctx.loaders.shipments_by_order.load(order.id)
+    fo_lines = dict(zip([fo.id for fo in delivered],
+                        await ctx.loaders.lines_by_fulfillment_order.load_many([fo.id for fo in delivered]), strict=True))
     lines = await ctx.loaders.lines_by_order.load(order.id)
     returns = await ctx.loaders.returns_by_order.load(order.id)
-    open_returns = [r for r in returns if r.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED)]
-    in_open_returns: dict[int, int] = {}
-    for return_lines in await ctx.loaders.lines_by_return.load_many([r.id for r in open_returns]):
-        for rl in return_lines:
-            in_open_returns[rl.order_line_id] = in_open_returns.get(rl.order_line_id, 0) + rl.quantity
-    result = []
-    for line in lines:
-        quantity = line.quantity_delivered - line.quantity_returned - in_open_returns.get(line.id, 0)
-        if quantity > 0:
-            result.append(ReturnableLine(line, quantity))
-    return result
+    open_returns = [r for r in returns if r.status in return_requests.OPEN_RETURNS]
+    lines_by_return = dict(zip([r.id for r in open_returns],
+                               await ctx.loaders.lines_by_return.load_many([r.id for r in open_returns]), strict=True))
+    allowed = return_requests.eligibility(
+        lines, return_requests.deliveries(fulfillment_orders, fo_lines, shipments),
+        return_requests.units_in_returns(open_returns, lines_by_return), now=ctx.clock(), window=ctx.return_window,
+    )
+    return [ReturnableLine(line, allowed.returnable[line.id]) for line in lines if line.id in allowed.returnable]

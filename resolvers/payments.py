@@ -73,6 +73,51 @@ async def settle_increase(session: AsyncSession, gateway: PaymentGateway, order:
     _record(session, payment, PaymentTransactionKind.AUTHORIZATION, amount_minor, reference)
 
 
-def _record(session: AsyncSession, payment: Payment, kind: PaymentTransactionKind, amount_minor: int, reference: str) -> None:
+def capturable_minor(payments: list[Payment]) -> int:
+    """What may still be captured: authorised, not voided, not captured yet."""
+    return sum(p.authorized_minor - p.voided_minor - p.captured_minor for p in payments)
+
+
+async def capture(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *,
+                  fulfillment_order_id: int | None = None) -> int:
+    """Captures `amount_minor` of what the order's payments hold (oldest payment first), never more than is
+    authorised and not voided: the amount is capped there, and what was captured is returned."""
+    remaining = min(amount_minor, capturable_minor(await payments_of(session, order)))
+    captured = 0
+    for payment in await payments_of(session, order):
+        amount = min(remaining - captured, payment.authorized_minor - payment.voided_minor - payment.captured_minor)
+        if amount <= 0:
+            continue
+        try:
+            reference = await gateway.capture(payment.gateway_reference, amount, payment.currency)
+        except PaymentDeclined as declined:
+            raise Refusal(declined.code, declined.message) from None
+        payment.captured_minor += amount
+        captured += amount
+        _record(session, payment, PaymentTransactionKind.CAPTURE, amount, reference, fulfillment_order_id=fulfillment_order_id)
+    return captured
+
+
+async def refund(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *,
+                 return_id: int | None = None) -> None:
+    """Gives back `amount_minor` of what was captured (a received return), from the oldest payment first;
+    refund never exceeds what is captured and not refunded yet."""
+    remaining = amount_minor
+    for payment in await payments_of(session, order):
+        amount = min(remaining, payment.captured_minor - payment.refunded_minor)
+        if amount <= 0:
+            continue
+        reference = await gateway.refund(payment.gateway_reference, amount, payment.currency)
+        payment.refunded_minor += amount
+        order.refunded_minor += amount
+        _record(session, payment, PaymentTransactionKind.REFUND, amount, reference, return_id=return_id)
+        remaining -= amount
+    if remaining:
+        raise RuntimeError(f"order {order.number}: {remaining} minor units to refund exceed what was captured")
+
+
+def _record(session: AsyncSession, payment: Payment, kind: PaymentTransactionKind, amount_minor: int, reference: str, *,
+            fulfillment_order_id: int | None = None, return_id: int | None = None) -> None:
     session.add(payment)
-    session.add(PaymentTransaction(payment_id=payment.id, kind=kind, amount_minor=amount_minor, gateway_reference=reference))
+    session.add(PaymentTransaction(payment_id=payment.id, kind=kind, amount_minor=amount_minor, gateway_reference=reference,
+                                   fulfillment_order_id=fulfillment_order_id, return_id=return_id))

@@ -20,7 +20,8 @@ def coded(error: GraphQLError) -> GraphQLError:
     if error.path is None:
         # Refused before execution: the document does not parse, does not validate, or variables do not fit.
         if error.message.startswith("Syntax Error"):
-            return _with_code(error, "GRAPHQL_PARSE_FAILED")
+            too_long = "tokens. Parsing aborted" in error.message  # graphql-core's max_tokens (schema/limits.py)
+            return _with_code(error, "TOO_MANY_TOKENS" if too_long else "GRAPHQL_PARSE_FAILED")
         if error.message.startswith("Variable"):
             return _with_code(error, "BAD_USER_INPUT")
         return _with_code(error, (error.extensions or {}).get("code", "GRAPHQL_VALIDATION_FAILED"))

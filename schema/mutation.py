@@ -7,9 +7,27 @@ from typing import Any, TypeVar
 import strawberry
 
 from models import enums
-from resolvers import cancellation, inventory, order_changes, placement, shipping_change
+from resolvers import (
+    cancellation,
+    fulfillment_steps,
+    inventory,
+    order_changes,
+    placement,
+    return_requests,
+    shipping_change,
+    tracking,
+)
 from resolvers.errors import Refusal
 from schema.common import UserError
+from schema.fulfillment_changes import (
+    ConfirmPickupInput,
+    FulfillmentOrderPayload,
+    MarkReadyForPickupInput,
+    RecordShipmentEventInput,
+    ShipFulfillmentOrderInput,
+    ShipmentPayload,
+    StartFulfillmentInput,
+)
 from schema.location import AdjustInventoryInput, InventoryLevelPayload
 from schema.node import parse_global_id
 from schema.order_changes import (
@@ -22,6 +40,13 @@ from schema.order_changes import (
     UpdateOrderShippingInput,
 )
 from schema.placement import PlaceOrderInput, PlaceOrderPayload
+from schema.return_changes import (
+    ApproveReturnInput,
+    ReceiveReturnInput,
+    RejectReturnInput,
+    RequestReturnInput,
+    ReturnPayload,
+)
 
 P = TypeVar("P")
 
@@ -40,6 +65,23 @@ def _order_id(global_id: strawberry.ID) -> int:
 
 def _order_payload(order: Any, errors: list[UserError]) -> OrderPayload:
     return OrderPayload(order=order, user_errors=errors)
+
+
+def _fulfillment_order_id(global_id: strawberry.ID) -> int:
+    return parse_global_id(global_id, "FulfillmentOrder")[1]
+
+
+def _fulfillment_payload(step: fulfillment_steps.FulfillmentStep | None, errors: list[UserError]) -> FulfillmentOrderPayload:
+    return FulfillmentOrderPayload(fulfillment_order=step.fulfillment_order if step else None,
+                                   order=step.order if step else None, user_errors=errors)
+
+
+def _return_id(global_id: strawberry.ID) -> int:
+    return parse_global_id(global_id, "Return")[1]
+
+
+def _return_payload(ret: Any, errors: list[UserError]) -> ReturnPayload:
+    return ReturnPayload(return_=ret, user_errors=errors)
 
 
 @strawberry.type
@@ -98,4 +140,77 @@ class Mutation:
                 info.context, sku=input.sku, location_id=parse_global_id(input.location_id, "Location")[1],
                 delta=input.delta, reason=input.reason,
             ),
+        )
+
+    @strawberry.mutation(description="Staff: start picking and packing a fulfillment order (OPEN → IN_PROGRESS).")
+    async def start_fulfillment(self, info: strawberry.Info, input: StartFulfillmentInput) -> FulfillmentOrderPayload:
+        return await answer(
+            _fulfillment_payload,
+            lambda: fulfillment_steps.start_fulfillment(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
+        )
+
+    @strawberry.mutation(description="Staff: hand a fulfillment order to a carrier (IN_PROGRESS → SHIPPED); its payment is captured.")
+    async def ship_fulfillment_order(self, info: strawberry.Info, input: ShipFulfillmentOrderInput) -> ShipmentPayload:
+        return await answer(
+            lambda step, errors: ShipmentPayload(shipment=step.shipment if step else None, order=step.order if step else None,
+                                                 user_errors=errors),
+            lambda: fulfillment_steps.ship_fulfillment_order(
+                info.context, _fulfillment_order_id(input.fulfillment_order_id),
+                carrier=input.carrier, tracking_number=input.tracking_number,
+            ),
+        )
+
+    @strawberry.mutation(description="Staff: record a carrier's tracking event for a shipment.")
+    async def record_shipment_event(self, info: strawberry.Info, input: RecordShipmentEventInput) -> ShipmentPayload:
+        shipment_id = parse_global_id(input.shipment_id, "Shipment")[1]
+        event = tracking.CarrierEvent(
+            carrier_event_id=input.carrier_event_id, status=enums.ShipmentStatus(input.status),
+            occurred_at=input.occurred_at or info.context.clock(), description=input.description, location=input.location,
+        )
+        return await answer(
+            lambda tracked, errors: ShipmentPayload(shipment=tracked.shipment if tracked else None,
+                                                    order=tracked.order if tracked else None, user_errors=errors),
+            lambda: tracking.record_shipment_event(info.context, shipment_id, event),
+        )
+
+    @strawberry.mutation(description="Staff: a pickup fulfillment order waits at the store (IN_PROGRESS → READY_FOR_PICKUP).")
+    async def mark_ready_for_pickup(self, info: strawberry.Info, input: MarkReadyForPickupInput) -> FulfillmentOrderPayload:
+        return await answer(
+            _fulfillment_payload,
+            lambda: fulfillment_steps.mark_ready_for_pickup(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
+        )
+
+    @strawberry.mutation(description="Staff: the customer collected it (READY_FOR_PICKUP → PICKED_UP); its payment is captured.")
+    async def confirm_pickup(self, info: strawberry.Info, input: ConfirmPickupInput) -> FulfillmentOrderPayload:
+        return await answer(
+            _fulfillment_payload,
+            lambda: fulfillment_steps.confirm_pickup(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
+        )
+
+    @strawberry.mutation(description="Delivered units back, by MAIL or STORE_DROP_OFF: the customer on their own order, an agent on any.")
+    async def request_return(self, info: strawberry.Info, input: RequestReturnInput) -> ReturnPayload:
+        drop_off = parse_global_id(input.drop_off_location_id, "Location")[1] if input.drop_off_location_id else None
+        lines = [line.to_domain() for line in input.lines]
+        return await answer(
+            _return_payload,
+            lambda: return_requests.request_return(
+                info.context, _order_id(input.order_id), lines, enums.ReturnMethod(input.method), drop_off
+            ),
+        )
+
+    @strawberry.mutation(description="Agents: approve a requested return (a MAIL return's label is issued).")
+    async def approve_return(self, info: strawberry.Info, input: ApproveReturnInput) -> ReturnPayload:
+        return await answer(_return_payload, lambda: return_requests.approve_return(info.context, _return_id(input.return_id)))
+
+    @strawberry.mutation(description="Agents: reject a requested or approved return, saying why.")
+    async def reject_return(self, info: strawberry.Info, input: RejectReturnInput) -> ReturnPayload:
+        return await answer(
+            _return_payload, lambda: return_requests.reject_return(info.context, _return_id(input.return_id), input.reason)
+        )
+
+    @strawberry.mutation(description="Agents: what came back, per line; sellable units are restocked and the received value refunded.")
+    async def receive_return(self, info: strawberry.Info, input: ReceiveReturnInput) -> ReturnPayload:
+        lines = None if input.lines is None else [line.to_domain() for line in input.lines]
+        return await answer(
+            _return_payload, lambda: return_requests.receive_return(info.context, _return_id(input.return_id), lines)
         )

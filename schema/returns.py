@@ -3,6 +3,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 import models
+from resolvers.return_labels import label_path
 from schema.common import Money, money
 from schema.enums import ReturnMethod, ReturnReason, ReturnStatus
 from schema.location import Location
@@ -44,7 +45,7 @@ class Return(Node):
 
     @strawberry.field(description="Link to the printable PDF label (MAIL returns once approved); null otherwise.")
     def label_url(root: models.Return) -> str | None:
-        return None  # labels come with the returns issue
+        return label_path(root)
 
     @strawberry.field
     def refund_amount(root: models.Return) -> Money | None:

@@ -1,41 +1,64 @@
-"""The Starlette application: GraphQL (and GraphiQL) at /graphql, health at /healthz."""
+"""The Starlette application: GraphQL (and GraphiQL) at /graphql, subscriptions over graphql-transport-ws on the
+same path, health at /healthz."""
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import redis.asyncio as aioredis
-from broadcaster import Broadcast
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from loaders import Loaders
 from models.columns import utcnow
+from resolvers.access import ANONYMOUS
 from resolvers.context import RequestContext
+from resolvers.events import has_numbered_events
 from resolvers.ports import load_ports
 from schema import schema
+from schema.limits import QueryLimits
 from server.auth import viewer_from_authorization
 from server.database import Database
 from server.migrate import upgrade
+from server.rate_limit import MemoryCostLimiter, RedisCostLimiter
 from server.settings import Settings
+from subscriptions.context import LiveContext
+from subscriptions.hub import Hub
+from subscriptions.redis_backend import broadcast_for
+from subscriptions.relay import OutboxRelay
 
 logger = logging.getLogger("ordergraph")
 
 
 class Services:
-    """What the app holds for its lifetime: databases and the broadcast connection."""
+    """What the app holds for its lifetime: databases, the broadcast connection, the outbox relay and the hub
+that fans events out to this process's subscribers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         options = {"busy_timeout_ms": settings.sqlite_busy_timeout_ms, "pool_size": settings.database_pool_size}
         self.db = Database(settings.database_url, **options)
         self.read_db = Database(settings.read_database_url, **options) if settings.read_database_url else self.db
-        self.broadcast = Broadcast(settings.broadcast_url)
+        self.broadcast = broadcast_for(settings.broadcast_url)
+        # The relay polls on a small engine of its own: its polls never wait behind requests for a connection,
+        # nor run on the requests' engine.
+        self.relay_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
+        self.relay = OutboxRelay(self.relay_db, self.broadcast, poll_seconds=settings.relay_poll_seconds)
+        self.hub = Hub(self.db, self.broadcast, queue_size=settings.subscriber_queue_size)
+        self.limits = QueryLimits()
+        # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
+        self.redis = aioredis.from_url(settings.broadcast_url) if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
+        self.cost_limiter = RedisCostLimiter(self.redis) if self.redis else MemoryCostLimiter()
         self.ports = load_ports(tax=settings.tax_calculator, payments=settings.payment_gateway,
                                 fraud=settings.fraud_screen, carriers=settings.carriers)
         self.clock = utcnow  # tests set another to place orders at a chosen time of day
@@ -44,31 +67,71 @@ class Services:
         if self.db.dialect == "sqlite":
             await upgrade(self.db)  # the embedded default migrates itself
         await self.broadcast.connect()
+        await self.hub.start()
+        self.relay.start()
 
     async def stop(self) -> None:
+        await self.relay.stop()
+        await self.hub.stop()
         await self.broadcast.disconnect()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.relay_db.dispose()
         await self.db.dispose()
         if self.read_db is not self.db:
             await self.read_db.dispose()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """The primary's write transaction; once it has committed events, the relay publishes them at once."""
+        async with self.db.write() as session:
+            yield session
+        if has_numbered_events(session):
+            self.relay.wake()
 
 
 class GraphQLApp(GraphQL):
     def __init__(self, services: Services) -> None:
         settings = services.settings
-        super().__init__(schema, graphql_ide="graphiql" if settings.graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            allowed_origins=settings.allowed_websocket_origins,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        )
         self.services = services
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> RequestContext:
         settings = self.services.settings
+        common = {
+            "write": self.services.write, "ports": self.services.ports, "clock": self.services.clock,
+            "max_page_size": settings.max_page_size, "return_window": timedelta(days=settings.return_window_days),
+            "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
+            "limits": self.services.limits, "cost_limiter": self.services.cost_limiter,
+            "client_address": request.client.host if request.client else None,
+        }
+        if isinstance(request, WebSocket):
+            # The caller is known once connection_init arrives (on_ws_connect); live reads use the primary,
+            # which the relay has published from.
+            db = self.services.db
+            return LiveContext(viewer=ANONYMOUS, loaders=Loaders(db.read), read=db.read, hub=self.services.hub,
+                               **common)
         viewer = viewer_from_authorization(request.headers.get("authorization"), settings.jwt_secret)
         # Analysts' reads may go to a replica.
         db = self.services.read_db if viewer.is_staff and not viewer.is_agent else self.services.db
-        return RequestContext(
-            viewer=viewer, loaders=Loaders(db.read), read=db.read, write=self.services.db.write,
-            ports=self.services.ports, clock=self.services.clock, max_page_size=settings.max_page_size,
-            return_window=timedelta(days=settings.return_window_days),
-            return_auto_approve_max_minor=settings.return_auto_approve_max_minor,
-        )
+        return RequestContext(viewer=viewer, loaders=Loaders(db.read), read=db.read, **common)
+
+    async def on_ws_connect(self, context: LiveContext) -> UnsetType:
+        """graphql-transport-ws: the token comes in the connection_init payload as {"authorization": "Bearer …"};
+        without a valid one the socket closes with 4403."""
+        authorization = (context.connection_params or {}).get("authorization")
+        viewer = viewer_from_authorization(authorization if isinstance(authorization, str) else None,
+                                           self.services.settings.jwt_secret)
+        if viewer.role is None:
+            raise ConnectionRejectionError()
+        context.viewer = viewer
+        return UNSET
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -113,7 +176,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLApp(services)
     app = Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"]), Route("/healthz", healthz)],
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+        ],
         lifespan=lifespan,
     )
     app.state.services = services

@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     payment_gateway: str = "test"
     fraud_screen: str = "rules"
     carriers: str = "templates"
+    # Live subscriptions (graphql-transport-ws on /graphql). Pages on other origins may open a WebSocket only
+    # when listed here (comma-separated, e.g. "https://console.example.com"; "*" for any); same-origin pages
+    # and non-browser clients always may.
+    websocket_origins: str = ""
+    max_subscriptions_per_connection: int = 20
+    # Events waiting for one slow subscriber before it is caught up from the database instead.
+    subscriber_queue_size: int = 100
+    # How often the outbox relay looks for events committed elsewhere and not yet published.
+    relay_poll_seconds: float = 1.0
+
+    @property
+    def allowed_websocket_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.websocket_origins.split(",") if origin.strip()]
 
     @property
     def uses_development_secret(self) -> bool:

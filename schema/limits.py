@@ -1,0 +1,190 @@
+"""Request limits, checked before anything executes, in this order: document size, tokens, operations per
+document, depth, aliases, then query cost (Shopify's model: an object costs 1, a scalar 0, a connection
+multiplies what it holds by `first`). Every response reports its cost in `extensions.cost`.
+
+A refused request is a GraphQL error with its code and nothing after it runs: no resolver, no SQL.
+"""
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_composite_type,
+)
+from graphql.type import GraphQLInterfaceType, GraphQLObjectType
+from strawberry.extensions import SchemaExtension
+
+DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """A caller's leaky bucket of query cost (server/rate_limit.py keeps them)."""
+
+    capacity: int  # the most cost a caller may have outstanding
+    drain_per_second: int
+
+
+class CostLimiter(Protocol):
+    async def take(self, caller: str, cost: int, bucket: Bucket) -> float:
+        """Adds `cost` to the caller's bucket and returns 0, or, if it would overflow, leaves it and returns
+        the seconds until it would fit."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    max_document_bytes: int = 100_000
+    max_tokens: int = 5_000
+    max_operations: int = 20
+    max_depth: int = 12
+    max_aliases: int = 30
+    # The most one request may cost, by role ("anonymous" for callers without a token).
+    max_cost: Mapping[str, int] = field(
+        default_factory=lambda: {"anonymous": 500, "customer": 2_000, "agent": 10_000, "analyst": 50_000}
+    )
+    # Each caller's cost bucket by role: (capacity, drained per second).
+    buckets: Mapping[str, Bucket] = field(default_factory=lambda: {
+        "anonymous": Bucket(2_000, 100), "customer": Bucket(10_000, 500),
+        "agent": Bucket(50_000, 2_500), "analyst": Bucket(200_000, 10_000),
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    depth: int
+    aliases: int
+    cost: int
+
+
+class LimitExceeded(GraphQLError):
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message, extensions={"code": code, **details})
+
+
+def measure(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]) -> Measure:
+    """Depth, aliases and requested cost of the operation that would run. Unknown fields count as objects
+    (validation, which runs after, refuses them); fragment cycles are walked once."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = next((o for o in operations if o.name and o.name.value == operation_name), operations[0] if operations else None)
+    if chosen is None:
+        return Measure(0, 0, 0)
+    root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
+        chosen.operation.value]
+    walker = _Walker(fragments, variables)
+    cost = walker.selection_cost(root, chosen.selection_set, 1, frozenset())
+    return Measure(walker.depth, walker.aliases, cost)
+
+
+class _Walker:
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]) -> None:
+        self.fragments = fragments
+        self.variables = variables
+        self.depth = 0
+        self.aliases = 0
+
+    def selection_cost(self, parent: Any, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
+        cost = 0
+        for node, fragment_seen in self._fields(selections, seen):
+            self.depth = max(self.depth, depth)
+            self.aliases += node.alias is not None
+            definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
+            child = get_named_type(definition.type) if definition else None
+            if definition is not None and not is_composite_type(child):
+                continue  # a scalar or enum costs nothing
+            inner = self.selection_cost(child, node.selection_set, depth + 1, fragment_seen)
+            if child is not None and child.name.endswith("Connection"):
+                cost += 1 + self._first(node) * inner  # each of `first` items costs what it selects
+            else:
+                cost += 1 + inner
+        return cost
+
+    def _fields(self, selections: SelectionSetNode | None, seen: frozenset[str]) -> Iterator[tuple[FieldNode, frozenset[str]]]:
+        for selection in selections.selections if selections else ():
+            if isinstance(selection, FieldNode):
+                yield selection, seen
+            elif isinstance(selection, InlineFragmentNode):
+                yield from self._fields(selection.selection_set, seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in seen and name in self.fragments:
+                    yield from self._fields(self.fragments[name].selection_set, seen | {name})
+
+    def _first(self, node: FieldNode) -> int:
+        for argument in node.arguments:
+            if argument.name.value != "first":
+                continue
+            value = argument.value
+            if isinstance(value, IntValueNode):
+                return max(int(value.value), 0)
+            if isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), int):
+                return max(self.variables[value.name.value], 0)
+        return DEFAULT_CONNECTION_SIZE
+
+
+def count_objects(data: Any) -> int:
+    """The actual cost of a response: the objects it holds (connections and edges included)."""
+    if isinstance(data, dict):
+        return 1 + sum(count_objects(value) for value in data.values())
+    if isinstance(data, list):
+        return sum(count_objects(item) for item in data)
+    return 0
+
+
+class RequestLimits(SchemaExtension):
+    """Applies the caller's QueryLimits (RequestContext.limits) and reports the cost in `extensions.cost`."""
+
+    requested: int | None = None
+
+    def on_operation(self) -> Iterator[None]:
+        limits: QueryLimits = self.execution_context.context.limits
+        query = self.execution_context.query or ""
+        if len(query.encode()) > limits.max_document_bytes:
+            raise LimitExceeded("DOCUMENT_TOO_LARGE", f"The document exceeds {limits.max_document_bytes} bytes.")
+        self.execution_context.parse_options["max_tokens"] = limits.max_tokens
+        yield
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        context = self.execution_context.context
+        limits: QueryLimits = context.limits
+        document = self.execution_context.graphql_document
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if operations > limits.max_operations:
+            raise LimitExceeded("TOO_MANY_OPERATIONS", f"{operations} operations in one document; at most {limits.max_operations}.")
+        found = measure(self.execution_context.schema._schema, document, self.execution_context.operation_name,
+                        self.execution_context.variables or {})
+        if found.depth > limits.max_depth:
+            raise LimitExceeded("QUERY_TOO_DEEP", f"The query is {found.depth} levels deep; at most {limits.max_depth}.")
+        if found.aliases > limits.max_aliases:
+            raise LimitExceeded("TOO_MANY_ALIASES", f"{found.aliases} aliases; at most {limits.max_aliases}.")
+        role = context.viewer.role.value if context.viewer.role else "anonymous"
+        maximum = limits.max_cost[role]
+        if found.cost > maximum:
+            raise LimitExceeded("QUERY_TOO_COSTLY", f"The query would cost {found.cost}; at most {maximum} per request.")
+        caller = context.viewer.subject or f"ip:{context.client_address}"
+        retry_after = await context.cost_limiter.take(caller, found.cost, limits.buckets[role])
+        if retry_after:
+            raise LimitExceeded("THROTTLED", f"Too much query cost in too little time; retry in {retry_after:.1f} s.",
+                                retry_after=round(retry_after, 1))
+        self.requested = found.cost
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.requested is None:
+            return {}
+        result = self.execution_context.result
+        actual = sum(count_objects(value) for value in result.data.values()) if result is not None and result.data else 0
+        return {"cost": {"requestedQueryCost": self.requested, "actualQueryCost": actual}}

@@ -1,0 +1,1619 @@
+"""Deterministic demo data for an empty, migrated database (`ordergraph seed`, `ordergraph serve --demo`).
+
+What it loads: the delivery methods (standard, next-day, same-day, one-hour metro, weekend, in-store pickup),
+fifteen locations of every kind spread over the metro areas of the postal-code table, a catalog of products,
+the stock of each at the locations that carry it (the inventory ledger opens with one balance per level),
+customers with addresses and notification preferences, and orders with everything that follows from them:
+lines, fulfillment orders, shipments with carrier scans, the payment ledger, returns and the event log. The
+notification queue is left empty: past events are not notified again.
+
+How it stays true to the domain: each order is placed at a time in the year before `anchor` and then
+simulated - fraud hold, cancellation, picking, shipping, carrier scans, pickup, return and refund - and only
+what has happened by `anchor` is written. Its status then comes from `derive_order_status`, as for any change
+made through the API; reserved stock is what the open fulfillment orders hold; payment totals are the sums of
+their ledger rows. The first customer gets an order in every status (the showcase), for `serve --demo`.
+
+Determinism: every choice is drawn from `random.Random(seed)` (the showcase from a second generator seeded
+from `seed`), and every time is placed relative to `anchor`. The same seed and anchor give identical rows, ids
+included. Without an anchor the current hour is used, so loads with the same seed differ by when they ran.
+
+How it is fast: ids are assigned here, rows are built as tuples and loaded a chunk of orders at a time (COPY
+on PostgreSQL, executemany on SQLite), never one ORM object at a time, while the next chunk is generated.
+Orders are generated in the order they were placed, so an event gets its global sequence number as soon as no
+order still to come can precede it: memory stays bounded whatever the number of orders. On PostgreSQL the
+foreign keys are added back after the load and the id sequences moved past the loaded ids, so the
+application's own inserts go on from there.
+"""
+
+import asyncio
+import gc
+import math
+import random
+import time as stopwatch
+from bisect import bisect_left, bisect_right
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from functools import cache
+from itertools import accumulate, pairwise
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import select
+
+from models import (
+    Customer,
+    CustomerAddress,
+    DeliveryMethod,
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    InventoryAdjustment,
+    InventoryLevel,
+    Location,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Payment,
+    PaymentTransaction,
+    PostalCode,
+    Product,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentEvent,
+)
+from models.enums import (
+    ActorKind,
+    Channel,
+    DeliveryKind,
+    EventType,
+    EventVisibility,
+    FulfillmentOrderStatus,
+    LocationKind,
+    OrderStatus,
+    PaymentTransactionKind,
+    ReturnMethod,
+    ReturnReason,
+    ReturnStatus,
+    ShipmentStatus,
+)
+from models.event import EventRelay
+from models.money import share
+from models.order import cancelled_value_minor
+from models.status import LineQuantities, derive_order_status
+from resolvers.ports.carrier import BUILTIN_CARRIERS, TemplateCarrier
+from resolvers.ports.payment import TestPaymentGateway
+from resolvers.ports.tax import TableTaxCalculator, tax_minor
+from server.database import Database
+
+CURRENCY = "USD"
+COUNTRY = "US"
+HISTORY = timedelta(days=365)
+CHUNK_ORDERS = 10_000
+YIELD_EVERY = 20  # orders generated between turns of the event loop while a chunk is being written
+SQLITE_BATCH_ROWS = 2_000
+
+MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+NEXT_DAY_START = time(9)  # work missed by a cut-off starts at this local time on the next carrier day
+DELIVERED_BY = time(20)  # day-based deliveries are promised by this local time at the destination
+
+
+Weighted = tuple[tuple, tuple[float, ...]]  # choices and their cumulative weights
+
+
+def _weighted(weights: dict) -> Weighted:
+    return tuple(weights), tuple(accumulate(weights.values()))
+
+
+def _pick(rng: random.Random, choices: Sequence, cumulative: Sequence[float]):
+    """random.choices(...)[0] without its per-call overhead (it is called a dozen times per order)."""
+    return choices[bisect_right(cumulative, rng.random() * cumulative[-1], 0, len(choices) - 1)]
+
+
+_zone = cache(ZoneInfo)
+
+
+# --- Reference data: what the world holds before any order -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MethodSpec:
+    code: str
+    name: str
+    kind: DeliveryKind
+    price_minor: int
+    carrier: str | None
+    cutoff_local: time
+    transit_days: int = 0
+    transit_hours: int = 0
+    weekend_delivery: bool = False
+    metro_only: bool = False
+
+    def runs_on(self, day: date) -> bool:
+        return day.weekday() < 5 or self.weekend_delivery
+
+
+DELIVERY_METHODS = (
+    MethodSpec("STANDARD", "Standard (3-5 business days)", DeliveryKind.SHIP, 599, "UPS", time(17), transit_days=3),
+    MethodSpec("NEXT_DAY", "Next day", DeliveryKind.SHIP, 1499, "FedEx", time(15), transit_days=1),
+    MethodSpec("SAME_DAY", "Same day", DeliveryKind.SHIP, 1999, "METRO", time(12),
+               weekend_delivery=True, metro_only=True),
+    MethodSpec("ONE_HOUR", "One hour", DeliveryKind.SHIP, 2999, "METRO", time(20), transit_hours=1,
+               weekend_delivery=True, metro_only=True),
+    MethodSpec("WEEKEND", "Weekend delivery", DeliveryKind.SHIP, 999, "USPS", time(16), transit_days=2,
+               weekend_delivery=True),
+    MethodSpec("PICKUP", "In-store pickup", DeliveryKind.PICKUP, 0, None, time(18), transit_hours=2,
+               weekend_delivery=True),
+)
+METHOD_WEIGHTS = {"STANDARD": 55, "NEXT_DAY": 12, "SAME_DAY": 7, "ONE_HOUR": 3, "WEEKEND": 4, "PICKUP": 15}
+
+
+@cache
+def _method_weights(same_day: bool, one_hour: bool, pickup: bool) -> Weighted:
+    is_open = {"SAME_DAY": same_day, "ONE_HOUR": one_hour, "PICKUP": pickup}
+    closed = {code for code, open_now in is_open.items() if not open_now}
+    return _weighted({code: weight for code, weight in METHOD_WEIGHTS.items() if code not in closed})
+
+
+CHANNELS = _weighted({Channel.WEB: 70, Channel.MARKETPLACE: 12, Channel.AGENT: 10, Channel.STORE: 8})
+LINES_PER_ORDER = _weighted({1: 46, 2: 28, 3: 14, 4: 7, 5: 3, 6: 2})
+UNITS_PER_LINE = _weighted({1: 78, 2: 15, 3: 4, 4: 2, 6: 1})
+DAYS_LATE = _weighted({0: 86, 1: 10, 2: 4})
+RETURN_REASONS = _weighted({ReturnReason.DAMAGED: 8, ReturnReason.DEFECTIVE: 10, ReturnReason.WRONG_ITEM: 6,
+                            ReturnReason.NOT_AS_DESCRIBED: 12, ReturnReason.NO_LONGER_NEEDED: 25,
+                            ReturnReason.SIZE_OR_FIT: 30, ReturnReason.OTHER: 9})
+PICKUP_RADIUS_KM = 50  # pickup is offered when a pickup store is this close to the customer
+ONE_HOUR_OPENS = time(8)
+CARRIERS = {carrier.name: carrier for carrier in BUILTIN_CARRIERS}
+
+
+@dataclass(frozen=True, slots=True)
+class KindTraits:
+    label: str
+    code: str
+    assortment: float  # share of the catalog a location of this kind carries
+    handling: tuple[timedelta, timedelta]  # from starting work on a fulfillment order to handing it to the carrier
+    free_stock: tuple[int, int]  # unreserved units on hand, per SKU
+    metro_share: float  # share of these locations inside a metro area
+
+
+LOCATIONS_PER_KIND = 15
+KIND_TRAITS = {
+    LocationKind.WAREHOUSE: KindTraits("Warehouse", "WH", 1.0, (HOUR, 6 * HOUR), (40, 400), 1.0),
+    LocationKind.DISTRIBUTION_CENTER: KindTraits("Distribution Center", "DC", 0.75, (2 * HOUR, 8 * HOUR), (60, 600),
+                                                 0.4),
+    LocationKind.STORE: KindTraits("Store", "ST", 0.35, (HOUR, 4 * HOUR), (0, 25), 1.0),
+    LocationKind.THIRD_PARTY: KindTraits("Fulfillment Partner", "3P", 0.45, (18 * HOUR, 54 * HOUR), (10, 150), 0.5),
+}
+
+PRODUCTS = 300
+CATEGORIES = (  # nouns and a price range in dollars
+    (("Trail Runner", "Hiking Boot", "Court Sneaker", "Slip-On", "Sandal", "Chelsea Boot"), (49, 189)),
+    (("Tee", "Hoodie", "Rain Jacket", "Puffer Parka", "Fleece Vest", "Chino Shorts", "Leggings", "Flannel Shirt"),
+     (15, 249)),
+    (("Cap", "Beanie", "Backpack", "Water Bottle", "Leather Wallet", "Belt", "Wool Socks", "Sunglasses"), (8, 129)),
+    (("Coffee Mug", "Throw Blanket", "Candle", "Cutting Board", "Enamel Pot"), (12, 99)),
+    (("Tent", "Sleeping Bag", "Headlamp", "Trekking Poles", "Camp Chair", "Cooler"), (24, 399)),
+)
+CUSTOMIZABLE_NOUNS = {"Tee", "Hoodie", "Cap", "Backpack", "Water Bottle", "Leather Wallet", "Coffee Mug",
+                      "Cutting Board"}
+ADJECTIVES = ("Summit", "Coastal", "Urban", "Alpine", "Classic", "Everyday", "Ridge", "Harbor", "Canyon", "Meadow",
+              "Granite", "Cedar", "Prairie", "Tidal", "Northwind", "Juniper", "Basalt", "Aspen")
+COLORS = ("Black", "Navy", "Olive", "Sand", "Rust", "Slate", "Forest", "Cream", "Charcoal", "Sky")
+
+FIRST_NAMES = ("Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia",
+               "Mateo", "Amelia", "Ethan", "Harper", "Aiden", "Evelyn", "Daniel", "Abigail", "Henry", "Emily",
+               "Jackson", "Ella", "Samuel", "Grace", "David", "Chloe", "Joseph", "Priya", "Wei", "Aisha", "Carlos",
+               "Mei", "Omar", "Fatima", "Diego", "Hana", "Kofi", "Nadia", "Ravi", "Sofia", "Andre", "Yuki", "Tariq",
+               "Lena", "Marcus", "Rosa", "Jamal", "Ingrid", "Hector")
+LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
+              "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
+              "Lee", "Perez", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen",
+              "King", "Wright", "Scott", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+              "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Patel", "Kim", "Chen")
+STREETS = ("Main", "Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park", "Sunset", "River",
+           "Church", "Highland", "Mill", "Spring", "Forest", "Union", "Madison", "Franklin")
+STREET_SUFFIXES = ("St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way")
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
+AREA_CODES = ("212", "310", "312", "415", "617", "713", "214", "404", "206", "305", "512", "602", "303", "615", "919")
+METRO_SHARE_OF_ADDRESSES = 0.6  # most shoppers live in a metro area, though most postal codes lie outside one
+
+AGENTS = ("Jordan Reyes", "Priya Natarajan", "Sam O'Connor", "Alex Kim", "Morgan Blake", "Taylor Brooks")
+FLOOR_STAFF = ("Chris Park", "Dana Whitfield", "Luis Ortega", "Kim Tran", "Pat Morales", "Robin Adeyemi")
+MARKETPLACES = ("Amazon Marketplace", "Walmart Marketplace", "eBay")
+CARDS = tuple(TestPaymentGateway.CARDS.values())
+GATEWAY = TestPaymentGateway.name
+
+HOLD_REASONS = ("Review: new customer's high-value order to an address never used before.",
+                "Review: several cards were tried before this one was accepted.",
+                "Review: billing and shipping names differ.")
+NOTES = ("Customer called to confirm the delivery window.", "Gift order: no prices on the packing slip.",
+         "Customer asked whether the items can ship together.", "Verified the address with the customer by phone.")
+SCAN_EXCEPTIONS = ("Weather delay in the carrier network", "Delivery attempted: no access to the building",
+                   "Address information needed: carrier contacting the recipient")
+DELIVERY_NOTES = ("Delivered, front door", "Delivered, handed to resident", "Delivered, mailroom", "Delivered, porch")
+RETURN_REJECTIONS = ("Outside the 30-day return policy.", "The item shows wear and cannot be resold.")
+CUSTOMIZATION_PHRASES = ("Happy birthday!", "Best dad ever", "Adventure awaits", "Est. 2024", "Go team")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """A row of the postal-code table: where a location or an address is."""
+
+    code: str
+    region: str
+    city: str
+    latitude: float
+    longitude: float
+    metro_area: str | None
+    timezone: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.city}, {self.region}"
+
+
+@dataclass(eq=False, slots=True)
+class Site:
+    """A location as the simulation sees it: what it carries and how fast it works."""
+
+    id: int
+    code: str
+    name: str
+    kind: LocationKind
+    place: Place
+    line1: str
+    ships: bool
+    pickup: bool
+    returns_drop_off: bool
+    customization: bool
+    skus: frozenset[str]
+    tz: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    sku: str
+    name: str
+    price_minor: int
+    customizable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    position: int
+    name: str
+    line1: str
+    line2: str | None
+    place: Place
+    phone: str
+
+
+@dataclass(slots=True)
+class Shopper:
+    id: int
+    name: str
+    email: str
+    phone: str
+    created_at: datetime
+    notify_email: bool
+    notify_sms: bool
+    sms_phone: str | None
+    addresses: tuple[Address, ...]
+
+
+@dataclass(slots=True)
+class World:
+    """Everything orders are made from."""
+
+    methods: dict[str, MethodSpec]
+    sites: list[Site]
+    items: list[Item]
+    item_popularity: list[float]  # cumulative weights over `items`
+    shoppers: list[Shopper]
+    shopper_loyalty: list[float]  # cumulative weights over shoppers
+
+
+def _km(a: Place, b: Place) -> float:
+    """Equirectangular distance: plenty for ranking locations within a country."""
+    dx = math.radians(b.longitude - a.longitude) * math.cos(math.radians((a.latitude + b.latitude) / 2))
+    dy = math.radians(b.latitude - a.latitude)
+    return 6371.0 * math.hypot(dx, dy)
+
+
+def _nearest_first(sites: list[Site], place: Place) -> list[Site]:
+    """The sites by distance from `place` (squared equirectangular: ranks as the real distance does)."""
+    scale = math.cos(math.radians(place.latitude))
+    return sorted(sites, key=lambda site: (site.place.latitude - place.latitude) ** 2
+                  + ((site.place.longitude - place.longitude) * scale) ** 2)
+
+
+def _between(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
+    return low + (high - low) * rng.random()
+
+def _street(rng: random.Random) -> str:
+    return f"{rng.randint(10, 9899)} {rng.choice(STREETS)} {rng.choice(STREET_SUFFIXES)}"
+
+
+def _phone(rng: random.Random) -> str:
+    # 555-01xx numbers are reserved for fiction.
+    return f"+1{rng.choice(AREA_CODES)}55501{rng.randint(0, 99):02d}"
+
+
+async def _places(connection: AsyncConnection) -> list[Place]:
+    query = (select(PostalCode.code, PostalCode.region, PostalCode.city, PostalCode.latitude, PostalCode.longitude,
+                    PostalCode.metro_area, PostalCode.timezone)
+             .where(PostalCode.country == COUNTRY).order_by(PostalCode.code))
+    places = [Place(*row) for row in (await connection.execute(query)).all()]
+    if not any(place.metro_area for place in places):
+        raise RuntimeError("the postal_code table holds no metro areas: migrate the database before seeding")
+    return places
+
+
+def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> list[Site]:
+    """Fifteen locations of every kind; every metro area gets a full, customising warehouse, so same-day and
+    one-hour orders can always be sourced inside the metro."""
+    metros = sorted({place.metro_area for place in places if place.metro_area})
+    in_metro = {metro: [p for p in places if p.metro_area == metro] for metro in metros}
+    outside = [p for p in places if not p.metro_area]
+    all_skus = [item.sku for item in items]
+    sites: list[Site] = []
+    names: Counter[str] = Counter()
+    for kind, traits in KIND_TRAITS.items():
+        for index in range(LOCATIONS_PER_KIND):
+            first_in_metro = kind is LocationKind.WAREHOUSE and index < len(metros)
+            metro = metros[index % len(metros)] if first_in_metro or rng.random() < traits.metro_share else None
+            place = rng.choice(in_metro[metro] if metro else outside)
+            name = f"{place.city} {traits.label}"
+            names[name] += 1
+            carried = [sku for sku in all_skus if traits.assortment >= 1 or rng.random() < traits.assortment]
+            sites.append(Site(
+                id=len(sites) + 1, code=f"{traits.code}-{index + 1:02d}",
+                name=name if names[name] == 1 else f"{name} {names[name]}", kind=kind, place=place, line1=_street(rng),
+                ships=True, pickup=kind is LocationKind.STORE, returns_drop_off=kind is LocationKind.STORE,
+                customization=first_in_metro or (kind is not LocationKind.THIRD_PARTY and rng.random() < 0.35),
+                skus=frozenset(carried), tz=_zone(place.timezone),
+            ))
+    return sites
+
+
+def _build_items(rng: random.Random) -> list[Item]:
+    items: list[Item] = []
+    seen: set[str] = set()
+    while len(items) < PRODUCTS:
+        nouns, (low, high) = rng.choice(CATEGORIES)
+        noun = rng.choice(nouns)
+        name = f"{rng.choice(ADJECTIVES)} {noun} - {rng.choice(COLORS)}"
+        if name in seen:
+            continue
+        seen.add(name)
+        price = rng.randint(low, high) * 100 - rng.choice((1, 1, 1, 0, 51))  # mostly .99, some .00 and .49
+        items.append(Item(f"SKU-{len(items) + 1:05d}", name, price, noun in CUSTOMIZABLE_NOUNS and rng.random() < 0.7))
+    return items
+
+
+def _popularity(rng: random.Random, count: int) -> list[float]:
+    """Cumulative Zipf-like weights in a shuffled order: a few best sellers, a long tail."""
+    ranks = list(range(1, count + 1))
+    rng.shuffle(ranks)
+    return list(accumulate(1 / rank**0.9 for rank in ranks))
+
+
+def _build_shoppers(rng: random.Random, places: list[Place], count: int, window_start: datetime) -> list[Shopper]:
+    metro_places = [p for p in places if p.metro_area]
+    shoppers = []
+    for customer_id in range(1, count + 1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        name, phone = f"{first} {last}", _phone(rng)
+        sms = customer_id == 1 or rng.random() < 0.25
+        addresses = tuple(
+            Address(position, name, _street(rng),
+                    rng.choice(("Apt 4B", "Unit 12", "Suite 300", "Apt 2")) if rng.random() < 0.25 else None,
+                    # The showcase customer lives in a metro area, so every delivery method is open to them.
+                    rng.choice(metro_places if customer_id == 1 or rng.random() < METRO_SHARE_OF_ADDRESSES else places),
+                    phone)
+            for position in range(1 if rng.random() < 0.7 else 2)
+        )
+        shoppers.append(Shopper(
+            id=customer_id, name=name, phone=phone,
+            email=f"{first}.{last}.{customer_id}@{rng.choice(EMAIL_DOMAINS)}".lower().replace("'", ""),
+            created_at=window_start - _between(rng, DAY, 3 * 365 * DAY),
+            notify_email=customer_id == 1 or rng.random() < 0.92, notify_sms=sms, sms_phone=phone if sms else None,
+            addresses=addresses,
+        ))
+    return shoppers
+
+
+def build_world(rng: random.Random, places: list[Place], customers: int, window_start: datetime) -> World:
+    items = _build_items(rng)
+    shoppers = _build_shoppers(rng, places, customers, window_start)
+    return World(
+        methods={method.code: method for method in DELIVERY_METHODS},
+        sites=_build_sites(rng, places, items),
+        items=items,
+        item_popularity=_popularity(rng, len(items)),
+        shoppers=shoppers,
+        # The first customer's orders are placed by order_stream itself, so it weighs nothing here.
+        shopper_loyalty=list(accumulate(0.0 if shopper.id == 1 else rng.lognormvariate(0, 1) for shopper in shoppers)),
+    )
+
+
+# --- Order drafts: an order and what happened to it, before ids ----------------------------------------------
+
+
+@dataclass(eq=False, slots=True)
+class LineDraft:
+    line_number: int
+    item: Item
+    customization: str | None
+    quantity: int
+    site: Site | None = None  # a line is sourced whole from one location
+    tax_minor: int = 0
+    quantity_cancelled: int = 0
+    quantity_shipped: int = 0
+    quantity_delivered: int = 0
+    quantity_returned: int = 0
+
+    @property
+    def unit_price_minor(self) -> int:
+        return self.item.price_minor
+
+    @property
+    def active(self) -> int:
+        return self.quantity - self.quantity_cancelled
+
+
+Scan = tuple[ShipmentStatus, datetime, str, str]  # status, when, description, where
+
+
+@dataclass(eq=False, slots=True)
+class ShipmentDraft:
+    carrier: TemplateCarrier
+    shipped_at: datetime
+    estimated_delivery_at: datetime
+    status: ShipmentStatus = ShipmentStatus.LABEL_CREATED
+    delivered_at: datetime | None = None
+    scans: list[Scan] = field(default_factory=list)
+
+
+@dataclass(eq=False, slots=True)
+class FulfillmentDraft:
+    site: Site
+    kind: DeliveryKind
+    lines: list[LineDraft]
+    created_at: datetime
+    departs_at: datetime  # when work may start: at once before the cut-off, else the next carrier day
+    promised_at: datetime
+    status: FulfillmentOrderStatus = FulfillmentOrderStatus.OPEN
+    updated_at: datetime | None = None
+    shipment: ShipmentDraft | None = None
+
+    @property
+    def units(self) -> int:
+        return sum(line.active for line in self.lines)
+
+
+@dataclass(slots=True)
+class TransactionDraft:
+    kind: PaymentTransactionKind
+    amount_minor: int
+    reference: str
+    at: datetime
+    fulfillment: FulfillmentDraft | None = None
+    for_return: bool = False
+
+
+@dataclass(slots=True)
+class PaymentDraft:
+    reference: str
+    method_description: str
+    created_at: datetime
+    transactions: list[TransactionDraft] = field(default_factory=list)
+    totals: Counter[PaymentTransactionKind] = field(default_factory=Counter)
+
+    def add(self, transaction: TransactionDraft) -> None:
+        self.transactions.append(transaction)
+        self.totals[transaction.kind] += transaction.amount_minor
+
+
+@dataclass(slots=True)
+class ReturnLineDraft:
+    line: LineDraft
+    quantity: int
+    reason: ReturnReason
+    received: int = 0
+    restocked: int = 0
+
+
+@dataclass(slots=True)
+class ReturnDraft:
+    method: ReturnMethod
+    drop_off: Site | None
+    requested_at: datetime
+    lines: list[ReturnLineDraft]
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    refund_minor: int | None = None
+    approved_at: datetime | None = None
+    received_at: datetime | None = None
+    refunded_at: datetime | None = None
+    rejected_reason: str | None = None
+
+
+EventDraft = tuple[datetime, EventType, str, EventVisibility, ActorKind, str | None]
+
+
+@dataclass(eq=False, slots=True)
+class OrderDraft:
+    shopper: Shopper
+    channel: Channel
+    placed_at: datetime
+    placed_by: tuple[ActorKind, str | None]
+    method: MethodSpec
+    address: Address | None
+    pickup: Site | None
+    lines: list[LineDraft]
+    fulfillments: list[FulfillmentDraft]
+    subtotal_minor: int
+    shipping_minor: int
+    tax_minor: int
+    promised_delivery_by: datetime
+    payment: PaymentDraft
+    cancelled_minor: int = 0
+    refunded_minor: int = 0
+    hold_reason: str | None = None
+    return_: ReturnDraft | None = None
+    events: list[EventDraft] = field(default_factory=list)
+
+    @property
+    def total_minor(self) -> int:
+        return self.subtotal_minor + self.shipping_minor + self.tax_minor
+
+    @property
+    def status(self) -> OrderStatus:
+        return derive_order_status(
+            on_hold=self.hold_reason is not None,
+            lines=[LineQuantities(line.quantity, line.quantity_cancelled, line.quantity_shipped,
+                                  line.quantity_delivered, line.quantity_returned) for line in self.lines],
+            fulfillment_statuses=[fo.status for fo in self.fulfillments],
+        )
+
+    @property
+    def updated_at(self) -> datetime:
+        return max(event[0] for event in self.events)
+
+    def record(self, at: datetime, type: EventType, message: str, visibility: EventVisibility,
+               actor: tuple[ActorKind, str | None]) -> None:
+        self.events.append((at, type, message, visibility, actor[0], actor[1]))
+
+
+Extent = Literal["none", "some", "all"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """What will happen to an order, decided when it is placed; time decides how much of it has by the anchor."""
+
+    hold: bool = False
+    hold_ends_in_cancellation: bool = False  # the review finds fraud
+    cancel: Extent = "none"
+    return_: Extent = "none"
+    return_rejected: bool = False
+    note: bool = False
+
+    @classmethod
+    def draw(cls, rng: random.Random, channel: Channel) -> "Scenario":
+        hold = channel is not Channel.MARKETPLACE and rng.random() < 0.025
+        cancel, return_ = rng.random(), rng.random()
+        return cls(
+            hold=hold, hold_ends_in_cancellation=hold and rng.random() < 0.2,
+            cancel="all" if cancel < 0.045 else "some" if cancel < 0.07 else "none",
+            return_="all" if return_ < 0.04 else "some" if return_ < 0.09 else "none",
+            return_rejected=rng.random() < 0.07, note=rng.random() < 0.03,
+        )
+
+
+SYSTEM: tuple[ActorKind, str | None] = (ActorKind.SYSTEM, None)
+ARRIVED = (FulfillmentOrderStatus.DELIVERED, FulfillmentOrderStatus.PICKED_UP)
+CUSTOMER_EVENT, INTERNAL_EVENT = EventVisibility.CUSTOMER, EventVisibility.INTERNAL
+
+
+def _reference(rng: random.Random, kind: str) -> str:
+    """A gateway reference shaped like the test gateway's own."""
+    return f"test_{kind}_{rng.getrandbits(128):032x}"
+
+
+def _money(minor: int) -> str:
+    return f"${minor // 100:,}.{minor % 100:02d}"  # USD, the demo currency
+
+
+def _placement_message(order: OrderDraft) -> str:
+    placer = order.placed_by[1]
+    if order.channel is Channel.WEB:
+        return "Order placed on the web store."
+    if order.channel is Channel.MARKETPLACE:
+        return f"Order placed on {placer}."
+    if order.channel is Channel.AGENT:
+        return f"Order placed by {placer} for the customer."
+    return f"Order placed in store by {placer}."
+
+
+@cache  # few distinct days, times and zones, asked for over and over
+def _utc(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+@cache
+def _carrier_days_after(method: MethodSpec, day: date, days: int) -> date:
+    while days:
+        day += DAY
+        if method.runs_on(day):
+            days -= 1
+    return day
+
+
+@dataclass(slots=True)
+class Schedule:
+    """When a fulfillment order would move on, if nothing stopped it."""
+
+    fulfillment: FulfillmentDraft
+    starts_at: datetime
+    leaves_at: datetime  # shipped, or picked up
+    ready_at: datetime | None = None  # pickup only
+    scans: list[Scan] = field(default_factory=list)  # shipments only, the last one the delivery
+
+    @property
+    def arrives_at(self) -> datetime:
+        return self.scans[-1][1] if self.scans else self.leaves_at
+
+
+class OrderFactory:
+    """Plans an order (who, what, how it is delivered, where it is sourced) and simulates it up to the anchor."""
+
+    def __init__(self, world: World, anchor: datetime) -> None:
+        self.world = world
+        self.anchor = anchor
+        self._tax = TableTaxCalculator()
+        self._tax_rates: dict[str, Decimal] = {}
+        self._shipping_sites: dict[str, list[Site]] = {}  # postal code -> shipping locations, nearest first
+        self._pickup_store: dict[str, tuple[Site, float]] = {}
+        self._shipping = [site for site in world.sites if site.ships]
+        self._stores = [site for site in world.sites if site.pickup]
+        self._store_assortments: dict[int, tuple[list[Item], list[float]]] = {}
+
+    # Planning -----------------------------------------------------------------------------------------------
+
+    def plan(self, rng: random.Random, shopper: Shopper, placed_at: datetime, *, method_code: str | None = None,
+             split_to: LocationKind | None = None) -> OrderDraft:
+        """An order placed at `placed_at`; `split_to` makes one of its lines come from a location of that kind."""
+        channel = _pick(rng, *CHANNELS)
+        address = shopper.addresses[0 if len(shopper.addresses) == 1 or rng.random() < 0.8 else 1]
+        method = self.world.methods[method_code or self._choose_method(rng, address, placed_at, channel)]
+        pickup = self._nearest_store(address.place)[0] if method.kind is DeliveryKind.PICKUP else None
+        lines = self._choose_lines(rng, pickup, at_least=2 if split_to else 1)
+        self._source(rng, lines, method, address.place, pickup, split_to)
+        region = pickup.place.region if pickup else address.place.region
+        rate = self._tax_rate(region)
+        for line in lines:
+            line.tax_minor = tax_minor(line.item.price_minor * line.quantity, rate)
+        destination_tz = _zone((pickup or address).place.timezone)
+        fulfillments = self._fulfillment_orders(lines, method, placed_at, destination_tz)
+        return OrderDraft(
+            shopper=shopper, channel=channel, placed_at=placed_at, placed_by=self._placed_by(rng, channel, shopper),
+            method=method, address=None if pickup else address, pickup=pickup, lines=lines, fulfillments=fulfillments,
+            subtotal_minor=sum(line.item.price_minor * line.quantity for line in lines),
+            shipping_minor=method.price_minor,
+            tax_minor=sum(line.tax_minor for line in lines) + tax_minor(method.price_minor, rate),
+            promised_delivery_by=max(fo.promised_at for fo in fulfillments),
+            payment=PaymentDraft(_reference(rng, "auth"), rng.choice(CARDS), placed_at),
+        )
+
+    def _choose_method(self, rng: random.Random, address: Address, placed_at: datetime, channel: Channel) -> str:
+        """Among the methods open to this address at this local time (same-day before its cut-off, one-hour in
+        courier hours, both in metro areas only; pickup near a store, not for marketplace orders)."""
+        place = address.place
+        local = placed_at.astimezone(_zone(place.timezone)).time()
+        methods = self.world.methods
+        same_day = bool(place.metro_area) and local < methods["SAME_DAY"].cutoff_local
+        one_hour = bool(place.metro_area) and ONE_HOUR_OPENS <= local < methods["ONE_HOUR"].cutoff_local
+        pickup = channel is not Channel.MARKETPLACE and self._nearest_store(place)[1] <= PICKUP_RADIUS_KM
+        return _pick(rng, *_method_weights(same_day, one_hour, pickup))
+
+    def _placed_by(self, rng: random.Random, channel: Channel, shopper: Shopper) -> tuple[ActorKind, str | None]:
+        if channel is Channel.WEB:
+            return ActorKind.CUSTOMER, shopper.name
+        if channel is Channel.MARKETPLACE:
+            return ActorKind.SYSTEM, rng.choice(MARKETPLACES)
+        return ActorKind.AGENT, rng.choice(AGENTS if channel is Channel.AGENT else FLOOR_STAFF)
+
+    def _choose_lines(self, rng: random.Random, pickup: Site | None, at_least: int) -> list[LineDraft]:
+        """Distinct products by popularity; a pickup order only what its store carries."""
+        count = _pick(rng, *LINES_PER_ORDER)
+        count = max(count, at_least)
+        items, popularity = self._assortment(pickup)
+        chosen: dict[str, Item] = {}
+        for _ in range(count * 5):  # popular items repeat: a few more draws than lines
+            if len(chosen) == count:
+                break
+            item = _pick(rng, items, popularity)
+            chosen.setdefault(item.sku, item)
+        lines = []
+        for number, item in enumerate(chosen.values(), start=1):
+            customized = item.customizable and rng.random() < 0.3 and (pickup is None or pickup.customization)
+            lines.append(LineDraft(number, item, self._customization(rng) if customized else None,
+                                   _pick(rng, *UNITS_PER_LINE), site=pickup))
+        return lines
+
+    def _assortment(self, store: Site | None) -> tuple[list[Item], list[float]]:
+        """The items an order may hold with their cumulative popularity: the catalog, or a pickup store's stock."""
+        if store is None:
+            return self.world.items, self.world.item_popularity
+        if store.id not in self._store_assortments:
+            weights = [right - left for left, right in pairwise([0.0, *self.world.item_popularity])]
+            carried = [(item, weight) for item, weight in zip(self.world.items, weights, strict=True)
+                       if item.sku in store.skus]
+            self._store_assortments[store.id] = ([item for item, _ in carried], list(accumulate(w for _, w in carried)))
+        return self._store_assortments[store.id]
+
+    @staticmethod
+    def _customization(rng: random.Random) -> str:
+        if rng.random() < 0.5:
+            return "Monogram: " + "".join(rng.choice("ABCDEFGHJKLMNPRSTW") for _ in range(3))
+        return f'Engraving: "{rng.choice(CUSTOMIZATION_PHRASES)}"'
+
+    def _source(self, rng: random.Random, lines: list[LineDraft], method: MethodSpec, destination: Place,
+                pickup: Site | None, split_to: LocationKind | None) -> None:
+        """DESIGN.md's routing, cheaply: the nearest eligible location that can supply the whole cart (fewest
+        splits first); now and then it is short of one line, which then comes from the next nearest (of kind
+        `split_to`, when given)."""
+        if pickup is not None:
+            return  # every line was chosen from the store's own stock
+        candidates = self._candidates(method, destination)
+        whole = next((site for site in candidates if all(self._supplies(site, line) for line in lines)), None)
+        short = rng.choice(lines) if len(lines) > 1 and (split_to or rng.random() < 0.12) else None
+        for line in lines:
+            if whole is not None and line is not short:
+                line.site = whole
+                continue
+            line.site = next((site for site in candidates if site is not whole and self._supplies(site, line)
+                              and split_to in (None, site.kind)), whole)
+            if line.site is None:
+                raise RuntimeError(f"no location supplies {line.item.sku}: the demo assortment is inconsistent")
+
+    @staticmethod
+    def _supplies(site: Site, line: LineDraft) -> bool:
+        return line.item.sku in site.skus and (line.customization is None or site.customization)
+
+    def _candidates(self, method: MethodSpec, destination: Place) -> list[Site]:
+        sites = self._shipping_sites.get(destination.code)
+        if sites is None:
+            sites = self._shipping_sites[destination.code] = _nearest_first(self._shipping, destination)
+        if method.metro_only:
+            return [site for site in sites if site.place.metro_area == destination.metro_area]
+        return sites
+
+    def _nearest_store(self, place: Place) -> tuple[Site, float]:
+        found = self._pickup_store.get(place.code)
+        if found is None:
+            store = _nearest_first(self._stores, place)[0]
+            found = self._pickup_store[place.code] = (store, _km(store.place, place))
+        return found
+
+    def _tax_rate(self, region: str) -> Decimal:
+        if region not in self._tax_rates:
+            self._tax_rates[region] = self._tax.rate(COUNTRY, region)
+        return self._tax_rates[region]
+
+    def _fulfillment_orders(self, lines: list[LineDraft], method: MethodSpec, placed_at: datetime,
+                            destination_tz: ZoneInfo) -> list[FulfillmentDraft]:
+        """One per location, with when it can leave and the delivery it promises (the order promises the latest)."""
+        by_site: dict[int, FulfillmentDraft] = {}
+        for line in lines:
+            fo = by_site.get(line.site.id)
+            if fo is None:
+                departs_at = self._departure(method, line.site, placed_at)
+                fo = by_site[line.site.id] = FulfillmentDraft(
+                    line.site, method.kind, [], placed_at, departs_at,
+                    self._arrival(method, line.site, departs_at, destination_tz), updated_at=placed_at)
+            fo.lines.append(line)
+        return list(by_site.values())
+
+    def _departure(self, method: MethodSpec, site: Site, ready: datetime) -> datetime:
+        """Work starts at once before the cut-off on a carrier day, else on the next carrier day's morning."""
+        local = ready.astimezone(site.tz)
+        if method.runs_on(local.date()) and local.time() < method.cutoff_local:
+            return ready
+        return _utc(_carrier_days_after(method, local.date(), 1), NEXT_DAY_START, site.tz)
+
+    @staticmethod
+    def _handover(method: MethodSpec, site: Site, packed_at: datetime) -> datetime:
+        """The carrier collects on its working days: a parcel packed on any other waits for the next one."""
+        local = packed_at.astimezone(site.tz)
+        if method.runs_on(local.date()):
+            return packed_at
+        return _utc(_carrier_days_after(method, local.date(), 1), NEXT_DAY_START, site.tz)
+
+    def _arrival(self, method: MethodSpec, site: Site, departure: datetime, destination_tz: ZoneInfo) -> datetime:
+        if method.transit_hours:
+            return departure + method.transit_hours * HOUR
+        day = _carrier_days_after(method, departure.astimezone(site.tz).date(), method.transit_days)
+        return _utc(day, DELIVERED_BY, destination_tz)
+
+
+    # Simulation ---------------------------------------------------------------------------------------------
+
+    def simulate(self, rng: random.Random, order: OrderDraft, scenario: Scenario) -> OrderDraft:
+        """Lives the order from placement to the anchor; what would happen later does not happen."""
+        released_at = self._place(rng, order, scenario)
+        if released_at is None:
+            return order
+        schedules = [self._schedule(rng, order, fo, released_at) for fo in order.fulfillments]
+        first_start = min(schedule.starts_at for schedule in schedules)
+        if scenario.note:
+            self._note(rng, order, released_at)
+        if scenario.cancel != "none":
+            cancelled_at = released_at + (first_start - released_at) * rng.uniform(0.1, 0.9)
+            if cancelled_at <= self.anchor:
+                self._cancel(rng, order, cancelled_at, everything=scenario.cancel == "all")
+        live = [s for s in schedules if s.fulfillment.status is not FulfillmentOrderStatus.CANCELLED]
+        if not live:
+            return order
+        live.sort(key=lambda schedule: schedule.leaves_at)
+        for schedule in live:
+            self._fulfil(rng, order, schedule, last=schedule is live[-1])
+        if scenario.return_ != "none" and all(s.fulfillment.status in ARRIVED for s in live):
+            self._return(rng, order, scenario, max(schedule.arrives_at for schedule in live))
+        return order
+
+    def _place(self, rng: random.Random, order: OrderDraft, scenario: Scenario) -> datetime | None:
+        """Placement's events, authorisation and reservations; then the hold. Returns when fulfillment may start,
+        or None when it never does by the anchor (still held, or cancelled after review)."""
+        at = order.placed_at
+        order.record(at, EventType.ORDER_PLACED, _placement_message(order), CUSTOMER_EVENT, order.placed_by)
+        order.payment.add(TransactionDraft(PaymentTransactionKind.AUTHORIZATION, order.total_minor,
+                                           order.payment.reference, at))
+        order.record(at, EventType.PAYMENT_AUTHORIZED,
+                     f"Payment of {_money(order.total_minor)} authorised ({order.payment.method_description}).",
+                     INTERNAL_EVENT, SYSTEM)
+        if scenario.hold:
+            order.hold_reason = rng.choice(HOLD_REASONS)
+            order.record(at, EventType.ORDER_HELD, order.hold_reason, INTERNAL_EVENT, SYSTEM)
+        sites = ", ".join(fo.site.name for fo in order.fulfillments)
+        order.record(at, EventType.ORDER_ROUTED, f"Routed to {sites}.", INTERNAL_EVENT, SYSTEM)
+        if not scenario.hold:
+            return at
+        reviewed_at = at + _between(rng, HOUR, 30 * HOUR)
+        if reviewed_at > self.anchor:
+            return None
+        agent = (ActorKind.AGENT, rng.choice(AGENTS))
+        order.hold_reason = None
+        order.record(reviewed_at, EventType.ORDER_HOLD_RELEASED, "Review complete: hold released.", INTERNAL_EVENT,
+                     agent)
+        if scenario.hold_ends_in_cancellation:
+            self._cancel(rng, order, reviewed_at, everything=True, actor=agent)
+            return None
+        return reviewed_at
+
+    def _schedule(self, rng: random.Random, order: OrderDraft, fo: FulfillmentDraft, released_at: datetime) -> Schedule:
+        method, site = order.method, fo.site
+        if released_at != order.placed_at:  # a hold kept it from leaving when promised
+            fo.departs_at = self._departure(method, site, released_at)
+            fo.promised_at = self._arrival(method, site, fo.departs_at, _zone(order.address.place.timezone)
+                                           if order.address else site.tz)
+        quick = method.metro_only or method.kind is DeliveryKind.PICKUP
+        # Warehouses, distribution centres and partners pick around the clock; a store starts the day's orders
+        # when it opens.
+        picking_from = fo.departs_at if site.kind is LocationKind.STORE else released_at
+        starts_at = picking_from + _between(rng, 5 * MINUTE, (20 if quick else 90) * MINUTE)
+        if method.kind is DeliveryKind.PICKUP:
+            ready_at = starts_at + _between(rng, 30 * MINUTE, 2 * HOUR)
+            return Schedule(fo, starts_at, ready_at + _between(rng, HOUR, 4 * DAY), ready_at=ready_at)
+        low, high = (10 * MINUTE, 35 * MINUTE) if method.metro_only else KIND_TRAITS[site.kind].handling
+        packed_at = max(starts_at + _between(rng, low, high), fo.departs_at)
+        shipped_at = self._handover(method, site, packed_at)
+        scans = self._scans(rng, method, site, order.address.place, shipped_at)
+        return Schedule(fo, starts_at, shipped_at, scans=scans)
+
+    def _scans(self, rng: random.Random, method: MethodSpec, site: Site, destination: Place,
+               shipped_at: datetime) -> list[Scan]:
+        """The carrier's tracking events up to delivery; a few shipments meet an exception and arrive a day late."""
+        origin, there = site.place.label, destination.label
+        scans: list[Scan] = [(ShipmentStatus.LABEL_CREATED, shipped_at, "Shipping label created", origin)]
+        if method.metro_only:
+            out = shipped_at + _between(rng, 3 * MINUTE, 12 * MINUTE)
+            delivered = shipped_at + (_between(rng, 20 * MINUTE, 55 * MINUTE) if method.transit_hours
+                                      else _between(rng, 90 * MINUTE, 5 * HOUR))
+            return scans + [(ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery with the courier", there),
+                            (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there)]
+        tz = _zone(destination.timezone)
+        picked_up = shipped_at + _between(rng, HOUR, 4 * HOUR)
+        scans.append((ShipmentStatus.IN_TRANSIT, picked_up, "Picked up by the carrier", origin))
+        exception = rng.random() < 0.04
+        late = _pick(rng, *DAYS_LATE) + exception
+        day = _carrier_days_after(method, shipped_at.astimezone(site.tz).date(), method.transit_days + late)
+        if exception:
+            at = max(_utc(day - DAY, time(14), tz) + _between(rng, timedelta(0), 4 * HOUR), picked_up + 30 * MINUTE)
+            scans.append((ShipmentStatus.EXCEPTION, at, rng.choice(SCAN_EXCEPTIONS), there))
+        arrived = _utc(day, time(3), tz) + _between(rng, timedelta(0), 2 * HOUR)
+        if arrived > scans[-1][1] + HOUR:
+            scans.append((ShipmentStatus.IN_TRANSIT, arrived, "Arrived at the local facility", there))
+        out = max(_utc(day, time(7), tz) + _between(rng, timedelta(0), 150 * MINUTE), scans[-1][1] + 20 * MINUTE)
+        delivered = max(_utc(day, time(10), tz) + _between(rng, timedelta(0), 570 * MINUTE), out + 20 * MINUTE)
+        return scans + [(ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery", there),
+                        (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there)]
+
+    def _note(self, rng: random.Random, order: OrderDraft, released_at: datetime) -> None:
+        at = released_at + _between(rng, 10 * MINUTE, 3 * DAY)
+        if at <= self.anchor:
+            agent = (ActorKind.AGENT, rng.choice(AGENTS))
+            order.record(at, EventType.ORDER_NOTE_ADDED, rng.choice(NOTES), INTERNAL_EVENT, agent)
+
+    def _cancel(self, rng: random.Random, order: OrderDraft, at: datetime, *, everything: bool,
+                actor: tuple[ActorKind, str | None] | None = None) -> None:
+        """cancelOrder before anything has left: the units leave their fulfillment orders (and so the
+        reservation), and their value is voided from the authorisation."""
+        if actor is None:
+            by_customer = rng.random() < 0.7
+            actor = (ActorKind.CUSTOMER, order.shopper.name) if by_customer else (ActorKind.AGENT, rng.choice(AGENTS))
+        cuts = {line: line.active for line in order.lines} if everything else self._some_units(rng, order)
+        if not cuts:
+            return
+        value_before = order.cancelled_minor
+        for line, units in cuts.items():
+            line.quantity_cancelled += units
+        for fo in order.fulfillments:
+            if fo.units == 0:
+                fo.status, fo.updated_at = FulfillmentOrderStatus.CANCELLED, at
+        # The same rule as cancelOrder's; the drafts carry every column it reads.
+        order.cancelled_minor = cancelled_value_minor(order, order.lines)  # type: ignore[arg-type]
+        voided = order.cancelled_minor - value_before
+        order.payment.add(TransactionDraft(PaymentTransactionKind.VOID, voided, _reference(rng, "void"), at))
+        whole = all(line.active == 0 for line in order.lines)
+        units = sum(cuts.values())
+        order.record(at, EventType.ORDER_CANCELLED if whole else EventType.LINES_CANCELLED,
+                     "Order cancelled." if whole else f"{units} unit(s) cancelled.", CUSTOMER_EVENT, actor)
+        order.record(at, EventType.PAYMENT_VOIDED, f"{_money(voided)} of the authorisation voided.", INTERNAL_EVENT,
+                     SYSTEM)
+
+    @staticmethod
+    def _some_units(rng: random.Random, order: OrderDraft) -> dict[LineDraft, int]:
+        """Some units of one line, never the whole order."""
+        line = rng.choice(order.lines)
+        most = line.active if len(order.lines) > 1 else line.active - 1
+        return {line: rng.randint(1, most)} if most > 0 else {}
+
+    def _fulfil(self, rng: random.Random, order: OrderDraft, schedule: Schedule, *, last: bool) -> None:
+        fo, anchor = schedule.fulfillment, self.anchor
+        if schedule.starts_at > anchor:
+            return
+        staff = (ActorKind.AGENT, FLOOR_STAFF[fo.site.id % len(FLOOR_STAFF)])
+        fo.status, fo.updated_at = FulfillmentOrderStatus.IN_PROGRESS, schedule.starts_at
+        order.record(schedule.starts_at, EventType.FULFILLMENT_STARTED, f"{fo.site.name} started picking.",
+                     INTERNAL_EVENT, staff)
+        if fo.kind is DeliveryKind.PICKUP:
+            if schedule.ready_at > anchor:
+                return
+            fo.status, fo.updated_at = FulfillmentOrderStatus.READY_FOR_PICKUP, schedule.ready_at
+            order.record(schedule.ready_at, EventType.READY_FOR_PICKUP, f"Ready for pickup at {fo.site.name}.",
+                         CUSTOMER_EVENT, staff)
+            if schedule.leaves_at <= anchor:
+                fo.status = FulfillmentOrderStatus.PICKED_UP
+                self._leave(rng, order, fo, schedule.leaves_at, last, staff, delivered=True)
+                order.record(schedule.leaves_at, EventType.PICKED_UP, f"Picked up at {fo.site.name}.", CUSTOMER_EVENT,
+                             staff)
+            return
+        if schedule.leaves_at > anchor:
+            return
+        fo.status = FulfillmentOrderStatus.SHIPPED
+        carrier = CARRIERS[order.method.carrier]
+        fo.shipment = ShipmentDraft(carrier, schedule.leaves_at, fo.promised_at)
+        order.record(schedule.leaves_at, EventType.SHIPMENT_CREATED,
+                     f"Shipped from {fo.site.name} with {carrier.name}.", CUSTOMER_EVENT, staff)
+        self._leave(rng, order, fo, schedule.leaves_at, last, staff, delivered=False)
+        self._track(order, fo, schedule.scans)
+
+    def _leave(self, rng: random.Random, order: OrderDraft, fo: FulfillmentDraft, at: datetime, last: bool,
+               staff: tuple[ActorKind, str | None], *, delivered: bool) -> None:
+        """The units leave the location (and the reservation), and the payment for them is captured."""
+        fo.updated_at = at
+        amount = self._capture_amount(order, fo, last)  # before the ledger moves: it counts the units left before
+        for line in fo.lines:
+            line.quantity_shipped += line.active
+            line.quantity_delivered += line.active if delivered else 0
+        order.payment.add(TransactionDraft(PaymentTransactionKind.CAPTURE, amount, _reference(rng, "capture"), at,
+                                           fulfillment=fo))
+        order.record(at, EventType.PAYMENT_CAPTURED,
+                     f"{_money(amount)} captured for {fo.units} unit(s) from {fo.site.name}.", INTERNAL_EVENT, SYSTEM)
+
+    @staticmethod
+    def _capture_amount(order: OrderDraft, fo: FulfillmentDraft, last: bool) -> int:
+        """shipFulfillmentOrder's rule: the units' price, their line tax and their part of shipping with its tax,
+        each by cumulative share of units; the last to leave takes what is left of the authorisation, so the
+        captures add up to the order's total less cancellations exactly."""
+        if last:
+            return order.total_minor - order.cancelled_minor - order.payment.totals[PaymentTransactionKind.CAPTURE]
+        value = sum(line.item.price_minor * line.active
+                    + share(line.tax_minor, line.quantity_shipped + line.active, line.quantity)
+                    - share(line.tax_minor, line.quantity_shipped, line.quantity) for line in fo.lines)
+        shipping = order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in order.lines)
+        active = sum(line.active for line in order.lines)
+        left_before = sum(line.quantity_shipped for line in order.lines)
+        return value + share(shipping, left_before + fo.units, active) - share(shipping, left_before, active)
+
+    def _track(self, order: OrderDraft, fo: FulfillmentDraft, scans: list[Scan]) -> None:
+        shipment, carrier = fo.shipment, (ActorKind.CARRIER, fo.shipment.carrier.name)
+        in_transit_told = False
+        for status, at, description, where in scans:
+            if at > self.anchor:
+                return
+            shipment.scans.append((status, at, description, where))
+            shipment.status = status
+            if status is ShipmentStatus.IN_TRANSIT and not in_transit_told:
+                in_transit_told = True
+                order.record(at, EventType.SHIPMENT_IN_TRANSIT, f"In transit with {carrier[1]}.", CUSTOMER_EVENT,
+                             carrier)
+            elif status is ShipmentStatus.EXCEPTION:
+                order.record(at, EventType.SHIPMENT_EXCEPTION, description, CUSTOMER_EVENT, carrier)
+            elif status is ShipmentStatus.OUT_FOR_DELIVERY:
+                order.record(at, EventType.SHIPMENT_OUT_FOR_DELIVERY, "Out for delivery.", CUSTOMER_EVENT, carrier)
+            elif status is ShipmentStatus.DELIVERED:
+                shipment.delivered_at = at
+                fo.status, fo.updated_at = FulfillmentOrderStatus.DELIVERED, at
+                for line in fo.lines:
+                    line.quantity_delivered += line.active
+                order.record(at, EventType.SHIPMENT_DELIVERED, f"{description}.", CUSTOMER_EVENT, carrier)
+
+    def _return(self, rng: random.Random, order: OrderDraft, scenario: Scenario, delivered_at: datetime) -> None:
+        """An RMA within the 30-day window: requested, then approved or rejected, received, refunded."""
+        requested_at = delivered_at + _between(rng, DAY, 25 * DAY)
+        if requested_at > self.anchor:
+            return
+        if scenario.return_ == "all":
+            wanted = [(line, line.quantity_delivered) for line in order.lines if line.quantity_delivered]
+        else:
+            line = rng.choice([line for line in order.lines if line.quantity_delivered])
+            wanted = [(line, rng.randint(1, line.quantity_delivered))]
+        drop_off = self._nearest_store(order.pickup.place if order.pickup else order.address.place)[0]
+        by_mail = rng.random() < 0.7
+        order.return_ = ret = ReturnDraft(
+            ReturnMethod.MAIL if by_mail else ReturnMethod.STORE_DROP_OFF, None if by_mail else drop_off, requested_at,
+            [ReturnLineDraft(line, quantity, _pick(rng, *RETURN_REASONS)) for line, quantity in wanted])
+        customer = (ActorKind.CUSTOMER, order.shopper.name)
+        agent = (ActorKind.AGENT, rng.choice(AGENTS))
+        units = sum(rl.quantity for rl in ret.lines)
+        order.record(requested_at, EventType.RETURN_REQUESTED, f"Return of {units} unit(s) requested.", CUSTOMER_EVENT,
+                     customer)
+        if scenario.return_rejected:
+            rejected_at = requested_at + _between(rng, 3 * HOUR, 2 * DAY)
+            if rejected_at <= self.anchor:
+                ret.status, ret.rejected_reason = ReturnStatus.REJECTED, rng.choice(RETURN_REJECTIONS)
+                order.record(rejected_at, EventType.RETURN_REJECTED, f"Return rejected: {ret.rejected_reason}",
+                             CUSTOMER_EVENT, agent)
+            return
+        ret.approved_at = requested_at + _between(rng, HOUR, 30 * HOUR)
+        if ret.approved_at > self.anchor:
+            ret.approved_at = None
+            return
+        ret.status = ReturnStatus.APPROVED
+        how = "a prepaid label was issued" if by_mail else f"drop it off at {drop_off.name}"
+        order.record(ret.approved_at, EventType.RETURN_APPROVED, f"Return approved: {how}.", CUSTOMER_EVENT, agent)
+        in_transit = _between(rng, 2 * DAY, 8 * DAY) if by_mail else _between(rng, 6 * HOUR, 4 * DAY)
+        received_at = ret.approved_at + in_transit
+        if received_at > self.anchor:
+            return
+        self._receive(order, ret, received_at, agent)
+        refunded_at = received_at + _between(rng, HOUR, 2 * DAY)
+        if refunded_at <= self.anchor:
+            ret.status, ret.refunded_at = ReturnStatus.REFUNDED, refunded_at
+            order.refunded_minor += ret.refund_minor
+            order.payment.add(TransactionDraft(PaymentTransactionKind.REFUND, ret.refund_minor,
+                                               _reference(rng, "refund"), refunded_at, for_return=True))
+            order.record(refunded_at, EventType.REFUND_ISSUED, f"{_money(ret.refund_minor)} refunded.",
+                         CUSTOMER_EVENT, SYSTEM)
+
+    def _receive(self, order: OrderDraft, ret: ReturnDraft, at: datetime, agent: tuple[ActorKind, str | None]) -> None:
+        """The units are back: counted as returned, restocked unless damaged or defective, and the refund (their
+        price and tax, never more than was captured) is known."""
+        ret.status, ret.received_at = ReturnStatus.RECEIVED, at
+        refund = 0
+        for rl in ret.lines:
+            rl.received = rl.quantity
+            rl.restocked = 0 if rl.reason in (ReturnReason.DAMAGED, ReturnReason.DEFECTIVE) else rl.quantity
+            rl.line.quantity_returned += rl.quantity
+            refund += rl.line.item.price_minor * rl.quantity + share(rl.line.tax_minor, rl.quantity, rl.line.quantity)
+        payment = order.payment
+        refundable = payment.totals[PaymentTransactionKind.CAPTURE] - payment.totals[PaymentTransactionKind.REFUND]
+        ret.refund_minor = min(refund, refundable)
+        order.record(at, EventType.RETURN_RECEIVED, f"Return received: {sum(rl.quantity for rl in ret.lines)} unit(s).",
+                     CUSTOMER_EVENT, agent)
+
+
+# --- The order stream: placement times, the showcase customer, chronological order ---------------------------
+
+# Orders per local hour of the day (US Eastern), from midnight.
+HOURLY_ACTIVITY = (2, 1, 1, 1, 1, 2, 4, 6, 8, 9, 10, 10, 11, 10, 10, 10, 10, 11, 12, 13, 13, 11, 8, 4)
+EASTERN = _zone("America/New_York")
+
+
+def placement_times(rng: random.Random, count: int, start: datetime, end: datetime) -> Iterator[datetime]:
+    """`count` times between start and end in increasing order, denser in the evening, at weekends, in the
+    holiday season and as the business grows."""
+    hours = int((end - start) / HOUR)
+    weights = []
+    for hour in range(hours):
+        at = start + hour * HOUR
+        local = at.astimezone(EASTERN)
+        weekend = 1.15 if local.weekday() >= 5 else 1.0
+        season = 1.5 if date(local.year, 11, 20) <= local.date() <= date(local.year, 12, 20) else 1.0
+        growth = 0.8 + 0.4 * hour / hours
+        weights.append(HOURLY_ACTIVITY[local.hour] * weekend * season * growth)
+    cumulative = list(accumulate(weights))
+    total = cumulative[-1]
+    for index in range(count):
+        target = (index + rng.random()) / count * total  # one draw per slice of the year keeps the times sorted
+        hour = min(bisect_right(cumulative, target), hours - 1)
+        before = cumulative[hour - 1] if hour else 0.0
+        yield start + (hour + (target - before) / weights[hour]) * HOUR
+
+
+@dataclass(frozen=True, slots=True)
+class Showcase:
+    """An order of the first customer in a given state, so `serve --demo` shows every status on one account."""
+
+    status: OrderStatus
+    age: tuple[timedelta, timedelta]
+    method_code: str | None = "STANDARD"
+    split_to: LocationKind | None = None  # one line comes from a location of this kind
+    scenario: Scenario = Scenario()
+
+
+# In-flight states take any delivery method: whatever day the anchor falls on, some method is at work then.
+SHOWCASE = (
+    Showcase(OrderStatus.ON_HOLD, (10 * MINUTE, HOUR), scenario=Scenario(hold=True)),
+    Showcase(OrderStatus.CONFIRMED, (5 * MINUTE, 2 * HOUR)),
+    Showcase(OrderStatus.PROCESSING, (30 * MINUTE, 3 * DAY), method_code=None),
+    Showcase(OrderStatus.READY_FOR_PICKUP, (3 * HOUR, 2 * DAY), method_code="PICKUP"),
+    # A partner takes a day or two longer than the warehouse that ships the rest.
+    Showcase(OrderStatus.PARTIALLY_SHIPPED, (HOUR, 4 * DAY), split_to=LocationKind.THIRD_PARTY),
+    Showcase(OrderStatus.SHIPPED, (DAY, 4 * DAY)),
+    Showcase(OrderStatus.DELIVERED, (8 * DAY, 25 * DAY), scenario=Scenario(return_="some")),
+    Showcase(OrderStatus.CANCELLED, (3 * DAY, 60 * DAY), scenario=Scenario(cancel="all")),
+    Showcase(OrderStatus.RETURNED, (30 * DAY, 90 * DAY), method_code=None, scenario=Scenario(return_="all")),
+)
+SHOWCASE_ATTEMPTS = 500
+FIRST_CUSTOMER_ORDERS = 14  # of the ordinary stream, besides the showcase
+
+
+def showcase_orders(factory: OrderFactory, rng: random.Random, count: int) -> list[OrderDraft]:
+    """Orders of the first customer in the states SHOWCASE asks for: each is simulated like any other order,
+    at ages drawn until the simulation lands in that state."""
+    shopper, drafts = factory.world.shoppers[0], []
+    for showcase in SHOWCASE[:count]:
+        for _ in range(SHOWCASE_ATTEMPTS):
+            placed_at = factory.anchor - _between(rng, *showcase.age)
+            order = factory.plan(rng, shopper, placed_at, method_code=showcase.method_code,
+                                 split_to=showcase.split_to)
+            order = factory.simulate(rng, order, showcase.scenario)
+            if order.status is showcase.status:
+                drafts.append(order)
+                break
+        else:
+            raise RuntimeError(f"no {showcase.status} showcase order in {SHOWCASE_ATTEMPTS} attempts")
+    return sorted(drafts, key=lambda order: order.placed_at)
+
+
+def order_stream(factory: OrderFactory, rng: random.Random, showcase_rng: random.Random,
+                 orders: int) -> Iterator[OrderDraft]:
+    """Every order in the order it was placed: the ordinary stream with the showcase orders merged in."""
+    world = factory.world
+    showcase = showcase_orders(factory, showcase_rng, min(len(SHOWCASE), orders))
+    ordinary = orders - len(showcase)
+    stride = max(ordinary // FIRST_CUSTOMER_ORDERS, 1)
+    times = placement_times(rng, ordinary, factory.anchor - HISTORY, factory.anchor)
+    for slot, placed_at in enumerate(times):
+        while showcase and showcase[0].placed_at <= placed_at:
+            yield showcase.pop(0)
+        if slot % stride == 0 or len(world.shoppers) == 1:
+            shopper = world.shoppers[0]
+        else:
+            shopper = _pick(rng, world.shoppers, world.shopper_loyalty)
+        order = factory.plan(rng, shopper, placed_at)
+        yield factory.simulate(rng, order, Scenario.draw(rng, order.channel))
+    yield from showcase
+
+
+# --- Rows: ids, the event log, stock -----------------------------------------------------------------------
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "delivery_method": ("code", "name", "kind", "price_minor", "currency", "carrier", "cutoff_local", "transit_days",
+                        "transit_hours", "weekend_delivery", "metro_only", "position"),
+    "location": ("id", "code", "name", "kind", "line1", "city", "region", "postal_code", "country", "metro_area",
+                 "latitude", "longitude", "timezone", "ships", "pickup", "returns_drop_off", "customization"),
+    "product": ("sku", "name", "price_minor", "currency", "customizable"),
+    "customer": ("id", "name", "email", "phone", "created_at", "notify_email", "notify_sms", "sms_phone"),
+    "customer_address": ("id", "customer_id", "position", "name", "line1", "line2", "city", "region", "postal_code",
+                         "country", "phone"),
+    "orders": ("id", "number", "customer_id", "channel", "status", "placed_at", "updated_at", "placed_by_kind",
+               "placed_by_name", "currency", "subtotal_minor", "shipping_minor", "tax_minor", "total_minor",
+               "cancelled_minor", "refunded_minor", "delivery_method_code", "pickup_location_id",
+               "promised_delivery_by", "hold_reason", "ship_name", "ship_line1", "ship_line2", "ship_city",
+               "ship_region", "ship_postal_code", "ship_country", "ship_phone"),
+    "order_line": ("id", "order_id", "line_number", "sku", "product_name", "customization", "quantity",
+                   "quantity_cancelled", "quantity_shipped", "quantity_delivered", "quantity_returned",
+                   "unit_price_minor", "tax_minor", "currency"),
+    "fulfillment_order": ("id", "order_id", "location_id", "kind", "status", "created_at", "updated_at"),
+    "fulfillment_order_line": ("id", "fulfillment_order_id", "order_line_id", "quantity"),
+    "shipment": ("id", "order_id", "fulfillment_order_id", "carrier", "tracking_number", "tracking_url", "status",
+                 "shipped_at", "estimated_delivery_at", "delivered_at"),
+    "shipment_event": ("id", "shipment_id", "status", "occurred_at", "description", "location", "carrier",
+                       "carrier_event_id"),
+    "payment": ("id", "order_id", "gateway", "gateway_reference", "method_description", "currency", "authorized_minor",
+                "captured_minor", "refunded_minor", "voided_minor", "created_at"),
+    "return_request": ("id", "order_id", "rma_number", "status", "method", "drop_off_location_id", "currency",
+                       "refund_minor", "requested_at", "approved_at", "received_at", "refunded_at", "rejected_reason"),
+    "return_line": ("id", "return_id", "order_line_id", "quantity", "reason", "quantity_received",
+                    "quantity_restocked"),
+    "payment_transaction": ("id", "payment_id", "kind", "amount_minor", "gateway_reference", "fulfillment_order_id",
+                            "return_id", "created_at"),
+    "inventory_adjustment": ("id", "sku", "location_id", "on_hand_delta", "reserved_delta", "reason", "order_id",
+                             "actor_kind", "actor_name", "created_at"),
+    "order_event": ("id", "sequence", "order_id", "customer_id", "type", "message", "visibility", "actor_kind",
+                    "actor_name", "occurred_at"),
+    "inventory_level": ("id", "sku", "location_id", "on_hand", "reserved", "incoming", "safety_stock", "updated_at"),
+}
+# Parents before children, so every foreign key finds its row.
+LOAD_ORDER = tuple(COLUMNS)
+TABLES: dict[str, sa.Table] = {model.__tablename__: model.__table__ for model in (
+    DeliveryMethod, Location, Product, Customer, CustomerAddress, Order, OrderLine, FulfillmentOrder,
+    FulfillmentOrderLine, Shipment, ShipmentEvent, Payment, Return, ReturnLine, PaymentTransaction, InventoryAdjustment,
+    OrderEvent, InventoryLevel)}
+ID_TABLES = tuple(name for name in LOAD_ORDER if "id" in COLUMNS[name])
+# Units at a location that has not let them go yet: what inventory levels hold as reserved.
+HOLDING_STOCK = (FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS,
+                 FulfillmentOrderStatus.READY_FOR_PICKUP)
+
+Batch = dict[str, list[tuple]]
+
+
+def _scramble(value: int, bits: int, salt: int) -> int:
+    """Order, tracking and RMA numbers look random but are a bijection of the row id (an odd multiplier modulo
+    a power of two), so they are unique without checking."""
+    return (value * 0x9E3779B97F4A7C15 + salt) & ((1 << bits) - 1)
+
+
+class EventLog:
+    """Numbers events 1..N in the order they happened across the whole data set. Events wait here until no
+    order still to be generated can produce an earlier one (orders come in placement order), then get their
+    sequence (and their id, the same number)."""
+
+    def __init__(self) -> None:
+        # (at, order id, step, customer id, type, message, visibility, actor kind, actor name): (order id, step)
+        # breaks ties in time and keeps an order's own events in the order they were recorded; a customer-level
+        # event has order id 0 and its customer id for a step.
+        self._waiting: list[tuple] = []
+        self.sequence = 0
+
+    def add_order_events(self, order_id: int, customer_id: int, events: list[EventDraft]) -> None:
+        self._waiting += [(at, order_id, step, customer_id, type, message, visibility, actor_kind, actor_name)
+                          for step, (at, type, message, visibility, actor_kind, actor_name) in enumerate(events)]
+
+    def add_customer_event(self, customer_id: int, event: EventDraft) -> None:
+        self._waiting.append((event[0], 0, customer_id, customer_id, *event[1:]))
+
+    def release(self, batch: Batch, before: datetime | None) -> None:
+        """Numbers every waiting event earlier than `before` (all of them when None) into the batch."""
+        self._waiting.sort()
+        cut = len(self._waiting) if before is None else bisect_left(self._waiting, (before,))
+        ready, self._waiting = self._waiting[:cut], self._waiting[cut:]
+        events = batch["order_event"]
+        for at, order_id, _, customer_id, type, message, visibility, actor_kind, actor_name in ready:
+            self.sequence += 1
+            events.append((self.sequence, self.sequence, order_id or None, customer_id, type, message, visibility,
+                           actor_kind, actor_name, at))
+
+
+class RowMaker:
+    """Turns drafts into rows with ids, and adds up what open fulfillment orders reserve."""
+
+    def __init__(self, world: World, events: EventLog, salt: int) -> None:
+        self.world = world
+        self.events = events
+        self.salt = salt
+        self.ids: Counter[str] = Counter()  # the last id given, per table
+        self.reserved: Counter[tuple[str, int]] = Counter()  # (sku, location id) -> units open fulfillment orders hold
+        self.statuses: Counter[OrderStatus] = Counter()
+
+    def _id(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+    def reference_rows(self, batch: Batch) -> None:
+        for position, m in enumerate(self.world.methods.values(), start=1):
+            batch["delivery_method"].append((m.code, m.name, m.kind, m.price_minor, CURRENCY, m.carrier,
+                                             m.cutoff_local, m.transit_days, m.transit_hours, m.weekend_delivery,
+                                             m.metro_only, position))
+        for s in self.world.sites:
+            p = s.place
+            batch["location"].append((s.id, s.code, s.name, s.kind, s.line1, p.city, p.region, p.code, COUNTRY,
+                                      p.metro_area, p.latitude, p.longitude, p.timezone, s.ships, s.pickup,
+                                      s.returns_drop_off, s.customization))
+        for item in self.world.items:
+            batch["product"].append((item.sku, item.name, item.price_minor, CURRENCY, item.customizable))
+        for shopper in self.world.shoppers:
+            self._customer_rows(batch, shopper)
+
+    def _customer_rows(self, batch: Batch, c: Shopper) -> None:
+        batch["customer"].append((c.id, c.name, c.email, c.phone, c.created_at, c.notify_email, c.notify_sms,
+                                  c.sms_phone))
+        for a in c.addresses:
+            batch["customer_address"].append((self._id("customer_address"), c.id, a.position, a.name, a.line1,
+                                              a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone))
+        if c.notify_sms:  # opting in to SMS is the customer's own change, in the log without an order
+            at = c.created_at + timedelta(days=1 + c.id % 60)
+            self.events.add_customer_event(c.id, (at, EventType.NOTIFICATION_PREFERENCES_UPDATED,
+                                                  f"SMS updates turned on for {c.sms_phone}.", CUSTOMER_EVENT,
+                                                  ActorKind.CUSTOMER, c.name))
+
+    def order_rows(self, batch: Batch, order: OrderDraft) -> None:
+        order_id = self._id("orders")
+        status = order.status
+        self.statuses[status] += 1
+        a = order.address
+        ship_to = (a.name, a.line1, a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone) if a else (
+            (None,) * 8)
+        batch["orders"].append((
+            order_id, f"OG-{_scramble(order_id, 40, self.salt):010X}", order.shopper.id, order.channel, status,
+            order.placed_at, order.updated_at, order.placed_by[0], order.placed_by[1], CURRENCY, order.subtotal_minor,
+            order.shipping_minor, order.tax_minor, order.total_minor, order.cancelled_minor, order.refunded_minor,
+            order.method.code, order.pickup.id if order.pickup else None, order.promised_delivery_by, order.hold_reason,
+            *ship_to,
+        ))
+        line_ids = {line: self._line_row(batch, order_id, line) for line in order.lines}
+        fo_ids = {fo: self._fulfillment_rows(batch, order_id, fo, line_ids) for fo in order.fulfillments}
+        return_id = self._return_rows(batch, order_id, order.return_, line_ids) if order.return_ else None
+        self._payment_rows(batch, order_id, order.payment, fo_ids, return_id)
+        self.events.add_order_events(order_id, order.shopper.id, order.events)
+
+    def _line_row(self, batch: Batch, order_id: int, line: LineDraft) -> int:
+        line_id = self._id("order_line")
+        batch["order_line"].append((line_id, order_id, line.line_number, line.item.sku, line.item.name,
+                                    line.customization, line.quantity, line.quantity_cancelled, line.quantity_shipped,
+                                    line.quantity_delivered, line.quantity_returned, line.item.price_minor,
+                                    line.tax_minor, CURRENCY))
+        return line_id
+
+    def _fulfillment_rows(self, batch: Batch, order_id: int, fo: FulfillmentDraft,
+                          line_ids: dict[LineDraft, int]) -> int:
+        fo_id = self._id("fulfillment_order")
+        batch["fulfillment_order"].append((fo_id, order_id, fo.site.id, fo.kind, fo.status, fo.created_at,
+                                           fo.updated_at))
+        for line in fo.lines:
+            if line.active:  # cancelled units leave the fulfillment order, as cancelOrder does
+                batch["fulfillment_order_line"].append((self._id("fulfillment_order_line"), fo_id, line_ids[line],
+                                                        line.active))
+                if fo.status in HOLDING_STOCK:
+                    self.reserved[line.item.sku, fo.site.id] += line.active
+        if fo.shipment:
+            self._shipment_rows(batch, order_id, fo_id, fo.shipment)
+        return fo_id
+
+    def _shipment_rows(self, batch: Batch, order_id: int, fo_id: int, s: ShipmentDraft) -> None:
+        shipment_id = self._id("shipment")
+        number = f"{s.carrier.prefix}{_scramble(shipment_id, 64, self.salt):016X}"
+        batch["shipment"].append((shipment_id, order_id, fo_id, s.carrier.name, number, s.carrier.tracking_url(number),
+                                  s.status, s.shipped_at, s.estimated_delivery_at, s.delivered_at))
+        for index, (status, at, description, where) in enumerate(s.scans, start=1):
+            batch["shipment_event"].append((self._id("shipment_event"), shipment_id, status, at, description, where,
+                                            s.carrier.name, f"{number}-{index}"))
+
+    def _return_rows(self, batch: Batch, order_id: int, r: ReturnDraft, line_ids: dict[LineDraft, int]) -> int:
+        return_id = self._id("return_request")
+        batch["return_request"].append((return_id, order_id, f"RMA-{_scramble(return_id, 32, self.salt):08X}",
+                                        r.status, r.method, r.drop_off.id if r.drop_off else None, CURRENCY,
+                                        r.refund_minor, r.requested_at, r.approved_at, r.received_at, r.refunded_at,
+                                        r.rejected_reason))
+        for rl in r.lines:
+            batch["return_line"].append((self._id("return_line"), return_id, line_ids[rl.line], rl.quantity,
+                                         rl.reason, rl.received, rl.restocked))
+        return return_id
+
+    def _payment_rows(self, batch: Batch, order_id: int, p: PaymentDraft, fo_ids: dict[FulfillmentDraft, int],
+                      return_id: int | None) -> None:
+        payment_id = self._id("payment")
+        kinds = PaymentTransactionKind
+        batch["payment"].append((payment_id, order_id, GATEWAY, p.reference, p.method_description, CURRENCY,
+                                 p.totals[kinds.AUTHORIZATION], p.totals[kinds.CAPTURE], p.totals[kinds.REFUND],
+                                 p.totals[kinds.VOID], p.created_at))
+        for t in p.transactions:
+            batch["payment_transaction"].append((self._id("payment_transaction"), payment_id, t.kind, t.amount_minor,
+                                                 t.reference, fo_ids[t.fulfillment] if t.fulfillment else None,
+                                                 return_id if t.for_return else None, t.at))
+
+    def stock_rows(self, batch: Batch, rng: random.Random, anchor: datetime) -> None:
+        """Every location's stock of what it carries: reserved is exactly what its open fulfillment orders hold.
+        The inventory ledger opens with each level as loaded, so it adds up to the levels from the start."""
+        carried = {(sku, site.id) for site in self.world.sites for sku in site.skus}
+        if missing := set(self.reserved) - carried:
+            raise RuntimeError(f"stock reserved where it is not carried: {sorted(missing)[:3]}")
+        for site in self.world.sites:
+            traits = KIND_TRAITS[site.kind]
+            for sku in sorted(site.skus):
+                reserved = self.reserved[sku, site.id]
+                free = 0 if rng.random() < 0.08 else rng.randint(*traits.free_stock)  # some are sold out
+                on_hand = reserved + free
+                incoming = rng.randint(20, 200) if free == 0 or rng.random() < 0.2 else 0
+                safety = rng.randint(0, 3) if site.kind is LocationKind.STORE else rng.randint(0, 10)
+                batch["inventory_level"].append((self._id("inventory_level"), sku, site.id, on_hand, reserved,
+                                                 incoming, safety, anchor))
+                if on_hand:
+                    batch["inventory_adjustment"].append((self._id("inventory_adjustment"), sku, site.id, on_hand,
+                                                          reserved, "opening balance (demo data)", None,
+                                                          ActorKind.SYSTEM, None, anchor))
+
+
+# --- Loading ---------------------------------------------------------------------------------------------------
+
+
+# PostgreSQL checks a foreign key with a trigger per inserted row, several times the cost of the insert; adding
+# the key afterwards checks all rows with one join. So, like pg_restore, the load adds the foreign keys last,
+# exactly as the catalog defined them, in the same transaction.
+_FOREIGN_KEYS = """
+SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', conrelid::regclass, conname),
+       format('ALTER TABLE %s ADD CONSTRAINT %I %s', conrelid::regclass, conname, pg_get_constraintdef(oid))
+FROM pg_constraint
+WHERE contype = 'f' AND conrelid = ANY(CAST(CAST(:tables AS text[]) AS regclass[]))
+ORDER BY conrelid::regclass::text, conname
+"""
+
+
+class BulkWriter:
+    """Loads batches of rows in one transaction: COPY on PostgreSQL, executemany on SQLite."""
+
+    def __init__(self, connection: AsyncConnection, dialect: str) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.counts: Counter[str] = Counter()
+        self._foreign_keys: list[str] = []
+
+    async def prepare(self) -> None:
+        """On PostgreSQL, takes off the foreign keys of the tables it loads, remembering how to put each back."""
+        if self.dialect != "postgresql":
+            return
+        foreign_keys = (await self.connection.execute(sa.text(_FOREIGN_KEYS), {"tables": list(LOAD_ORDER)})).all()
+        for drop, _ in foreign_keys:
+            await self.connection.exec_driver_sql(drop)
+        self._foreign_keys = [add for _, add in foreign_keys]
+
+    async def finish(self) -> None:
+        """Puts the foreign keys back (checking every row), moves PostgreSQL's id sequences past the ids given
+        here, and gathers planner statistics for the tables just filled."""
+        if self.dialect != "postgresql":
+            return  # SQLite checked every row on insert, and its rowids already continue after the largest id
+        for statement in self._foreign_keys:
+            await self.connection.exec_driver_sql(statement)
+        for table in ID_TABLES:
+            await self.connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}")
+        await self.connection.exec_driver_sql(f"ANALYZE {', '.join(LOAD_ORDER)}")
+
+    async def write(self, batch: Batch) -> None:
+        for table in LOAD_ORDER:
+            rows = batch.get(table)
+            if not rows:
+                continue
+            if self.dialect == "postgresql":
+                await self._copy(table, rows)
+            else:
+                await self._insert(table, rows)
+            self.counts[table] += len(rows)
+
+    async def _copy(self, table: str, rows: list[tuple]) -> None:
+        raw = await self.connection.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(table, records=rows, columns=COLUMNS[table])
+
+    async def _insert(self, table: str, rows: list[tuple]) -> None:
+        columns, statement = COLUMNS[table], TABLES[table].insert()
+        for start in range(0, len(rows), SQLITE_BATCH_ROWS):
+            chunk = rows[start:start + SQLITE_BATCH_ROWS]
+            await self.connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in chunk])
+
+
+def _batch() -> Batch:
+    return defaultdict(list)
+
+
+async def _load_orders(writer: BulkWriter, stream: Iterator[OrderDraft], rows: RowMaker, events: EventLog) -> None:
+    """Writes the orders a chunk at a time, each chunk while the next is generated. Generation gives the event
+    loop a turn every few orders, in which the COPY under way sends its next buffer: the database ingests while
+    Python generates, in one thread (a second would only queue for the GIL)."""
+    writing: asyncio.Task | None = None
+    batch = _batch()
+    try:
+        for count, order in enumerate(stream, start=1):
+            rows.order_rows(batch, order)
+            if count % CHUNK_ORDERS == 0:
+                events.release(batch, before=order.placed_at)  # later orders are placed at or after it
+                if writing:
+                    await writing
+                writing, batch = asyncio.create_task(writer.write(batch)), _batch()
+            elif count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        events.release(batch, before=None)  # no order is left to precede anything
+        if writing:
+            await writing
+        await writer.write(batch)
+    finally:
+        if writing and not writing.done():
+            await asyncio.wait([writing])  # never leave a COPY running behind an error
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Drafts and rows hold no reference cycles, so reference counting frees them; the cycle collector would
+    only rescan the ever larger heap of rows in flight (a fifth of the run time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _default_anchor() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+async def seed_demo(database: Database, *, seed: int = 1, customers: int = 200, orders: int = 2000,
+                    anchor: datetime | None = None) -> str:
+    """Loads the demo data into an empty, migrated database and says what it loaded. The same seed and anchor
+    load identical data; `anchor` (default: the current hour) is "now" for the data: nothing happens after it."""
+    if customers < 1 or orders < 0:
+        raise ValueError("seed at least one customer and no negative number of orders")
+    if anchor is not None and anchor.tzinfo is None:
+        raise ValueError("anchor must be timezone-aware")
+    started = stopwatch.perf_counter()
+    anchor = (anchor or _default_anchor()).astimezone(UTC)
+    rng = random.Random(seed)
+    async with database.write() as session:
+        connection = await session.connection()
+        world = build_world(rng, await _places(connection), customers, anchor - HISTORY)
+        factory = OrderFactory(world, anchor)
+        events = EventLog()
+        rows = RowMaker(world, events, salt=rng.getrandbits(64))
+        writer = BulkWriter(connection, database.dialect)
+        await writer.prepare()
+        batch = _batch()
+        rows.reference_rows(batch)
+        await writer.write(batch)
+        stream = order_stream(factory, rng, random.Random(f"ordergraph-showcase-{seed}"), orders)
+        with _cycle_collector_paused():
+            await _load_orders(writer, stream, rows, events)
+        batch = _batch()
+        rows.stock_rows(batch, rng, anchor)
+        await writer.write(batch)
+        await writer.finish()
+        # The demo's events are history, not news: the outbox relay starts publishing after them.
+        await session.exec(sa.update(EventRelay).values(published_sequence=sa.select(sa.func.coalesce(
+            sa.func.max(OrderEvent.sequence), 0)).scalar_subquery()))
+    return _summary(writer.counts, rows.statuses, world, seed, anchor, stopwatch.perf_counter() - started)
+
+
+def _summary(counts: Counter[str], statuses: Counter[OrderStatus], world: World, seed: int, anchor: datetime,
+             seconds: float) -> str:
+    by_status = ", ".join(f"{statuses[s]:,} {s.value.lower().replace('_', ' ')}" for s in OrderStatus if statuses[s])
+    def n(table: str) -> str:
+        return f"{counts[table]:,}"
+
+    return (
+        f"seeded {n('customer')} customers ({n('customer_address')} addresses), {n('location')} locations,"
+        f" {n('product')} products ({n('inventory_level')} stock levels) and {n('orders')} orders ({by_status})"
+        f" with {n('order_line')} lines, {n('fulfillment_order')} fulfillment orders, {n('shipment')} shipments"
+        f" ({n('shipment_event')} carrier scans), {n('payment_transaction')} payment transactions,"
+        f" {n('return_request')} returns and {n('order_event')} events in {seconds:.1f} s"
+        f" (seed {seed}, as of {anchor:%Y-%m-%d %H:%M} UTC; first customer: {world.shoppers[0].name})"
+    )

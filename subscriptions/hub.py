@@ -1,0 +1,217 @@
+"""This process's end of the broadcast channel: one subscription to it, fanned out to local subscribers.
+
+The hub keeps `position`, the newest sequence it has passed on. Whatever reaches it with a number it has
+passed is a duplicate and dropped; a number beyond the next means something was missed (a lost message,
+a Redis restart) and the gap is read back from the database, once for the whole process, before going on.
+So every local subscriber sees each event once, in sequence order.
+
+Each subscriber has a bounded queue. The hub never waits for one: when a subscriber's queue is full the
+event is dropped for it and it is marked lagging, and it catches up from the database itself before
+taking more from its queue. Memory stays bounded and a slow subscriber never delays the others.
+"""
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from broadcaster import Broadcast
+from broadcaster._base import Subscriber as Inbox
+from sqlmodel import select
+
+from loaders import Loaders
+from models import OrderEvent
+from server.database import Database
+from subscriptions.interests import CustomerOrders, Interest, OneOrder
+from subscriptions.wire import ORDER_EVENTS_CHANNEL, RESUBSCRIBED, decode_event
+
+logger = logging.getLogger("ordergraph.hub")
+
+PAGE_SIZE = 500
+FIRST_RETRY_SECONDS = 0.05
+LAST_RETRY_SECONDS = 2.0
+
+
+class Delivery:
+    """One event as delivered: its loaders are made when first asked for, fresh for this event, and shared by
+    every local subscriber it is delivered to, as are the executions of their selections (`executions`, keyed
+    by document, variables and viewer: see schema.subscription)."""
+
+    __slots__ = ("_loaders", "_read", "event", "executions")
+
+    def __init__(self, event: OrderEvent, read) -> None:  # noqa: ANN001
+        self.event = event
+        self._read = read
+        self._loaders: Loaders | None = None
+        self.executions: dict[tuple, asyncio.Future] = {}
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self._read)
+        return self._loaders
+
+
+@dataclass(eq=False)
+class LiveSubscriber:
+    interest: Interest
+    queue: asyncio.Queue[Delivery]
+    last_sequence: int
+    lagging: bool = False
+
+    def offer(self, delivery: Delivery) -> None:
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self.lagging = True
+
+
+@dataclass
+class _Subscribers:
+    by_customer: dict[int, set[LiveSubscriber]] = field(default_factory=lambda: defaultdict(set))
+    by_order: dict[int, set[LiveSubscriber]] = field(default_factory=lambda: defaultdict(set))
+    everything: set[LiveSubscriber] = field(default_factory=set)
+
+    def bucket(self, interest: Interest) -> set[LiveSubscriber]:
+        if isinstance(interest, CustomerOrders):
+            return self.by_customer[interest.customer_id]
+        if isinstance(interest, OneOrder):
+            return self.by_order[interest.order_id]
+        return self.everything
+
+    def add(self, subscriber: LiveSubscriber) -> None:
+        self.bucket(subscriber.interest).add(subscriber)
+
+    def remove(self, subscriber: LiveSubscriber) -> None:
+        bucket = self.bucket(subscriber.interest)
+        bucket.discard(subscriber)
+        if not bucket and isinstance(subscriber.interest, CustomerOrders):
+            del self.by_customer[subscriber.interest.customer_id]
+        elif not bucket and isinstance(subscriber.interest, OneOrder):
+            del self.by_order[subscriber.interest.order_id]
+
+    def interested_in(self, event: OrderEvent) -> list[LiveSubscriber]:
+        candidates = [*self.by_customer.get(event.customer_id, ()), *self.everything]
+        if event.order_id is not None:
+            candidates.extend(self.by_order.get(event.order_id, ()))
+        return [s for s in candidates if s.interest.matches(event)]
+
+
+class Hub:
+    def __init__(self, db: Database, broadcast: Broadcast, *, queue_size: int) -> None:
+        self.db = db
+        self.broadcast = broadcast
+        self.queue_size = queue_size
+        self.position = 0
+        self._subscribers = _Subscribers()
+        self._exit_stack = AsyncExitStack()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        # Subscribe before reading the position: anything committed in between arrives on the channel.
+        inbox = await self._exit_stack.enter_async_context(self.broadcast.subscribe(ORDER_EVENTS_CHANNEL))
+        self.position = await self._newest_sequence()
+        self._task = asyncio.create_task(self._run(inbox), name="event-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._exit_stack.aclose()
+
+    async def stream(self, interest: Interest, after: int | None) -> AsyncIterator[Delivery]:
+        """The events of `interest` after sequence `after` from the database, then live, with no gap and no
+        duplicate; without `after`, live from now."""
+        subscriber = LiveSubscriber(
+            interest, asyncio.Queue(self.queue_size),
+            last_sequence=self.position if after is None else after, lagging=after is not None,
+        )
+        # Registered before replaying: what is published meanwhile waits in the queue (or marks it lagging).
+        self._subscribers.add(subscriber)
+        try:
+            while True:
+                if subscriber.lagging:
+                    subscriber.lagging = False
+                    up_to = self.position  # everything up to here is committed and has been offered
+                    async for delivery in self._replay(interest, subscriber.last_sequence, up_to):
+                        subscriber.last_sequence = delivery.event.sequence
+                        yield delivery
+                    subscriber.last_sequence = max(subscriber.last_sequence, up_to)
+                    continue
+                delivery = await subscriber.queue.get()
+                if delivery.event.sequence > subscriber.last_sequence:
+                    subscriber.last_sequence = delivery.event.sequence
+                    yield delivery
+        finally:
+            self._subscribers.remove(subscriber)
+
+    async def _run(self, inbox: Inbox) -> None:
+        async for message in inbox:
+            if message.message == RESUBSCRIBED:
+                await self._retrying(self._back_fill)
+                continue
+            try:
+                event = decode_event(message.message)
+            except (ValueError, TypeError, KeyError):
+                logger.exception("dropped a message that is not an event: %r", message.message[:200])
+                continue
+            if event.sequence <= self.position:
+                continue
+            if event.sequence > self.position + 1:
+                await self._retrying(self._back_fill)
+            if event.sequence == self.position + 1:
+                self._dispatch(event)
+
+    def _dispatch(self, event: OrderEvent) -> None:
+        self.position = event.sequence
+        subscribers = self._subscribers.interested_in(event)
+        if subscribers:
+            delivery = Delivery(event, self.db.read)
+            for subscriber in subscribers:
+                subscriber.offer(delivery)
+
+    async def _back_fill(self) -> None:
+        """Passes on everything committed after `position`, read from the database."""
+        while True:
+            async with self.db.read() as session:
+                events = (await session.exec(
+                    select(OrderEvent).where(OrderEvent.sequence > self.position)
+                    .order_by(OrderEvent.sequence).limit(PAGE_SIZE)
+                )).all()
+            for event in events:
+                self._dispatch(event)
+            if len(events) < PAGE_SIZE:
+                return
+
+    async def _replay(self, interest: Interest, after: int, up_to: int) -> AsyncIterator[Delivery]:
+        while after < up_to:
+            async with self.db.read() as session:
+                events = (await session.exec(
+                    select(OrderEvent).where(OrderEvent.sequence > after, OrderEvent.sequence <= up_to,
+                                             *interest.where())
+                    .order_by(OrderEvent.sequence).limit(PAGE_SIZE)
+                )).all()
+            for event in events:
+                yield Delivery(event, self.db.read)
+            if len(events) < PAGE_SIZE:
+                return
+            after = events[-1].sequence
+
+    async def _newest_sequence(self) -> int:
+        async with self.db.read() as session:
+            return (await session.exec(select(sa.func.coalesce(sa.func.max(OrderEvent.sequence), 0)))).one()
+
+    @staticmethod
+    async def _retrying(read):  # noqa: ANN001, ANN205
+        """The database is the only source of what was missed: wait for it rather than skip anything."""
+        retry = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                return await read()
+            except Exception as error:  # noqa: BLE001
+                logger.warning("event hub cannot read the database (%r); retrying in %.2fs", error, retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, LAST_RETRY_SECONDS)

@@ -1,0 +1,81 @@
+"""What a live subscriber wants from the event log: a test on each live event, and the same test in SQL
+for replaying from the database. Authorisation has been decided before an interest is made."""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from loaders import Loaders
+from models import Order, OrderEvent
+from models.enums import EventVisibility, OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOrders:
+    """A customer's own orders, CUSTOMER-visible events only (`myOrderUpdates`)."""
+
+    customer_id: int
+
+    def matches(self, event: OrderEvent) -> bool:
+        return (event.customer_id == self.customer_id and event.order_id is not None
+                and event.visibility is EventVisibility.CUSTOMER)
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        return [OrderEvent.customer_id == self.customer_id, OrderEvent.order_id.is_not(None),
+                OrderEvent.visibility == EventVisibility.CUSTOMER]
+
+    async def admits(self, event: OrderEvent, loaders: Loaders) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class OneOrder:
+    """One order's events (`orderUpdated`); its owner sees the CUSTOMER-visible ones only."""
+
+    order_id: int
+    customer_visible_only: bool
+
+    def matches(self, event: OrderEvent) -> bool:
+        return event.order_id == self.order_id and (
+            not self.customer_visible_only or event.visibility is EventVisibility.CUSTOMER)
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        visible = [OrderEvent.visibility == EventVisibility.CUSTOMER] if self.customer_visible_only else []
+        return [OrderEvent.order_id == self.order_id, *visible]
+
+    async def admits(self, event: OrderEvent, loaders: Loaders) -> bool:
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class AllOrders:
+    """Every event, for agents (`orderEvents`), optionally of some types, of one customer, or of orders now in
+    some statuses. The status is the order's when the event is delivered, so it is checked with that event's
+    loaders (`admits`), not on the wire."""
+
+    types: frozenset[str] = frozenset()
+    customer_id: int | None = None
+    statuses: frozenset[OrderStatus] = frozenset()
+
+    def matches(self, event: OrderEvent) -> bool:
+        return ((not self.types or event.type in self.types)
+                and (self.customer_id is None or event.customer_id == self.customer_id))
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        clauses = []
+        if self.types:
+            clauses.append(OrderEvent.type.in_(self.types))
+        if self.customer_id is not None:
+            clauses.append(OrderEvent.customer_id == self.customer_id)
+        if self.statuses:
+            clauses.append(OrderEvent.order_id.in_(sa.select(Order.id).where(Order.status.in_(self.statuses))))
+        return clauses
+
+    async def admits(self, event: OrderEvent, loaders: Loaders) -> bool:
+        if not self.statuses:
+            return True
+        order = await loaders.order.load(event.order_id) if event.order_id is not None else None
+        return order is not None and order.status in self.statuses
+
+
+Interest = CustomerOrders | OneOrder | AllOrders

@@ -1,0 +1,53 @@
+"""The subscription resolvers: who may watch what, then the hub's stream of events for it.
+
+Each event is delivered with loaders of its own (made when it arrived, shared with the other local
+subscribers it went to), so what a subscriber selects around it is read fresh for that event.
+"""
+
+from collections.abc import AsyncIterator
+
+from models import Order, OrderEvent
+from models.enums import OrderStatus
+from resolvers.access import require_agent, require_authenticated
+from resolvers.errors import ApiError, Forbidden
+from subscriptions.context import LiveContext, current_delivery
+from subscriptions.interests import AllOrders, CustomerOrders, Interest, OneOrder
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+
+
+async def my_order_updates(ctx: LiveContext, *, after: int | None) -> AsyncIterator[OrderEvent]:
+    viewer = require_authenticated(ctx.viewer)
+    if not viewer.is_customer:
+        raise Forbidden("myOrderUpdates is a customer's own; agents watch orderEvents or orderUpdated.")
+    return _events(ctx, CustomerOrders(viewer.customer_id), after)
+
+
+async def order_events(
+    ctx: LiveContext, *, after: int | None, types: list[str], statuses: list[OrderStatus], customer_id: int | None
+) -> AsyncIterator[OrderEvent]:
+    require_agent(ctx.viewer, "watch every order's events")
+    interest = AllOrders(types=frozenset(types), customer_id=customer_id, statuses=frozenset(statuses))
+    return _events(ctx, interest, after)
+
+
+async def order_updated(ctx: LiveContext, *, order_id: int, after: int | None) -> AsyncIterator[OrderEvent]:
+    viewer = require_authenticated(ctx.viewer)
+    if not (viewer.is_agent or viewer.is_customer):
+        raise Forbidden("Only the order's customer or an agent may watch an order.")
+    # Through the connection's loaders: a client opening several subscriptions at once costs one read.
+    order: Order | None = await ctx.loaders.order.load(order_id)
+    # Another customer's order is answered exactly as an unknown one.
+    if order is None or (viewer.is_customer and order.customer_id != viewer.customer_id):
+        raise NotFound("No such order.")
+    return _events(ctx, OneOrder(order_id, customer_visible_only=viewer.is_customer), after)
+
+
+async def _events(ctx: LiveContext, interest: Interest, after: int | None) -> AsyncIterator[OrderEvent]:
+    async for delivery in ctx.hub.stream(interest, after):
+        if await interest.admits(delivery.event, delivery.loaders):
+            ctx.loaders = delivery.loaders
+            current_delivery.set(delivery)
+            yield delivery.event

@@ -1,0 +1,32 @@
+"""What travels on the broadcast channel: one committed event per message, as JSON."""
+
+import json
+from datetime import datetime
+
+from models import OrderEvent
+from models.enums import ActorKind, EventVisibility
+
+ORDER_EVENTS_CHANNEL = "ordergraph.order_events"
+# Sent by a backend (never published) after it has (re)subscribed: whatever was published meanwhile was
+# missed, so the process back-fills from the database.
+RESUBSCRIBED = ""
+
+
+def encode_event(event: OrderEvent) -> str:
+    return json.dumps({
+        "id": event.id, "sequence": event.sequence, "order_id": event.order_id, "customer_id": event.customer_id,
+        "type": event.type, "message": event.message, "visibility": event.visibility.value,
+        "actor_kind": event.actor_kind.value, "actor_name": event.actor_name,
+        "occurred_at": event.occurred_at.isoformat(),
+    })
+
+
+def decode_event(message: str) -> OrderEvent:
+    data = json.loads(message)
+    return OrderEvent(
+        **data | {
+            "visibility": EventVisibility(data["visibility"]),
+            "actor_kind": ActorKind(data["actor_kind"]),
+            "occurred_at": datetime.fromisoformat(data["occurred_at"]),
+        }
+    )

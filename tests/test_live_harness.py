@@ -1,0 +1,213 @@
+"""What the live tests drive servers with (no tests here): a graphql-transport-ws client, a server on a real
+port in this process, uvicorn server processes, and a redis-server of the test's own."""
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from itertools import count
+from pathlib import Path
+
+import httpx
+import uvicorn
+import websockets
+from starlette.applications import Starlette
+
+from tests.contract import document
+
+ROOT = Path(__file__).resolve().parent.parent
+# Only a guard against a test hanging for ever: no test asserts how fast anything arrives.
+PATIENCE_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveStream:
+    """One subscription's messages, as the client received them."""
+
+    def __init__(self, client: "LiveClient", id: str) -> None:
+        self.client = client
+        self.id = id
+        self.messages: asyncio.Queue[dict] = asyncio.Queue()
+
+    async def message(self) -> dict:
+        return await asyncio.wait_for(self.messages.get(), PATIENCE_SECONDS)
+
+    async def next(self) -> dict:
+        """The next event (the subscription field's value); fails on anything else."""
+        message = await self.message()
+        assert message["type"] == "next" and not message["payload"].get("errors"), message
+        (value,) = message["payload"]["data"].values()
+        return value
+
+    async def take(self, n: int) -> list[dict]:
+        return [await self.next() for _ in range(n)]
+
+    async def events_until(self, last_sequence: int) -> list[dict]:
+        events = []
+        while not events or int(events[-1]["sequence"]) < last_sequence:
+            events.append(await self.next())
+        return events
+
+    async def complete(self) -> None:
+        await self.client.ws.send(json.dumps({"id": self.id, "type": "complete"}))
+
+
+class LiveClient:
+    """A graphql-transport-ws client over one WebSocket."""
+
+    def __init__(self, ws: websockets.ClientConnection) -> None:
+        self.ws = ws
+        self._streams: dict[str, LiveStream] = {}
+        self._ids = count(1)
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(cls, url: str, token: str) -> AsyncIterator["LiveClient"]:
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), PATIENCE_SECONDS))
+            assert reply["type"] == "connection_ack", reply
+            client = cls(ws)
+            try:
+                yield client
+            finally:
+                client._reader.cancel()
+
+    async def subscribe(self, operation: str, variables: dict | None = None) -> LiveStream:
+        stream = LiveStream(self, str(next(self._ids)))
+        self._streams[stream.id] = stream
+        payload = {"query": document(operation), "operationName": operation, "variables": variables or {}}
+        await self.ws.send(json.dumps({"id": stream.id, "type": "subscribe", "payload": payload}))
+        return stream
+
+    async def _read(self) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for raw in self.ws:
+                message = json.loads(raw)
+                if message["type"] == "ping":
+                    await self.ws.send(json.dumps({"type": "pong"}))
+                elif "id" in message:
+                    self._streams[message["id"]].messages.put_nowait(message)
+
+
+async def close_code(url: str, connection_init: dict, **connect_options: object) -> int:
+    """Opens a socket, sends connection_init and returns the code the server closes it with."""
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"], **connect_options) as ws:
+        await ws.send(json.dumps(connection_init))
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                await asyncio.wait_for(ws.recv(), PATIENCE_SECONDS)
+        return ws.close_code
+
+
+@contextlib.asynccontextmanager
+async def serving_on_a_port(app: Starlette) -> AsyncIterator[str]:
+    """An app whose lifespan is already running, served by uvicorn in this process; yields its ws:// URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"ws://127.0.0.1:{port}/graphql"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+class ServerProcess:
+    """`uvicorn server.app:create_app --factory` in a process of its own."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--port", str(self.port),
+             "--log-level", "warning"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
+        )
+        async with httpx.AsyncClient() as client:
+            for _ in range(PATIENCE_SECONDS * 10):
+                assert self.process.poll() is None, "the server process exited"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get(f"{self.http_url}/healthz")).status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise AssertionError("the server process did not become healthy")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    async def run(self, operation: str, variables: dict, token: str) -> dict:
+        async with httpx.AsyncClient(base_url=self.http_url, timeout=PATIENCE_SECONDS) as client:
+            response = await client.post("/graphql", json={"query": document(operation), "variables": variables},
+                                         headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+class RedisServer:
+    """A redis-server of the test's own on a spare port, which the test may stop and start again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="og-redis-")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.dir], stdout=subprocess.DEVNULL,
+        )
+        for _ in range(PATIENCE_SECONDS * 10):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.1):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
