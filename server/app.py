@@ -25,6 +25,7 @@ from resolvers.access import ANONYMOUS
 from resolvers.context import RequestContext
 from resolvers.events import has_numbered_events
 from resolvers.ports import load_ports
+from resolvers.return_labels import return_label
 from schema import schema
 from schema.limits import QueryLimits
 from server.auth import viewer_from_authorization
@@ -134,6 +135,19 @@ class GraphQLApp(GraphQL):
         return UNSET
 
 
+async def return_label_pdf(request: Request) -> Response:
+    """`Return.labelUrl`: the printable label, with the same bearer token as the API. Anyone but the return's
+    customer and staff gets 404, exactly as for an RMA number that does not exist."""
+    graphql: GraphQLApp = request.app.state.graphql
+    context = await graphql.get_context(request)
+    if context.viewer.role is None:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    pdf = await return_label(context, request.path_params["rma_number"])
+    if pdf is None:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "private, no-store"})
+
+
 async def healthz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     checks = {}
@@ -180,8 +194,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/returns/{rma_number}/label.pdf", return_label_pdf),
         ],
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.graphql = graphql
     return app

@@ -269,3 +269,23 @@ async def test_product_availability_promises_what_placement_stores(shop: Api) ->
         assert placed["order"]["promisedDeliveryBy"] == options[code]["estimatedDeliveryBy"], code
     assert order_input()["shippingAddress"] == NY_ADDRESS
 
+
+
+async def test_finished_orders_cannot_be_held_or_re_shipped(shop: Api) -> None:
+    agent = shop.token("agent")
+    cancelled = (await place(shop))["order"]
+    await shop.run("CancelMyOrder", {"input": {"orderId": cancelled["id"]}}, token=shop.token("customer", "alice"))
+    change = await shop.run("AgentChangeShipping", {"input": {"orderId": cancelled["id"], "deliveryMethodCode": "NEXT_DAY"}},
+                            token=agent)
+    assert change["data"]["updateOrderShipping"]["userErrors"][0]["code"] == "NOT_CHANGEABLE"
+    shipped = (await place(shop, key="k-2"))["order"]
+    async with shop.db.read() as session:
+        fo_ids = (await session.exec(sa.select(FulfillmentOrder.id).where(FulfillmentOrder.order_id == db_id(shipped["id"])))).scalars().all()
+    for fo_id in fo_ids:
+        fo = encode_global_id("FulfillmentOrder", fo_id)
+        await shop.run("StartFulfillment", {"input": {"fulfillmentOrderId": fo}}, token=agent)
+        sent = await shop.run("ShipFulfillmentOrder", {"input": {"fulfillmentOrderId": fo, "carrier": "UPS", "trackingNumber": f"1Z{fo_id}"}},
+                              token=agent)
+        assert sent["data"]["shipFulfillmentOrder"]["userErrors"] == []
+    held = await shop.run("HoldOrder", {"input": {"orderId": shipped["id"], "reason": "too late"}}, token=agent)
+    assert held["data"]["holdOrder"]["userErrors"][0]["code"] == "NOT_HOLDABLE"

@@ -198,14 +198,21 @@ async def test_a_split_order_is_returned_in_parts_with_refunds_restocking_and_la
 
     stored = await _stored_return(shop, runners["id"])
     assert label_path(stored) == f"/returns/{stored.rma_number}/label.pdf"
-    label = await return_label(context(shop, Viewer(role=Role.CUSTOMER, customer_id=shop.world.customers["alice"])), stored.rma_number)
+    url = approved["return"]["labelUrl"]
+    assert url == label_path(stored)
+    response = await shop.client.get(url, headers={"Authorization": f"Bearer {shop.token('customer', 'alice')}"})
+    assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
+    label = response.content
     pages, text = pdf_text(label)
     assert pages == 1 and label.startswith(b"%PDF-")
     assert stored.rma_number in text and "RETURN LABEL" in text
     assert "Newark Warehouse" in text  # where the shipped unit came from receives the parcel
     assert "10 Main St" in text and "New York, NY 10001" in text  # the customer's address
-    assert await return_label(context(shop, Viewer(role=Role.CUSTOMER, customer_id=shop.world.customers["bob"])),
-                              stored.rma_number) is None
+    # Another customer learns nothing: the same answer as for an RMA number that does not exist.
+    as_bob = await shop.client.get(url, headers={"Authorization": f"Bearer {shop.token('customer', 'bob')}"})
+    unknown = await shop.client.get("/returns/RMA-NOPE/label.pdf", headers={"Authorization": f"Bearer {shop.token('customer', 'alice')}"})
+    assert as_bob.status_code == unknown.status_code == 404 and as_bob.content == unknown.content
+    assert (await shop.client.get(url)).status_code == 401
 
     line = (await line_ids(shop, order_id))["SKU-1"]
     for code, lines in (("INVALID_QUANTITY", [{"orderLineId": line, "quantity": 3}]),
