@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
 from zoneinfo import ZoneInfo
 
@@ -95,8 +95,17 @@ class Method:
         """A shipped method that delivers the day it leaves: it cannot roll over to tomorrow."""
         return self.kind is DeliveryKind.SHIP and self.transit_days == 0
 
-    def runs_on(self, day: datetime) -> bool:
+    def runs_on(self, day: date) -> bool:
         return day.weekday() < 5 or self.weekend_delivery
+
+
+def carrier_days_after(method: Method, day: date, days: int) -> date:
+    """The date `days` of the method's carrier days after `day`."""
+    while days:
+        day += timedelta(days=1)
+        if method.runs_on(day):
+            days -= 1
+    return day
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,20 +259,12 @@ def _departure_at(timezone: str, method: Method, now: datetime) -> datetime | No
         return local
     if method.same_day:
         return None
-    day = local
-    while True:
-        day = day + timedelta(days=1)
-        if method.runs_on(day):
-            return datetime.combine(day.date(), NEXT_DAY_START, tzinfo=day.tzinfo)
+    return datetime.combine(carrier_days_after(method, local.date(), 1), NEXT_DAY_START, tzinfo=local.tzinfo)
 
 
 def _arrival(method: Method, departure: datetime, destination: Destination | None, source_tz: str) -> datetime:
     if method.transit_hours:
         return departure + timedelta(hours=method.transit_hours)
-    day, remaining = departure.date(), method.transit_days
-    while remaining:
-        day += timedelta(days=1)
-        if method.runs_on(datetime.combine(day, time())):
-            remaining -= 1
+    day = carrier_days_after(method, departure.date(), method.transit_days)
     tz = ZoneInfo(destination.timezone if destination else source_tz)
     return datetime.combine(day, DELIVERED_BY, tzinfo=tz)

@@ -85,6 +85,7 @@ from models.enums import (
 from models.event import EventRelay
 from models.money import share
 from models.order import cancelled_value_minor
+from models.routing import DELIVERED_BY, NEXT_DAY_START, Method, carrier_days_after
 from models.status import LineQuantities, derive_order_status
 from resolvers.ports.carrier import BUILTIN_CARRIERS, TemplateCarrier
 from resolvers.ports.payment import TestPaymentGateway
@@ -99,8 +100,6 @@ YIELD_EVERY = 20  # orders generated between turns of the event loop while a chu
 SQLITE_BATCH_ROWS = 2_000
 
 MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
-NEXT_DAY_START = time(9)  # work missed by a cut-off starts at this local time on the next carrier day
-DELIVERED_BY = time(20)  # day-based deliveries are promised by this local time at the destination
 
 
 Weighted = tuple[tuple, tuple[float, ...]]  # choices and their cumulative weights
@@ -133,9 +132,6 @@ class MethodSpec:
     transit_hours: int = 0
     weekend_delivery: bool = False
     metro_only: bool = False
-
-    def runs_on(self, day: date) -> bool:
-        return day.weekday() < 5 or self.weekend_delivery
 
 
 DELIVERY_METHODS = (
@@ -648,12 +644,15 @@ def _utc(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 
 @cache
+def _calendar(method: MethodSpec) -> Method:
+    """The method as routing sees it: the one carrier calendar placement and promises use."""
+    return Method(method.code, method.kind, method.cutoff_local, method.transit_days, method.transit_hours,
+                  method.weekend_delivery, method.metro_only)
+
+
+@cache  # few distinct methods, days and counts, asked for over and over
 def _carrier_days_after(method: MethodSpec, day: date, days: int) -> date:
-    while days:
-        day += DAY
-        if method.runs_on(day):
-            days -= 1
-    return day
+    return carrier_days_after(_calendar(method), day, days)
 
 
 @dataclass(slots=True)
@@ -825,7 +824,7 @@ class OrderFactory:
     def _departure(self, method: MethodSpec, site: Site, ready: datetime) -> datetime:
         """Work starts at once before the cut-off on a carrier day, else on the next carrier day's morning."""
         local = ready.astimezone(site.tz)
-        if method.runs_on(local.date()) and local.time() < method.cutoff_local:
+        if _calendar(method).runs_on(local.date()) and local.time() < method.cutoff_local:
             return ready
         return _utc(_carrier_days_after(method, local.date(), 1), NEXT_DAY_START, site.tz)
 
@@ -833,7 +832,7 @@ class OrderFactory:
     def _handover(method: MethodSpec, site: Site, packed_at: datetime) -> datetime:
         """The carrier collects on its working days: a parcel packed on any other waits for the next one."""
         local = packed_at.astimezone(site.tz)
-        if method.runs_on(local.date()):
+        if _calendar(method).runs_on(local.date()):
             return packed_at
         return _utc(_carrier_days_after(method, local.date(), 1), NEXT_DAY_START, site.tz)
 
