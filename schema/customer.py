@@ -6,7 +6,7 @@ import strawberry
 import models
 from resolvers import customers as customer_resolvers
 from resolvers import orders as order_resolvers
-from schema.common import Address, Money, money
+from schema.common import Address, Money, UserError, money
 from schema.node import Node, encode_global_id
 from schema.permissions import PersonalData
 
@@ -68,3 +68,16 @@ class Customer(Node):
         root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Annotated["OrderEventConnection", strawberry.lazy("schema.event")]:
         return await customer_resolvers.customer_activity(info.context, root, first=first, after=after)
+
+
+@strawberry.input(description="Only what is given changes. SMS needs a phone (international form); an empty phone removes it.")
+class NotificationPreferencesInput:
+    email: bool | None = None
+    sms: bool | None = None
+    phone: str | None = None
+
+
+@strawberry.type
+class CustomerPayload:
+    customer: Customer | None
+    user_errors: list[UserError]

@@ -11,6 +11,7 @@ from resolvers import (
     cancellation,
     fulfillment_steps,
     inventory,
+    notification_preferences,
     order_changes,
     placement,
     return_requests,
@@ -19,6 +20,7 @@ from resolvers import (
 )
 from resolvers.errors import Refusal
 from schema.common import UserError
+from schema.customer import CustomerPayload, NotificationPreferencesInput
 from schema.fulfillment_changes import (
     ConfirmPickupInput,
     FulfillmentOrderPayload,
@@ -122,6 +124,15 @@ class Mutation:
     @strawberry.mutation(description="Agents: let fulfillment go on.")
     async def release_order_hold(self, info: strawberry.Info, input: ReleaseOrderHoldInput) -> OrderPayload:
         return await answer(_order_payload, lambda: order_changes.release_order_hold(info.context, _order_id(input.order_id)))
+
+    @strawberry.mutation(description="Customers: how they hear about their orders (email; SMS to a phone they give).")
+    async def update_notification_preferences(self, info: strawberry.Info, input: NotificationPreferencesInput) -> CustomerPayload:
+        return await answer(
+            lambda customer, errors: CustomerPayload(customer=customer, user_errors=errors),
+            lambda: notification_preferences.update_notification_preferences(
+                info.context, email=input.email, sms=input.sms, phone=input.phone
+            ),
+        )
 
     @strawberry.mutation(description="Agents: a note on the order's timeline, INTERNAL or CUSTOMER-visible.")
     async def add_order_note(self, info: strawberry.Info, input: AddOrderNoteInput) -> OrderEventPayload:

@@ -11,6 +11,7 @@ from models import (
     InventoryAdjustment,
     InventoryLevel,
     Order,
+    OrderEvent,
     OrderLine,
     Payment,
     PaymentTransaction,
@@ -289,3 +290,25 @@ async def test_finished_orders_cannot_be_held_or_re_shipped(shop: Api) -> None:
         assert sent["data"]["shipFulfillmentOrder"]["userErrors"] == []
     held = await shop.run("HoldOrder", {"input": {"orderId": shipped["id"], "reason": "too late"}}, token=agent)
     assert held["data"]["holdOrder"]["userErrors"][0]["code"] == "NOT_HOLDABLE"
+
+
+async def test_a_customer_sets_how_they_hear_about_orders(shop: Api) -> None:
+    token = shop.token("customer", "alice")
+    no_phone = await shop.run("UpdateMyNotificationPreferences", {"input": {"sms": True}}, token=token)
+    assert no_phone["data"]["updateNotificationPreferences"]["userErrors"][0]["code"] == "PHONE_REQUIRED"
+    bad = await shop.run("UpdateMyNotificationPreferences", {"input": {"sms": True, "phone": "call me"}}, token=token)
+    assert bad["data"]["updateNotificationPreferences"]["userErrors"][0]["code"] == "INVALID_PHONE"
+    body = await shop.run("UpdateMyNotificationPreferences", {"input": {"sms": True, "phone": "+1 (212) 555-0123", "email": False}},
+                          token=token)
+    result = body["data"]["updateNotificationPreferences"]
+    assert result["userErrors"] == []
+    assert result["customer"]["notificationPreferences"] == {"email": False, "sms": True, "phone": "+12125550123"}
+    # Only what is given changes.
+    again = await shop.run("UpdateMyNotificationPreferences", {"input": {"email": True}}, token=token)
+    assert again["data"]["updateNotificationPreferences"]["customer"]["notificationPreferences"] == {
+        "email": True, "sms": True, "phone": "+12125550123"}
+    async with shop.db.read() as session:
+        types = (await session.exec(sa.select(OrderEvent.type).where(OrderEvent.order_id.is_(None)))).scalars().all()
+    assert types == ["NOTIFICATION_PREFERENCES_UPDATED"] * 2  # refusals left no event
+    agent = await shop.run("UpdateMyNotificationPreferences", {"input": {"email": False}}, token=shop.token("agent"))
+    assert agent["errors"][0]["extensions"]["code"] == "FORBIDDEN"
