@@ -51,50 +51,72 @@ class CustomerOrderStats:
 
 
 class Loaders:
-    def __init__(self, read: ReadSession) -> None:
-        self.customer = rows_by_key(read, Customer, Customer.id)
-        self.order = rows_by_key(read, Order, Order.id)
-        self.order_line = rows_by_key(read, OrderLine, OrderLine.id)
-        self.shipment = rows_by_key(read, Shipment, Shipment.id)
-        self.return_ = rows_by_key(read, Return, Return.id)
-        self.payment = rows_by_key(read, Payment, Payment.id)
-        self.fulfillment_order = rows_by_key(read, FulfillmentOrder, FulfillmentOrder.id)
-        self.location = rows_by_key(read, Location, Location.id)
-        self.delivery_method = rows_by_key(read, DeliveryMethod, DeliveryMethod.code)
-        self.product = rows_by_key(read, Product, Product.sku)
-        self.postal_code = rows_by_key(read, PostalCode, PostalCode.code)
+    def __init__(self, read: ReadSession, *, batch: bool = True) -> None:
+        self.customer = rows_by_key(read, Customer, Customer.id, batch=batch)
+        self.order = rows_by_key(read, Order, Order.id, batch=batch)
+        self.order_line = rows_by_key(read, OrderLine, OrderLine.id, batch=batch)
+        self.shipment = rows_by_key(read, Shipment, Shipment.id, batch=batch)
+        self.return_ = rows_by_key(read, Return, Return.id, batch=batch)
+        self.payment = rows_by_key(read, Payment, Payment.id, batch=batch)
+        self.fulfillment_order = rows_by_key(read, FulfillmentOrder, FulfillmentOrder.id, batch=batch)
+        self.location = rows_by_key(read, Location, Location.id, batch=batch)
+        self.delivery_method = rows_by_key(read, DeliveryMethod, DeliveryMethod.code, batch=batch)
+        self.product = rows_by_key(read, Product, Product.sku, batch=batch)
+        self.postal_code = rows_by_key(read, PostalCode, PostalCode.code, batch=batch)
 
         self.addresses_by_customer = rows_by_parent(
-            read, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position]
+            read, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position], batch=batch
         )
-        self.lines_by_order = rows_by_parent(read, OrderLine, OrderLine.order_id, [OrderLine.line_number])
-        self.shipments_by_order = rows_by_parent(read, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id])
+        self.lines_by_order = rows_by_parent(read, OrderLine, OrderLine.order_id, [OrderLine.line_number], batch=batch)
+        self.shipments_by_order = rows_by_parent(
+            read, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id], batch=batch
+        )
         self.events_by_shipment = rows_by_parent(
-            read, ShipmentEvent, ShipmentEvent.shipment_id, [ShipmentEvent.occurred_at, ShipmentEvent.id]
+            read, ShipmentEvent, ShipmentEvent.shipment_id, [ShipmentEvent.occurred_at, ShipmentEvent.id], batch=batch
         )
-        self.returns_by_order = rows_by_parent(read, Return, Return.order_id, [Return.requested_at, Return.id])
-        self.lines_by_return = rows_by_parent(read, ReturnLine, ReturnLine.return_id, [ReturnLine.id])
-        self.payments_by_order = rows_by_parent(read, Payment, Payment.order_id, [Payment.id])
+        self.returns_by_order = rows_by_parent(
+            read, Return, Return.order_id, [Return.requested_at, Return.id], batch=batch
+        )
+        self.lines_by_return = rows_by_parent(read, ReturnLine, ReturnLine.return_id, [ReturnLine.id], batch=batch)
+        self.payments_by_order = rows_by_parent(read, Payment, Payment.order_id, [Payment.id], batch=batch)
         self.fulfillment_orders_by_order = rows_by_parent(
-            read, FulfillmentOrder, FulfillmentOrder.order_id, [FulfillmentOrder.id]
+            read, FulfillmentOrder, FulfillmentOrder.order_id, [FulfillmentOrder.id], batch=batch
         )
         self.lines_by_fulfillment_order = rows_by_parent(
-            read, FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id, [FulfillmentOrderLine.id]
+            read,
+            FulfillmentOrderLine,
+            FulfillmentOrderLine.fulfillment_order_id,
+            [FulfillmentOrderLine.id],
+            batch=batch,
         )
-        self.inventory_by_sku = rows_by_parent(read, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id])
+        self.inventory_by_sku = rows_by_parent(
+            read, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id], batch=batch
+        )
 
         self.orders_page_by_customer = pages_by_parent(
-            read, Order, Order.customer_id, [Order.placed_at, Order.id], descending=True
+            read, Order, Order.customer_id, [Order.placed_at, Order.id], descending=True, batch=batch
         )
         # An order's timeline reads oldest first; a customer's activity newest first.
         self.timeline_page_by_order = pages_by_parent(
-            read, OrderEvent, OrderEvent.order_id, [OrderEvent.sequence], descending=False, where=_sequenced
+            read,
+            OrderEvent,
+            OrderEvent.order_id,
+            [OrderEvent.sequence],
+            descending=False,
+            where=_sequenced,
+            batch=batch,
         )
         self.activity_page_by_customer = pages_by_parent(
-            read, OrderEvent, OrderEvent.customer_id, [OrderEvent.sequence], descending=True, where=_sequenced
+            read,
+            OrderEvent,
+            OrderEvent.customer_id,
+            [OrderEvent.sequence],
+            descending=True,
+            where=_sequenced,
+            batch=batch,
         )
-        self.order_stats_by_customer = DataLoader(batch_load_fn=self._order_stats_by_customer(read))
-        self.delivery_methods = DataLoader(batch_load_fn=self._all_delivery_methods(read))
+        self.order_stats_by_customer = DataLoader(batch_load_fn=self._order_stats_by_customer(read), batch=batch)
+        self.delivery_methods = DataLoader(batch_load_fn=self._all_delivery_methods(read), batch=batch)
 
     @staticmethod
     def _order_stats_by_customer(read: ReadSession):  # noqa: ANN205

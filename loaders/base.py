@@ -1,7 +1,8 @@
 """The three shapes every loader takes: rows by key, child rows by parent, and pages of child rows.
 
 Each batch runs one SQL statement on a session of its own, so loaders of one request can run
-concurrently; they are built per request (aiodataloader binds the running event loop).
+concurrently; they are built per request (aiodataloader binds the running event loop). With `batch=False`
+every key is its own statement: what a naive GraphQL server does, kept only as the benchmark's baseline.
 """
 
 from collections import defaultdict
@@ -18,22 +19,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
 
-def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any) -> DataLoader:
+def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bool = True) -> DataLoader:
     """key -> the row with that (unique) key, or None."""
 
-    async def batch(keys: Sequence[Hashable]) -> list[Any]:
+    async def load_batch(keys: Sequence[Hashable]) -> list[Any]:
         async with read() as session:
             rows = (await session.exec(select(model).where(key.in_(set(keys))))).all()
         found = {getattr(row, key.key): row for row in rows}
         return [found.get(k) for k in keys]
 
-    return DataLoader(batch_load_fn=batch)
+    return DataLoader(batch_load_fn=load_batch, batch=batch)
 
 
-def rows_by_parent(read: ReadSession, model: type[SQLModel], parent: Any, order_by: Sequence[Any]) -> DataLoader:
+def rows_by_parent(
+    read: ReadSession, model: type[SQLModel], parent: Any, order_by: Sequence[Any], *, batch: bool = True
+) -> DataLoader:
     """parent key -> the list of its child rows, in `order_by` order."""
 
-    async def batch(keys: Sequence[Hashable]) -> list[list[Any]]:
+    async def load_batch(keys: Sequence[Hashable]) -> list[list[Any]]:
         async with read() as session:
             rows = (await session.exec(select(model).where(parent.in_(set(keys))).order_by(*order_by))).all()
         grouped: dict[Hashable, list[Any]] = defaultdict(list)
@@ -41,7 +44,7 @@ def rows_by_parent(read: ReadSession, model: type[SQLModel], parent: Any, order_
             grouped[getattr(row, parent.key)].append(row)
         return [grouped.get(k, []) for k in keys]
 
-    return DataLoader(batch_load_fn=batch)
+    return DataLoader(batch_load_fn=load_batch, batch=batch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +71,7 @@ def pages_by_parent(
     *,
     descending: bool,
     where: Callable[[Hashable], list[Any]] = lambda variant: [],
+    batch: bool = True,
 ) -> DataLoader:
     """PageKey -> Page, keyset-paginated on `sort` (unique when taken together).
 
@@ -99,7 +103,7 @@ def pages_by_parent(
     def sort_value(row: Any) -> tuple:
         return tuple(getattr(row, c.key) for c in sort)
 
-    async def batch(keys: Sequence[PageKey]) -> list[Page]:
+    async def load_batch(keys: Sequence[PageKey]) -> list[Page]:
         classes: dict[tuple, list[PageKey]] = defaultdict(list)
         for key in dict.fromkeys(keys):
             classes[(key.first, key.after, key.variant)].append(key)
@@ -112,4 +116,4 @@ def pages_by_parent(
                     pages[key] = Page(rows=rows[: key.first], has_next_page=len(rows) > key.first)
         return [pages[k] for k in keys]
 
-    return DataLoader(batch_load_fn=batch)
+    return DataLoader(batch_load_fn=load_batch, batch=batch)

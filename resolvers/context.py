@@ -1,6 +1,6 @@
 """What every resolver is given about the request: the caller, the request's loaders, a way to read,
 a way to change (one transaction, see resolvers.events.change), the integration ports and the clock; and, for
-the schema's request limits (schema/limits.py), the limits, the cost limiter and the caller's address."""
+the schema's request limits (schema/limits.py), the limits, the trusted documents, the cost limiter and the caller's address."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from resolvers.ports import Ports
 
 if TYPE_CHECKING:
     from schema.limits import CostLimiter, QueryLimits
+    from schema.trusted_documents import TrustedDocuments
 
 
 @dataclass(slots=True)
@@ -29,5 +30,6 @@ class RequestContext:
     return_window: timedelta
     return_auto_approve_max_minor: int
     limits: "QueryLimits"
+    trusted_documents: "TrustedDocuments"
     cost_limiter: "CostLimiter"
     client_address: str | None

@@ -1,5 +1,5 @@
-"""Request limits, checked before anything executes, in this order: document size, tokens, operations per
-document, depth, aliases, then query cost (Shopify's model: an object costs 1, a scalar 0, a connection
+"""Request limits, checked before anything executes, in this order: document size, trusted documents
+(schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query cost (Shopify's model: an object costs 1, a scalar 0, a connection
 multiplies what it holds by `first`). Every response reports its cost in `extensions.cost`.
 
 A refused request is a GraphQL error with its code and nothing after it runs: no resolver, no SQL.
@@ -26,6 +26,8 @@ from graphql import (
 )
 from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
+
+from schema.trusted_documents import UntrustedDocument
 
 DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
 
@@ -150,10 +152,15 @@ class RequestLimits(SchemaExtension):
     requested: int | None = None
 
     def on_operation(self) -> Iterator[None]:
-        limits: QueryLimits = self.execution_context.context.limits
-        query = self.execution_context.query or ""
-        if len(query.encode()) > limits.max_document_bytes:
+        context = self.execution_context.context
+        limits: QueryLimits = context.limits
+        if len((self.execution_context.query or "").encode()) > limits.max_document_bytes:
             raise LimitExceeded("DOCUMENT_TOO_LARGE", f"The document exceeds {limits.max_document_bytes} bytes.")
+        try:
+            self.execution_context.query = context.trusted_documents.resolve(
+                self.execution_context.query, self.execution_context.operation_extensions)
+        except UntrustedDocument as refusal:
+            raise LimitExceeded(refusal.code, str(refusal)) from None
         self.execution_context.parse_options["max_tokens"] = limits.max_tokens
         yield
 

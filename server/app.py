@@ -26,8 +26,9 @@ from resolvers.context import RequestContext
 from resolvers.events import has_numbered_events
 from resolvers.ports import load_ports
 from resolvers.return_labels import return_label
-from schema import schema
+from schema import schema_for
 from schema.limits import QueryLimits
+from schema.trusted_documents import TrustedDocuments
 from server.auth import viewer_from_authorization
 from server.database import Database
 from server.migrate import upgrade
@@ -57,6 +58,7 @@ that fans events out to this process's subscribers."""
         self.relay = OutboxRelay(self.relay_db, self.broadcast, poll_seconds=settings.relay_poll_seconds)
         self.hub = Hub(self.db, self.broadcast, queue_size=settings.subscriber_queue_size)
         self.limits = QueryLimits()
+        self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
         self.redis = aioredis.from_url(settings.broadcast_url) if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
         self.cost_limiter = RedisCostLimiter(self.redis) if self.redis else MemoryCostLimiter()
@@ -95,7 +97,7 @@ class GraphQLApp(GraphQL):
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
-            schema,
+            schema_for(introspection=settings.introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_websocket_origins,
@@ -107,9 +109,10 @@ class GraphQLApp(GraphQL):
         settings = self.services.settings
         common = {
             "write": self.services.write, "ports": self.services.ports, "clock": self.services.clock,
-            "max_page_size": settings.max_page_size, "return_window": timedelta(days=settings.return_window_days),
+            "return_window": timedelta(days=settings.return_window_days),
             "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
-            "limits": self.services.limits, "cost_limiter": self.services.cost_limiter,
+            "limits": self.services.limits, "trusted_documents": self.services.trusted_documents,
+            "cost_limiter": self.services.cost_limiter,
             "client_address": request.client.host if request.client else None,
         }
         if isinstance(request, WebSocket):
@@ -117,11 +120,14 @@ class GraphQLApp(GraphQL):
             # which the relay has published from.
             db = self.services.db
             return LiveContext(viewer=ANONYMOUS, loaders=Loaders(db.read), read=db.read, hub=self.services.hub,
-                               **common)
+                               max_page_size=settings.max_page_size, **common)
         viewer = viewer_from_authorization(request.headers.get("authorization"), settings.jwt_secret)
         # Analysts' reads may go to a replica.
-        db = self.services.read_db if viewer.is_staff and not viewer.is_agent else self.services.db
-        return RequestContext(viewer=viewer, loaders=Loaders(db.read), read=db.read, **common)
+        analyst = viewer.is_staff and not viewer.is_agent
+        db = self.services.read_db if analyst else self.services.db
+        return RequestContext(viewer=viewer, loaders=Loaders(db.read, batch=settings.loader_batching), read=db.read,
+                              max_page_size=settings.analyst_max_page_size if analyst else settings.max_page_size,
+                              **common)
 
     async def on_ws_connect(self, context: LiveContext) -> UnsetType:
         """graphql-transport-ws: the token comes in the connection_init payload as {"authorization": "Bearer …"};

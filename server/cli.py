@@ -3,19 +3,19 @@
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
 from sqlmodel import func, select
 
 from models import Customer, Order
 from resolvers.access import Role
 from schema.node import encode_global_id
+from schema.trusted_documents import CONTRACT
 from server.auth import issue_token
 from server.database import Database
 from server.migrate import upgrade
 from server.settings import Settings
 
-SCHEMA_SNAPSHOT = Path("frontend-contract") / "schema.graphql"
+SCHEMA_SNAPSHOT = CONTRACT / "schema.graphql"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,8 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--name", help="the caller's display name")
     token.add_argument("--ttl", type=int, help="lifetime in seconds")
 
-    export = commands.add_parser("export-schema", help="write the schema SDL")
-    export.add_argument("--output", type=Path, default=SCHEMA_SNAPSHOT)
+    commands.add_parser("export-schema", help="write the schema SDL and the trusted-documents manifest")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -59,9 +58,11 @@ def main(argv: list[str] | None = None) -> None:
         print(token_command(settings, args))
     elif args.command == "export-schema":
         from schema import schema
+        from schema.trusted_documents import MANIFEST, manifest_json
 
-        args.output.write_text(schema.as_str() + "\n")
-        print(f"wrote {args.output}")
+        SCHEMA_SNAPSHOT.write_text(schema.as_str() + "\n")
+        MANIFEST.write_text(manifest_json())
+        print(f"wrote {SCHEMA_SNAPSHOT} and {MANIFEST}")
 
 
 async def _with_db(settings: Settings, action):  # noqa: ANN001, ANN202

@@ -21,8 +21,16 @@ class Settings(BaseSettings):
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_ttl_seconds: int = 12 * 3600
     max_page_size: int = 100
+    # Analysts page through exports in bigger pages than the apps do.
+    analyst_max_page_size: int = 500
     graphiql: bool = True
+    # Off in production: no introspection and no "Did you mean …?" suggestions, which reveal the schema too.
     introspection: bool = True
+    # Accept only the operations in frontend-contract/operations, sent by their persisted-query hash
+    # (frontend-contract/trusted-documents.json).
+    trusted_documents_only: bool = False
+    # Off only for the benchmark's naive baseline: every loader key its own SQL statement.
+    loader_batching: bool = True
     sqlite_busy_timeout_ms: int = 10_000
     database_pool_size: int = 10
     # Returns: how long after delivery units may be returned, and returns worth at most this much (minor

@@ -85,7 +85,8 @@ def context(shop: Api, viewer: Viewer) -> RequestContext:
     services = shop.app.state.services
     return RequestContext(viewer=viewer, loaders=None, read=shop.db.read, write=shop.db.write, ports=services.ports,
                           clock=services.clock, max_page_size=100, return_window=timedelta(days=30),
-                          return_auto_approve_max_minor=5_000, limits=services.limits, cost_limiter=services.cost_limiter,
+                          return_auto_approve_max_minor=5_000, limits=services.limits,
+                          trusted_documents=services.trusted_documents, cost_limiter=services.cost_limiter,
                           client_address=None)
 
 
