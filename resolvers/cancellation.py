@@ -1,5 +1,8 @@
 """cancelOrder: the whole order, or some line quantities, before they leave. Their stock is released,
-the order's total falls by their value, and the payment is voided (or refunded) by as much."""
+the order's total falls by their value, and the payment is voided (or refunded) by as much. When what is
+cancelled was all that had not left yet, the rest of the authorisation (the shipping share of the units that
+did leave: shipping is charged once, however many units are cancelled) is captured, as the last fulfillment
+order to leave would have."""
 
 from collections import defaultdict
 
@@ -16,6 +19,7 @@ from resolvers.access import require_authenticated
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, Refusal
 from resolvers.events import SYSTEM, actor_of, append_event, change
+from resolvers.fulfillment_steps import HOLDING, append_captured_event
 from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
 from resolvers.stock import StockMove, release_stock
 
@@ -38,6 +42,7 @@ async def cancel_order(ctx: RequestContext, order_id: int, lines: list[tuple[int
         actor = actor_of(viewer)
         await release_stock(session, moves, order_id=order.id, reason=f"cancelled: order {order.number}", actor=actor)
         await payments.settle_reduction(session, ctx.ports.payments, order, order.cancelled_minor - value_before)
+        captured = await _capture_remainder(session, ctx, order, list(all_lines.values()))
         await refresh_order_status(session, order)
         units = sum(wanted.values())
         everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
@@ -48,7 +53,18 @@ async def cancel_order(ctx: RequestContext, order_id: int, lines: list[tuple[int
         append_event(session, order=order, customer_id=order.customer_id, actor=SYSTEM, visibility=EventVisibility.INTERNAL,
                      type=EventType.PAYMENT_VOIDED,
                      message=f"{order.cancelled_minor - value_before} {order.currency} minor units voided or refunded.")
+        append_captured_event(session, order, captured)
     return order
+
+
+async def _capture_remainder(session: AsyncSession, ctx: RequestContext, order: Order, lines: list[OrderLine]) -> int:
+    """With nothing left to leave and something gone, captures what is still authorised."""
+    if not any(line.quantity_shipped for line in lines):
+        return 0
+    if any(fo.status in HOLDING for fo in await fulfillment_orders(session, order.id)):
+        return 0
+    amount = payments.capturable_minor(await payments.payments_of(session, order))
+    return await payments.capture(session, ctx.ports.payments, order, amount) if amount > 0 else 0
 
 
 async def _cancellable_units(session: AsyncSession, order: Order) -> dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]:

@@ -118,7 +118,7 @@ async def ship_fulfillment_order(ctx: RequestContext, fulfillment_order_id: int,
         append_event(session, order=order, customer_id=order.customer_id, type=EventType.SHIPMENT_CREATED,
                      message=f"Shipped with {shipment.carrier}, tracking number {tracking_number}.",
                      visibility=EventVisibility.CUSTOMER, actor=actor_of(viewer))
-        _captured_event(session, order, captured)
+        append_captured_event(session, order, captured)
     return ShipmentStep(shipment, order)
 
 
@@ -158,7 +158,7 @@ async def confirm_pickup(ctx: RequestContext, fulfillment_order_id: int) -> Fulf
         await refresh_order_status(session, order)
         append_event(session, order=order, customer_id=order.customer_id, type=EventType.PICKED_UP,
                      message=f"Collected at {location.name}.", visibility=EventVisibility.CUSTOMER, actor=actor_of(viewer))
-        _captured_event(session, order, captured)
+        append_captured_event(session, order, captured)
     return FulfillmentStep(fo, order)
 
 
@@ -287,7 +287,7 @@ async def _take_out_of_stock(session: AsyncSession, quantities: dict[str, int], 
             raise RuntimeError(f"order {order.number}: {quantity} × {sku} leaving location {location_id} were not reserved there")
 
 
-def _captured_event(session: AsyncSession, order: Order, captured: int) -> None:
+def append_captured_event(session: AsyncSession, order: Order, captured: int) -> None:
     if captured > 0:
         append_event(session, order=order, customer_id=order.customer_id, type=EventType.PAYMENT_CAPTURED, actor=SYSTEM,
                      message=f"{to_decimal(captured, order.currency)} {order.currency} captured.",

@@ -1,7 +1,11 @@
 """Who sees what, tested from outside: every rule of resolvers/access.py."""
 
-import pytest
+import json
 
+import pytest
+from sqlmodel import select
+
+from models import Customer, CustomerAddress, Order
 from schema.node import encode_global_id
 
 ORDER_QUERY = "query($id: ID!) { node(id: $id) { id ... on Order { number } } }"
@@ -121,3 +125,83 @@ async def test_analyst_cannot_search_customers_by_personal_data(api):
 async def test_me_is_null_for_staff(api):
     body = (await api.post("{ me { id } }", token=api.token("agent"))).json()
     assert body["data"] == {"me": None} and "errors" not in body
+
+
+ANALYST_PATHS = """
+fragment Person on Customer {
+  id name email phone
+  addresses { ...Place }
+  notificationPreferences { email sms phone }
+  orders(first: 10) { edges { node { ...Sale } } }
+  activity(first: 10) { edges { node { message actor { kind name } } } }
+}
+fragment Place on Address { name line1 line2 city region postalCode country phone }
+fragment Sale on Order {
+  id number shippingAddress { ...Place } placedBy { kind name } customer { id name email phone }
+  timeline(first: 10) { edges { node { message actor { kind name } } } }
+  returns { rmaNumber labelUrl order { shippingAddress { ...Place } } }
+}
+query Lists {
+  customers(first: 10) { edges { node { ...Person } } }
+  orders(first: 50) { edges { node { ...Sale } } }
+}
+query Node($id: ID!) {
+  node(id: $id) { id ... on Customer { ...Person } ... on Order { ...Sale } ... on Return { order { ...Sale } } }
+}
+"""
+
+
+async def _personal_data(api) -> set[str]:
+    """Every name, email, phone and street the test world holds."""
+    values: set[str] = set()
+    async with api.db.read() as session:
+        for customer in (await session.exec(select(Customer))).all():
+            values |= {customer.name, customer.email, customer.phone, customer.sms_phone}
+        for address in (await session.exec(select(CustomerAddress))).all():
+            values |= {address.name, address.line1, address.line2, address.phone}
+        for order in (await session.exec(select(Order))).all():
+            values |= {order.ship_name, order.ship_line1, order.ship_line2, order.ship_phone}
+    return {v for v in values if v}
+
+
+async def test_analysts_never_receive_personal_data_through_any_path(api):
+    """Every way an analyst can reach a customer or an order: lists, exports, search, `node` on each type,
+    the agent console's documents and the BI documents; no response holds a name, email, phone or street."""
+    analyst = api.token("analyst")
+    personal = await _personal_data(api)
+    assert len(personal) >= 8
+    world = api.world
+    node_ids = [encode_global_id("Customer", i) for i in world.customers.values()] + [
+        encode_global_id(type_name, i)
+        for type_name, ids in (("Order", world.orders), ("Shipment", world.shipments), ("Return", world.returns),
+                               ("Payment", world.payments), ("FulfillmentOrder", world.fulfillment_orders))
+        for group in ids.values() for i in group
+    ]
+
+    async def every_path(token: str) -> list[dict]:
+        requests = [{"operationName": "Lists"}] + [{"operationName": "Node", "variables": {"id": i}} for i in node_ids]
+        bodies = [(await api.client.post("/graphql", json={"query": ANALYST_PATHS, **request},
+                                         headers={"Authorization": f"Bearer {token}"})).json() for request in requests]
+        assert all("errors" not in body for body in bodies), [body["errors"] for body in bodies if "errors" in body][:1]
+        return bodies
+
+    responses = await every_path(analyst)
+    window = {"from": "2020-01-01T00:00:00Z", "to": "2030-01-01T00:00:00Z"}
+    responses += [
+        await api.run("OrdersExport", {"first": 500}, token=analyst),
+        await api.run("RevenueByDayAndStatus", window, token=analyst),
+        await api.run("RevenueByChannelAndLocation", window, token=analyst),
+        await api.run("InventoryPosition", {"first": 100}, token=analyst),
+        await api.run("SearchOrders", {"first": 100}, token=analyst),
+    ]
+    for customer_id in world.customers.values():
+        responses.append(await api.run("Customer360", {"id": encode_global_id("Customer", customer_id)}, token=analyst))
+    for group in world.orders.values():
+        for order_id in group:
+            responses.append(await api.run("AgentOrderDetail", {"id": encode_global_id("Order", order_id)}, token=analyst))
+    text = json.dumps(responses)
+    assert '"data": null' not in text
+    assert sorted(value for value in personal if value in text) == []
+    # The same paths give an agent every one of them.
+    agent_view = json.dumps(await every_path(api.token("agent")))
+    assert sorted(value for value in personal if value not in agent_view) == []

@@ -19,6 +19,7 @@ from tests.test_placement import place, reserved, snapshot
 DETAIL = """
 query($id: ID!) { node(id: $id) { ... on Order {
   status
+  total { amount }
   lines { sku quantity quantityShipped quantityDelivered quantityCancelled }
   fulfillmentOrders { id status location { name } }
   shipments { id status carrier trackingNumber trackingUrl estimatedDeliveryAt deliveredAt events { status } }
@@ -240,6 +241,24 @@ async def test_a_cancelled_fulfillment_order_cannot_start_or_ship(shop: Api) -> 
         result = await step(shop, operation, variables)
         assert result["userErrors"][0]["code"] == "INVALID_TRANSITION", operation
         assert "cancelled" in result["userErrors"][0]["message"]
+
+
+async def test_cancelling_what_has_not_left_captures_the_shipping_of_what_has(shop: Api) -> None:
+    order_id, newark_fo, _ = await split_order(shop)
+    await step(shop, "StartFulfillment", {"fulfillmentOrderId": newark_fo})
+    shipped = await step(shop, "ShipFulfillmentOrder", {"fulfillmentOrderId": newark_fo, "carrier": "UPS", "trackingNumber": "1Z1"})
+    assert shipped["userErrors"] == []
+    assert captured(await detail(shop, order_id)) == ("PARTIALLY_CAPTURED", "168.78")
+    # The pickup unit is cancelled: 120.00 and its 4.80 tax are voided; the 1.25 of shipping still authorised
+    # for it is captured, since the order did ship (and pays its shipping once).
+    cancelled = await shop.run("CancelMyOrder", {"input": {"orderId": order_id}}, token=shop.token("agent"))
+    assert cancelled["data"]["cancelOrder"]["userErrors"] == []
+    order = await detail(shop, order_id)
+    assert order["status"] == "SHIPPED"
+    # 294.83 placed, less the cancelled 124.80.
+    assert order["total"]["amount"] == "294.83" and captured(order) == ("CAPTURED", "170.03")
+    assert event_types(order)[-3:] == ["LINES_CANCELLED", "PAYMENT_VOIDED", "PAYMENT_CAPTURED"]
+    await assert_ledgers_reconcile(shop, order_id)
 
 
 async def test_shipping_is_naturally_idempotent_and_staff_only(shop: Api) -> None:

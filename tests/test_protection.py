@@ -1,10 +1,16 @@
 """Hostile documents are refused with their code before any resolver or SQL runs; the server keeps answering."""
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
-from tests.conftest import Api
+from schema.trusted_documents import MANIFEST, manifest_json, sha256
+from server.app import create_app
+from server.settings import Settings
+from tests.conftest import TEST_SECRET, Api
 from tests.contract import document
 
 NESTED_CONNECTIONS = """
@@ -85,3 +91,79 @@ async def test_a_caller_over_its_cost_budget_is_throttled_and_told_when_to_retry
     # Another caller is not affected.
     other = await api.run("MyOrderHistory", {"first": 5}, token=api.token("customer", "alice"))
     assert "errors" not in other
+
+
+@contextlib.asynccontextmanager
+async def served_with(api: Api, **settings: object) -> AsyncIterator[Api]:
+    """The same database served by an app with other settings."""
+    app = create_app(Settings(database_url=api.app.state.services.settings.database_url, broadcast_url="memory://",
+                              jwt_secret=TEST_SECRET, **settings))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordergraph.test") as client:
+            yield Api(client, app, api.world, api.backend)
+
+
+def persisted(operation: str) -> dict:
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256(document(operation))}}
+
+
+async def test_a_trusted_document_runs_by_its_hash_alone(api: Api) -> None:
+    token = api.token("customer", "alice")
+    by_hash = await api.client.post("/graphql", headers={"Authorization": f"Bearer {token}"},
+                                    json={"variables": {"first": 5}, "extensions": persisted("MyOrderHistory")})
+    by_text = await api.run("MyOrderHistory", {"first": 5}, token=token)
+    assert by_hash.status_code == 200 and by_hash.json()["data"] == by_text["data"]
+
+
+@pytest.mark.parametrize("trusted_only", [False, True])
+async def test_an_unknown_hash_is_refused(api: Api, trusted_only: bool) -> None:
+    async with served_with(api, trusted_documents_only=trusted_only) as strict:
+        with strict.statements() as executed:
+            response = await strict.client.post("/graphql", json={
+                "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}})
+    assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    assert executed == []
+
+
+async def test_trusted_documents_only_refuses_any_other_document_before_it_runs(api: Api) -> None:
+    token = api.token("agent")
+    async with served_with(api, trusted_documents_only=True) as strict:
+        with strict.statements() as executed:
+            handmade = (await strict.post("{ orders(first: 1) { edges { node { id } } } }", token=token)).json()
+        assert handmade["data"] is None and handmade["errors"][0]["extensions"]["code"] == "UNTRUSTED_DOCUMENT"
+        assert executed == []
+        # The clients' documents still run, by hash or by their exact text.
+        by_text = await strict.run("SearchOrders", {"first": 2}, token=token)
+        by_hash = (await strict.client.post("/graphql", headers={"Authorization": f"Bearer {token}"},
+                                            json={"variables": {"first": 2}, "extensions": persisted("SearchOrders")})).json()
+        assert len(by_text["data"]["orders"]["edges"]) == 2 and by_hash["data"] == by_text["data"]
+
+
+async def test_the_trusted_documents_manifest_is_current() -> None:
+    assert MANIFEST.read_text() == manifest_json(), "run `ordergraph export-schema` and commit the result"
+
+
+async def test_without_introspection_the_schema_is_not_revealed(api: Api) -> None:
+    async with served_with(api, introspection=False, graphiql=False) as production:
+        introspection = (await production.post("{ __schema { types { name } } }")).json()
+        typo = (await production.post("{ prodcts(skus: [\"SKU-1\"]) { sku } }")).json()
+        ide = await production.client.get("/graphql", headers={"Accept": "text/html"})
+        normal = await production.run("ProductAvailability", {"skus": ["SKU-1"], "postalCode": "10001"})
+    assert introspection["data"] is None and "introspection" in introspection["errors"][0]["message"]
+    assert typo["errors"][0]["message"] == "Cannot query field 'prodcts' on type 'Query'."
+    assert ide.status_code == 404
+    assert normal["data"]["products"][0]["sku"] == "SKU-1"
+    # The development default keeps both.
+    suggested = (await api.post("{ prodcts(skus: [\"SKU-1\"]) { sku } }")).json()
+    assert "Did you mean 'products'?" in suggested["errors"][0]["message"]
+    assert (await api.client.get("/graphql", headers={"Accept": "text/html"})).status_code == 200
+
+
+@pytest.mark.parametrize(("role", "first", "allowed"), [("analyst", 500, True), ("analyst", 501, False),
+                                                         ("agent", 100, True), ("agent", 500, False)])
+async def test_analysts_page_exports_500_orders_at_a_time(api: Api, role: str, first: int, allowed: bool) -> None:
+    body = await api.run("OrdersExport", {"first": first}, token=api.token(role))
+    if allowed:
+        assert "errors" not in body and body["data"]["orders"]["edges"]
+    else:
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
