@@ -35,7 +35,9 @@ class OrderEvent(SQLModel, table=True):
 
 
 class Notification(SQLModel, table=True):
-    """One message to a customer for one event on one channel: never lost, never sent twice."""
+    """One message to a customer for one event on one channel (server.notifier): never lost, and sent twice only
+    when a process dies between the provider accepting it and recording SENT. PENDING rows are due at
+    `next_attempt_at`; a claimed one is pushed a lease ahead while it is being sent."""
 
     __tablename__ = "notification"
 
@@ -64,3 +66,15 @@ class EventRelay(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     published_sequence: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class NotificationWatermark(SQLModel, table=True):
+    """How far the notifier has queued notifications: every event up to `queued_sequence` has its Notification
+    rows. One row; a notifier locks it while it queues a batch, in the same transaction as the rows it adds, so
+    notifiers of several processes take turns and no event is queued twice or skipped. The first notifier to start
+    creates it at the relay's watermark: events already published then are history, not news."""
+
+    __tablename__ = "notification_watermark"
+
+    id: int = Field(default=1, primary_key=True)
+    queued_sequence: int = Field(default=0, sa_type=sa.BigInteger)

@@ -1,5 +1,6 @@
 """Carrier tracking: applying a carrier's event to a shipment. Agents record events through
-`recordShipmentEvent`; a carrier webhook calls `apply_carrier_event` the same way, inside its own change().
+`recordShipmentEvent`; a carrier's webhook (server.carrier_webhooks) through `track_carrier_event`, which finds
+the shipment by its tracking number and calls `apply_carrier_event` the same way, inside its own change().
 
 Rules (DESIGN.md, Shipment: LABEL_CREATED → IN_TRANSIT → OUT_FOR_DELIVERY → DELIVERED, EXCEPTION on the way):
 - every event carries the carrier's event id: a replay of (carrier, event id) is acknowledged and ignored;
@@ -24,7 +25,7 @@ from models.enums import ActorKind, EventType, EventVisibility, FulfillmentOrder
 from resolvers.access import require_agent
 from resolvers.context import RequestContext
 from resolvers.errors import Refusal
-from resolvers.events import actor_of, append_event, change
+from resolvers.events import WriteSession, actor_of, append_event, change
 from resolvers.order_state import refresh_order_status
 
 # How far along each forward status is; EXCEPTION has no place of its own.
@@ -72,6 +73,21 @@ async def record_shipment_event(ctx: RequestContext, shipment_id: int, event: Ca
     event = validated(event)
     async with change(ctx.write) as session:
         tracked = await apply_carrier_event(session, shipment_id, event, actor=actor_of(viewer))
+    return tracked
+
+
+async def track_carrier_event(write: WriteSession, carrier: str, tracking_number: str, event: CarrierEvent) -> Tracked:
+    """A carrier reports an event for one of its tracking numbers (the carrier's name as the carrier port spells
+    it). A tracking number we never shipped with is NOT_FOUND: the carrier may have scanned the parcel before the
+    shipment was recorded, and tries again later."""
+    event = validated(event)
+    tracking_number = tracking_number.strip()
+    async with change(write) as session:
+        shipment = await find_shipment(session, carrier, tracking_number) if tracking_number else None
+        if shipment is None:
+            raise Refusal("NOT_FOUND", f"No {carrier} shipment with tracking number {tracking_number!r}.",
+                          ["trackingNumber"])
+        tracked = await apply_carrier_event(session, shipment.id, event, actor=(ActorKind.CARRIER, carrier))
     return tracked
 
 

@@ -1,7 +1,8 @@
 """The Starlette application: GraphQL (and GraphiQL) at /graphql, subscriptions over graphql-transport-ws on the
-same path, health at /healthz."""
+same path, health at /healthz, carrier tracking webhooks at /webhooks/carriers/{carrier}."""
 
 import contextlib
+from http import HTTPStatus
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,7 +14,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
+from cross_web import HTTPException  # what Strawberry's HTTP layer raises
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -30,8 +33,10 @@ from schema import schema_for
 from schema.limits import QueryLimits
 from schema.trusted_documents import TrustedDocuments
 from server.auth import viewer_from_authorization
+from server.carrier_webhooks import carrier_webhook
 from server.database import Database
 from server.migrate import upgrade
+from server.notifier import notifier_for
 from server.rate_limit import MemoryCostLimiter, RedisCostLimiter
 from server.settings import Settings
 from subscriptions.context import LiveContext
@@ -43,8 +48,8 @@ logger = logging.getLogger("ordergraph")
 
 
 class Services:
-    """What the app holds for its lifetime: databases, the broadcast connection, the outbox relay and the hub
-that fans events out to this process's subscribers."""
+    """What the app holds for its lifetime: databases, the broadcast connection, the outbox relay, the hub that
+fans events out to this process's subscribers, and the notifier that emails and texts customers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -57,6 +62,9 @@ that fans events out to this process's subscribers."""
         self.relay_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         self.relay = OutboxRelay(self.relay_db, self.broadcast, poll_seconds=settings.relay_poll_seconds)
         self.hub = Hub(self.db, self.broadcast, queue_size=settings.subscriber_queue_size)
+        # The notifier too: its sends never hold a request's connection.
+        self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
+        self.notifier = notifier_for(settings, self.notifier_db)
         self.limits = QueryLimits()
         self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
@@ -71,15 +79,19 @@ that fans events out to this process's subscribers."""
             await upgrade(self.db)  # the embedded default migrates itself
         await self.broadcast.connect()
         await self.hub.start()
+        await self.notifier.prepare()  # before the relay moves its watermark, which the notifier's first one copies
         self.relay.start()
+        self.notifier.start()
 
     async def stop(self) -> None:
+        await self.notifier.stop()
         await self.relay.stop()
         await self.hub.stop()
         await self.broadcast.disconnect()
         if self.redis is not None:
             await self.redis.aclose()
         await self.relay_db.dispose()
+        await self.notifier_db.dispose()
         await self.db.dispose()
         if self.read_db is not self.db:
             await self.read_db.dispose()
@@ -93,6 +105,9 @@ that fans events out to this process's subscribers."""
             self.relay.wake()
 
 
+HTTP_REFUSALS = {"Batching is not enabled": "BATCHING_NOT_SUPPORTED"}
+
+
 class GraphQLApp(GraphQL):
     def __init__(self, services: Services) -> None:
         settings = services.settings
@@ -104,6 +119,19 @@ class GraphQLApp(GraphQL):
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Requests refused before any operation runs (not JSON, a batch, no query) get a GraphQL error body
+        with a code, like every other refusal, instead of Strawberry's plain text."""
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        try:
+            response = await self.run(Request(scope, receive=receive))
+        except HTTPException as refusal:
+            code = HTTP_REFUSALS.get(refusal.reason) or HTTPStatus(refusal.status_code).name
+            response = JSONResponse({"errors": [{"message": refusal.reason, "extensions": {"code": code}}]},
+                                    status_code=refusal.status_code)
+        await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> RequestContext:
         settings = self.services.settings
@@ -201,6 +229,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/returns/{rma_number}/label.pdf", return_label_pdf),
+            Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
         ],
         lifespan=lifespan,
     )

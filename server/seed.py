@@ -82,7 +82,7 @@ from models.enums import (
     ReturnStatus,
     ShipmentStatus,
 )
-from models.event import EventRelay
+from models.event import EventRelay, NotificationWatermark
 from models.money import share
 from models.order import cancelled_value_minor
 from models.routing import DELIVERED_BY, NEXT_DAY_START, Method, carrier_days_after
@@ -1596,9 +1596,11 @@ async def seed_demo(database: Database, *, seed: int = 1, customers: int = 200, 
         rows.stock_rows(batch, rng, anchor)
         await writer.write(batch)
         await writer.finish()
-        # The demo's events are history, not news: the outbox relay starts publishing after them.
-        await session.exec(sa.update(EventRelay).values(published_sequence=sa.select(sa.func.coalesce(
-            sa.func.max(OrderEvent.sequence), 0)).scalar_subquery()))
+        # The demo's events are history, not news: the outbox relay starts publishing, and the notifier queueing,
+        # after them (a notifier that already ran has its watermark; one that has not copies the relay's).
+        newest = sa.select(sa.func.coalesce(sa.func.max(OrderEvent.sequence), 0)).scalar_subquery()
+        await session.exec(sa.update(EventRelay).values(published_sequence=newest))
+        await session.exec(sa.update(NotificationWatermark).values(queued_sequence=newest))
     return _summary(writer.counts, rows.statuses, world, seed, anchor, stopwatch.perf_counter() - started)
 
 

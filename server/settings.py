@@ -51,10 +51,34 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = 100
     # How often the outbox relay looks for events committed elsewhere and not yet published.
     relay_poll_seconds: float = 1.0
+    # Carrier webhooks (POST /webhooks/carriers/{carrier}): each carrier's HMAC-SHA256 secret, as
+    # "UPS=secret,FedEx=another"; a carrier without one is refused.
+    carrier_webhook_secrets: str = ""
+    # Customer notifications (server.notifier). Email goes over SMTP when a host is set, SMS is posted to the
+    # endpoint when one is set; without them messages are written to the outbox folder for a developer to read.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    email_from: str = "ordergraph <no-reply@ordergraph.localhost>"
+    sms_sender: str = "http"
+    sms_endpoint: str | None = None
+    notification_outbox: Path = Path("outbox")
+    notification_poll_seconds: float = 2.0
+    # A failed send is tried again after notification_retry_seconds, doubling each time, up to this many attempts.
+    notification_max_attempts: int = 5
+    notification_retry_seconds: float = 30.0
 
     @property
     def allowed_websocket_origins(self) -> list[str]:
         return [origin.strip() for origin in self.websocket_origins.split(",") if origin.strip()]
+
+    @property
+    def carrier_secrets(self) -> dict[str, str]:
+        """Each carrier's webhook secret by its name in lower case."""
+        pairs = (entry.partition("=") for entry in self.carrier_webhook_secrets.split(","))
+        return {name.strip().casefold(): secret.strip() for name, _, secret in pairs if name.strip() and secret.strip()}
 
     @property
     def uses_development_secret(self) -> bool:

@@ -9,7 +9,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -196,8 +197,8 @@ class Api:
 
 
 @contextlib.asynccontextmanager
-async def serving(url: str, world: World, backend: str) -> AsyncIterator[Api]:
-    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET))
+async def serving(url: str, world: World, backend: str, **settings: object) -> AsyncIterator[Api]:
+    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET, **settings))
     app.state.services.clock = lambda: NOW
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -225,3 +226,30 @@ async def shop(database_factory: DatabaseFactory) -> AsyncIterator[Api]:
     await db.dispose()
     async with serving(url, world, database_factory.backend) as served:
         yield served
+
+
+@pytest.fixture
+def open_shop(database_factory: DatabaseFactory):  # noqa: ANN201
+    """Opens a shop like `shop`'s, served with settings of the test's own:
+    `async with open_shop(smtp_host="127.0.0.1", smtp_port=port) as shop: …`."""
+
+    @contextlib.asynccontextmanager
+    async def opened(**settings: object) -> AsyncIterator[Api]:
+        url = await database_factory.new_url()
+        db = Database(url)
+        world = await build_shop(db)
+        await db.dispose()
+        async with serving(url, world, database_factory.backend, **settings) as served:
+            yield served
+
+    return opened
+
+
+@pytest.fixture(scope="session", autouse=True)
+def notification_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Apps under test have no SMTP server or SMS endpoint, so their notifiers write messages to the outbox folder:
+    this session's own, not ./outbox. Server processes that tests start inherit it."""
+    folder = tmp_path_factory.mktemp("outbox")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORDERGRAPH_NOTIFICATION_OUTBOX", str(folder))
+        yield folder

@@ -2,15 +2,11 @@
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from schema.trusted_documents import MANIFEST, manifest_json, sha256
-from server.app import create_app
-from server.settings import Settings
-from tests.conftest import TEST_SECRET, Api
+from tests.conftest import Api, serving
 from tests.contract import document
 
 NESTED_CONNECTIONS = """
@@ -67,7 +63,16 @@ async def test_a_batch_of_a_thousand_operations_is_refused(api: Api) -> None:
     with api.statements() as executed:
         response = await api.client.post("/graphql", content=json.dumps(batch), headers={"content-type": "application/json"})
     assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "BATCHING_NOT_SUPPORTED"
     assert executed == []
+
+
+@pytest.mark.parametrize(("body", "code"), [(b"{not json", "BAD_REQUEST"), (b'{"variables": {}}', "BAD_REQUEST"),
+                                            (b"[]", "BATCHING_NOT_SUPPORTED")])
+async def test_requests_that_are_not_graphql_get_a_coded_error(api: Api, body: bytes, code: str) -> None:
+    response = await api.client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == code
 
 
 async def test_every_response_reports_its_cost(api: Api) -> None:
@@ -93,14 +98,9 @@ async def test_a_caller_over_its_cost_budget_is_throttled_and_told_when_to_retry
     assert "errors" not in other
 
 
-@contextlib.asynccontextmanager
-async def served_with(api: Api, **settings: object) -> AsyncIterator[Api]:
+def served_with(api: Api, **settings: object) -> contextlib.AbstractAsyncContextManager[Api]:
     """The same database served by an app with other settings."""
-    app = create_app(Settings(database_url=api.app.state.services.settings.database_url, broadcast_url="memory://",
-                              jwt_secret=TEST_SECRET, **settings))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ordergraph.test") as client:
-            yield Api(client, app, api.world, api.backend)
+    return serving(api.app.state.services.settings.database_url, api.world, api.backend, **settings)
 
 
 def persisted(operation: str) -> dict:

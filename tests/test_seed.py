@@ -22,7 +22,7 @@ from models import (
     Shipment,
     ShipmentEvent,
 )
-from models.event import EventRelay
+from models.event import EventRelay, NotificationWatermark
 from models.enums import (
     ActorKind,
     Channel,
@@ -239,8 +239,13 @@ async def test_the_application_inserts_after_the_seeded_ids(empty_db: Database):
     assert event.id == last_event + 1
 
 
-async def test_the_outbox_relay_starts_after_the_seeded_history(seeded: Database):
-    async with seeded.read() as session:
+async def test_the_outbox_relay_and_the_notifier_start_after_the_seeded_history(empty_db: Database):
+    # A server ran on the empty database before the demo data was loaded: its notifier has a watermark at 0.
+    async with empty_db.write() as session:
+        session.add(NotificationWatermark(id=1, queued_sequence=0))
+    await seed_demo(empty_db, **SMALL)
+    async with empty_db.read() as session:
         published = (await session.exec(sa.select(EventRelay.published_sequence))).scalar_one()
+        queued = (await session.exec(sa.select(NotificationWatermark.queued_sequence))).scalar_one()
         newest = (await session.exec(sa.select(sa.func.max(OrderEvent.sequence)))).scalar_one()
-    assert published == newest > 0
+    assert published == queued == newest > 0

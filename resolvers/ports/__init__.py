@@ -1,14 +1,17 @@
-"""Integration ports: tax, payment, fraud and carriers behind small interfaces. Each has a working
+"""Integration ports: tax, payment, fraud, carriers and SMS behind small interfaces. Each has a working
 built-in, chosen by name (a setting); a real provider is added to the dictionaries below under a
-name of its own, and resolvers, which see only the protocols, do not change."""
+name of its own, and resolvers, which see only the protocols, do not change. Email is SMTP, which
+every provider speaks (resolvers.ports.email)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from resolvers.ports.carrier import Carriers, TemplateCarriers
 from resolvers.ports.fraud import FraudScreen, RuleFraudScreen
 from resolvers.ports.payment import PaymentGateway, TestPaymentGateway
+from resolvers.ports.sms import SmsSender, http_sms_sender
 from resolvers.ports.tax import TableTaxCalculator, TaxCalculator
 
 T = TypeVar("T")
@@ -26,6 +29,8 @@ TAX_CALCULATORS: Mapping[str, Callable[[], TaxCalculator]] = {"table": TableTaxC
 PAYMENT_GATEWAYS: Mapping[str, Callable[[], PaymentGateway]] = {"test": TestPaymentGateway}
 FRAUD_SCREENS: Mapping[str, Callable[[], FraudScreen]] = {"rules": RuleFraudScreen}
 CARRIER_DIRECTORIES: Mapping[str, Callable[[], Carriers]] = {"templates": TemplateCarriers}
+# SMS senders are built with the endpoint and the outbox folder from the settings.
+SMS_SENDERS: Mapping[str, Callable[..., SmsSender]] = {"http": http_sms_sender}
 
 
 def load_ports(
@@ -40,12 +45,17 @@ def load_ports(
     )
 
 
+def load_sms_sender(name: str = "http", *, endpoint: str | None = None, outbox: Path = Path("outbox")) -> SmsSender:
+    """The SMS sender named, e.g. by ORDERGRAPH_SMS_SENDER=http; ValueError names the choices for an unknown one."""
+    return _build("SMS sender", SMS_SENDERS, name, endpoint=endpoint, outbox=outbox)
+
+
 def builtin_ports() -> Ports:
     """Every port's built-in default."""
     return load_ports()
 
 
-def _build(kind: str, choices: Mapping[str, Callable[[], T]], name: str) -> T:
+def _build(kind: str, choices: Mapping[str, Callable[..., T]], name: str, **options: object) -> T:
     if name not in choices:
         raise ValueError(f"Unknown {kind} {name!r}; choose one of: {', '.join(sorted(choices))}.")
-    return choices[name]()
+    return choices[name](**options)

@@ -1,0 +1,222 @@
+"""The notifier: customers' email and SMS, made from the outbox (order_event) so that none is lost.
+
+Two steps, each safe with any number of processes:
+
+1. Queue. Events after the watermark (notification_watermark), in sequence order, get one Notification row per
+   channel the customer wants (resolvers.notifications), PENDING. The rows and the moved watermark commit together
+   under the watermark row's lock: a crash queues the batch again from the start, an event is never queued twice
+   (unique event_id + channel backs this up), and none is skipped, since sequence numbers follow commit order
+   (resolvers.events).
+2. Send. A due PENDING row is claimed by a conditional UPDATE (attempts + 1, next_attempt_at moved a lease ahead)
+   that exactly one process wins, on SQLite and PostgreSQL alike. The winner sends, then records SENT; after a
+   failure the row is due again after a doubling delay, and FAILED (final) after the last attempt.
+
+Delivery is at least once: a process that dies mid-send leaves its claim to expire after the lease, and another
+sends again. A message goes out twice only when a process dies after the provider accepted it and before SENT is
+recorded; its reference (the email's Message-ID, the SMS `reference`) is the same on every attempt, so a receiver
+can drop the repeat.
+"""
+
+import asyncio
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
+
+from models import Customer, Notification, Order, OrderEvent
+from models.columns import utcnow
+from models.enums import NotificationChannel, NotificationStatus
+from models.event import EventRelay, NotificationWatermark
+from resolvers.notifications import Update, email_message, recipients, sms_text
+from resolvers.ports import load_sms_sender
+from resolvers.ports.email import EmailSender, email_sender
+from resolvers.ports.sms import SmsSender
+from server.database import Database
+from server.settings import Settings
+
+logger = logging.getLogger("ordergraph.notifier")
+
+BATCH_SIZE = 200
+# How long a claim holds: longer than any send may take (the SMTP and HTTP timeouts are 30 s and 10 s).
+LEASE = timedelta(minutes=5)
+LONGEST_RETRY = timedelta(hours=1)
+FIRST_LOOP_RETRY_SECONDS = 0.05
+LAST_LOOP_RETRY_SECONDS = 5.0
+MAX_ERROR_TEXT = 500
+
+
+class Notifier:
+    def __init__(self, db: Database, *, email: EmailSender, sms: SmsSender, sender_address: str, poll_seconds: float,
+                 max_attempts: int, retry_seconds: float) -> None:
+        self.db = db
+        self.email = email
+        self.sms = sms
+        self.sender_address = sender_address
+        self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.retry = timedelta(seconds=retry_seconds)
+        self._woken = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def prepare(self) -> None:
+        """The first notifier to start creates the watermark at the relay's: what was published before
+        notifications existed (or loaded as demo data) is history, not news. Runs before this process's relay."""
+        insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
+        published = select(EventRelay.published_sequence).where(EventRelay.id == 1).scalar_subquery()
+        async with self.db.write() as session:
+            await session.exec(insert(NotificationWatermark).values(id=1, queued_sequence=published)
+                               .on_conflict_do_nothing())
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="notifier")
+
+    async def stop(self) -> None:
+        """Lets the message being sent finish (and be recorded) rather than leave it to be sent again."""
+        if self._task is not None:
+            self._stopping = True
+            self._woken.set()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def run_once(self) -> None:
+        """One pass: queue what the outbox holds, then one attempt at every notification due."""
+        while not self._stopping and await self._queue_batch():
+            pass
+        await self._send_due()
+
+    async def _run(self) -> None:
+        retry = FIRST_LOOP_RETRY_SECONDS
+        while not self._stopping:
+            try:
+                await asyncio.wait_for(self._woken.wait(), self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._woken.clear()
+            if self._stopping:
+                return
+            try:
+                await self.run_once()
+                retry = FIRST_LOOP_RETRY_SECONDS
+            except Exception as error:  # noqa: BLE001  (the database away: the outbox and the queue wait)
+                logger.warning("notifier could not run (%r); retrying in %.2fs", error, retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, LAST_LOOP_RETRY_SECONDS)
+                self._woken.set()
+
+    async def _queue_batch(self) -> bool:
+        """Queues the notifications of the next batch of events and moves the watermark; False when there was none."""
+        if not await self._behind():
+            return False
+        async with self.db.write() as session:
+            mark = (await session.exec(select(NotificationWatermark).where(NotificationWatermark.id == 1)
+                                       .with_for_update())).one()
+            events = (await session.exec(select(OrderEvent).where(OrderEvent.sequence > mark.queued_sequence)
+                                         .order_by(OrderEvent.sequence).limit(BATCH_SIZE))).all()
+            if not events:
+                return False
+            customer_ids = {event.customer_id for event in events}
+            found = await session.exec(select(Customer).where(Customer.id.in_(customer_ids)))
+            customers = {customer.id: customer for customer in found.all()}
+            now = utcnow()
+            for event in events:
+                for channel, recipient in recipients(event, customers[event.customer_id]):
+                    session.add(Notification(event_id=event.id, channel=channel, recipient=recipient,
+                                             status=NotificationStatus.PENDING, next_attempt_at=now))
+            mark.queued_sequence = events[-1].sequence
+            session.add(mark)
+        return True
+
+    async def _behind(self) -> bool:
+        """Whether anything is committed after the watermark (read without the lock: polls are cheap)."""
+        newest = select(sa.func.max(OrderEvent.sequence)).scalar_subquery()
+        async with self.db.read() as session:
+            queued, last = (await session.exec(select(NotificationWatermark.queued_sequence, newest))).one()
+        return last is not None and last > queued
+
+    async def _send_due(self) -> None:
+        """One attempt at each notification due when the pass began, in id order, a batch at a time."""
+        began, after = utcnow(), 0
+        while not self._stopping:
+            async with self.db.read() as session:
+                due = (await session.exec(select(Notification.id).where(
+                    Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= began,
+                    Notification.id > after).order_by(Notification.id).limit(BATCH_SIZE))).all()
+            for notification_id in due:
+                if self._stopping:
+                    return
+                attempt = await self._claim(notification_id)
+                if attempt is not None:
+                    await self._attempt(notification_id, attempt)
+            if len(due) < BATCH_SIZE:
+                return
+            after = due[-1]
+
+    async def _claim(self, notification_id: int) -> int | None:
+        """This process's attempt number at the notification, or None when another process holds or finished it."""
+        now = utcnow()
+        async with self.db.write() as session:
+            claimed = await session.exec(
+                sa.update(Notification)
+                .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING,
+                       Notification.next_attempt_at <= now)
+                .values(attempts=Notification.attempts + 1, next_attempt_at=now + LEASE))
+            if claimed.rowcount != 1:
+                return None
+            return (await session.exec(select(Notification.attempts).where(Notification.id == notification_id))).one()
+
+    async def _attempt(self, notification_id: int, attempt: int) -> None:
+        async with self.db.read() as session:
+            notification, event, number, name = (await session.exec(
+                select(Notification, OrderEvent, Order.number, Customer.name)
+                .join(OrderEvent, OrderEvent.id == Notification.event_id)
+                .join(Order, Order.id == OrderEvent.order_id)
+                .join(Customer, Customer.id == OrderEvent.customer_id)
+                .where(Notification.id == notification_id))).one()
+        if attempt > self.max_attempts:
+            # The last attempt's process died mid-send: whether it went out is unknown, and no attempt is left.
+            await self._record_failure(notification_id, attempt, "the last attempt did not finish")
+            return
+        update = Update(event.type, event.message, event.occurred_at, number, name)
+        reference = f"notification-{notification_id}"
+        try:
+            if notification.channel is NotificationChannel.EMAIL:
+                message = email_message(update, sender=self.sender_address, recipient=notification.recipient,
+                                        reference=reference)
+                await self.email.send(message, reference=reference)
+            else:
+                await self.sms.send(notification.recipient, sms_text(update), reference=reference)
+        except Exception as error:  # noqa: BLE001  (whatever the provider raised, the attempt failed)
+            logger.warning("%s %s to %s failed (attempt %d): %r", notification.channel, reference,
+                           notification.recipient, attempt, error)
+            await self._record_failure(notification_id, attempt, repr(error))
+            return
+        async with self.db.write() as session:
+            await session.exec(sa.update(Notification).where(Notification.id == notification_id)
+                               .values(status=NotificationStatus.SENT, sent_at=utcnow(), next_attempt_at=None,
+                                       last_error=None))
+
+    async def _record_failure(self, notification_id: int, attempt: int, error: str) -> None:
+        """Due again after a doubling delay, or FAILED after the last attempt. Only while this attempt is still the
+        notification's latest: a process whose claim expired must not overwrite another's outcome."""
+        final = attempt >= self.max_attempts
+        retry_at = None if final else utcnow() + min(self.retry * 2 ** (attempt - 1), LONGEST_RETRY)
+        async with self.db.write() as session:
+            await session.exec(
+                sa.update(Notification)
+                .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING,
+                       Notification.attempts == attempt)
+                .values(status=NotificationStatus.FAILED if final else NotificationStatus.PENDING,
+                        next_attempt_at=retry_at, last_error=error[:MAX_ERROR_TEXT]))
+
+
+def notifier_for(settings: Settings, db: Database) -> Notifier:
+    """The notifier with the senders the settings choose (SMTP and the SMS endpoint, else the outbox folder)."""
+    email = email_sender(host=settings.smtp_host, port=settings.smtp_port, starttls=settings.smtp_starttls,
+                         username=settings.smtp_username, password=settings.smtp_password,
+                         outbox=settings.notification_outbox)
+    sms = load_sms_sender(settings.sms_sender, endpoint=settings.sms_endpoint, outbox=settings.notification_outbox)
+    return Notifier(db, email=email, sms=sms, sender_address=settings.email_from,
+                    poll_seconds=settings.notification_poll_seconds, max_attempts=settings.notification_max_attempts,
+                    retry_seconds=settings.notification_retry_seconds)
