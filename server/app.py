@@ -43,6 +43,7 @@ from subscriptions.context import LiveContext
 from subscriptions.hub import Hub
 from subscriptions.redis_backend import broadcast_for
 from subscriptions.relay import OutboxRelay
+from subscriptions.wire import order_events_channel
 
 logger = logging.getLogger("ordergraph")
 
@@ -60,8 +61,10 @@ fans events out to this process's subscribers, and the notifier that emails and 
         # The relay polls on a small engine of its own: its polls never wait behind requests for a connection,
         # nor run on the requests' engine.
         self.relay_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
-        self.relay = OutboxRelay(self.relay_db, self.broadcast, poll_seconds=settings.relay_poll_seconds)
-        self.hub = Hub(self.db, self.broadcast, queue_size=settings.subscriber_queue_size)
+        channel = order_events_channel(settings.redis_prefix)
+        self.relay = OutboxRelay(self.relay_db, self.broadcast, channel=channel,
+                                 poll_seconds=settings.relay_poll_seconds)
+        self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         self.notifier = notifier_for(settings, self.notifier_db)
@@ -69,7 +72,7 @@ fans events out to this process's subscribers, and the notifier that emails and 
         self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
         self.redis = aioredis.from_url(settings.broadcast_url) if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
-        self.cost_limiter = RedisCostLimiter(self.redis) if self.redis else MemoryCostLimiter()
+        self.cost_limiter = RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
         self.ports = load_ports(tax=settings.tax_calculator, payments=settings.payment_gateway,
                                 fraud=settings.fraud_screen, carriers=settings.carriers)
         self.clock = utcnow  # tests set another to place orders at a chosen time of day

@@ -64,12 +64,13 @@ return tostring(retry)
 class RedisCostLimiter:
     """schema.limits.CostLimiter shared by every process through Redis."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: aioredis.Redis, *, redis_prefix: str) -> None:
         self._take = client.register_script(_TAKE)
+        self._prefix = redis_prefix
 
     async def take(self, caller: str, cost: int, bucket: Bucket) -> float:
         try:
-            retry = await self._take(keys=[f"ordergraph:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
+            retry = await self._take(keys=[f"{self._prefix}:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             # Redis away (restarting): serve unlimited rather than not at all; the per-request limits still hold.
             logger.warning("cost limiter: Redis unreachable (%s); not rate limiting", exc.__class__.__name__)

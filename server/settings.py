@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     # Analysts' reads may go to a replica; the primary when unset.
     read_database_url: str | None = None
     broadcast_url: str = "memory://"
+    # Names this deployment's Redis channel and cost-bucket keys: deployments sharing one Redis need their own.
+    redis_prefix: str = "ordergraph"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_ttl_seconds: int = 12 * 3600
     max_page_size: int = 100

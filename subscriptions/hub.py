@@ -26,7 +26,7 @@ from loaders import Loaders
 from models import OrderEvent
 from server.database import Database
 from subscriptions.interests import CustomerOrders, Interest, OneOrder
-from subscriptions.wire import ORDER_EVENTS_CHANNEL, RESUBSCRIBED, decode_event
+from subscriptions.wire import RESUBSCRIBED, decode_event
 
 logger = logging.getLogger("ordergraph.hub")
 
@@ -101,8 +101,9 @@ class _Subscribers:
 
 
 class Hub:
-    def __init__(self, db: Database, broadcast: Broadcast, *, queue_size: int) -> None:
+    def __init__(self, db: Database, broadcast: Broadcast, *, channel: str, queue_size: int) -> None:
         self.db = db
+        self.channel = channel
         self.broadcast = broadcast
         self.queue_size = queue_size
         self.position = 0
@@ -112,7 +113,7 @@ class Hub:
 
     async def start(self) -> None:
         # Subscribe before reading the position: anything committed in between arrives on the channel.
-        inbox = await self._exit_stack.enter_async_context(self.broadcast.subscribe(ORDER_EVENTS_CHANNEL))
+        inbox = await self._exit_stack.enter_async_context(self.broadcast.subscribe(self.channel))
         self.position = await self._newest_sequence()
         self._task = asyncio.create_task(self._run(inbox), name="event-hub")
 

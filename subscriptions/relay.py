@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from models.event import EventRelay, OrderEvent
 from server.database import Database
-from subscriptions.wire import ORDER_EVENTS_CHANNEL, encode_event
+from subscriptions.wire import encode_event
 
 logger = logging.getLogger("ordergraph.relay")
 
@@ -27,9 +27,10 @@ LAST_RETRY_SECONDS = 2.0
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, broadcast: Broadcast, *, poll_seconds: float) -> None:
+    def __init__(self, db: Database, broadcast: Broadcast, *, channel: str, poll_seconds: float) -> None:
         self.db = db
         self.broadcast = broadcast
+        self.channel = channel
         self.poll_seconds = poll_seconds
         self._woken = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,7 +81,7 @@ class OutboxRelay:
             if not events:
                 return False
             for event in events:
-                await self.broadcast.publish(ORDER_EVENTS_CHANNEL, encode_event(event))
+                await self.broadcast.publish(self.channel, encode_event(event))
             relay.published_sequence = events[-1].sequence
         return True
 

@@ -6,7 +6,10 @@ from datetime import datetime
 from models import OrderEvent
 from models.enums import ActorKind, EventVisibility
 
-ORDER_EVENTS_CHANNEL = "ordergraph.order_events"
+def order_events_channel(redis_prefix: str) -> str:
+    """The channel this deployment's events travel on (ORDERGRAPH_REDIS_PREFIX)."""
+    return f"{redis_prefix}.order_events"
+
 # Sent by a backend (never published) after it has (re)subscribed: whatever was published meanwhile was
 # missed, so the process back-fills from the database.
 RESUBSCRIBED = ""

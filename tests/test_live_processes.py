@@ -3,6 +3,7 @@ sequence order that lets a reader resume with `after` (PostgreSQL: concurrent wr
 
 import asyncio
 import contextlib
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -54,6 +55,7 @@ def received(events: list[dict]) -> list[tuple[int, str]]:
 @contextlib.asynccontextmanager
 async def server_processes(n: int, url: str, broadcast_url: str):  # noqa: ANN201
     env = {"ORDERGRAPH_DATABASE_URL": url, "ORDERGRAPH_BROADCAST_URL": broadcast_url,
+           "ORDERGRAPH_REDIS_PREFIX": f"ordergraph-test-{uuid.uuid4().hex[:12]}",
            "ORDERGRAPH_JWT_SECRET": TEST_SECRET, "ORDERGRAPH_RELAY_POLL_SECONDS": "0.5"}
     servers = [ServerProcess(env) for _ in range(n)]
     try:
