@@ -19,6 +19,7 @@ from schema.mutation import Mutation
 from schema.order import Order, OrderLine
 from schema.payment import Payment
 from schema.query import Query
+from schema.result_cache import customer_result_cache
 from schema.returns import Return
 from schema.scalars import SCALARS
 from schema.subscription import SharedEventExecution, Subscription
@@ -53,7 +54,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         types=[Order, OrderLine, Shipment, Return, Payment, FulfillmentOrder, Location, Product],
         # The clients send the same few documents: parse and validate each once (bounded LRU caches).
         # Limits first: a refused request is neither parsed twice nor validated (schema/limits.py).
-        extensions=[RequestLimits, ErrorCodes, ParserCache, ValidationCache,
+        # Customers' repeated queries are answered from a store kept per schema (schema/result_cache.py).
+        extensions=[RequestLimits, ErrorCodes, ParserCache, ValidationCache, customer_result_cache(),
                     *([] if introspection else [DisableIntrospection])],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SharedEventExecution,
