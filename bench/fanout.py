@@ -1,87 +1,99 @@
-"""Live fan-out: commit-to-delivery latency of order events reaching agents, with 10,000 subscriptions over
-1,000 WebSockets held on one server process; first with everything in that process (memory://), then with the
-changes made through a second process and carried by Redis.
+"""Live fan-out: commit-to-delivery latency of order events at 1, 1,000 and 10,000 subscriptions held by one
+server process: first with the changes made in that process (memory://), then made through a second process and
+carried by Redis; next to the floor, Redis PUBLISH to raw redis-py subscribers, measured the same way.
 
-    python -m bench.fanout [--admin-url postgresql://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
-                           [--sockets 1000] [--agent-sockets 100] [--per-socket 10] [--changes 300] [--rate 10]
-                           [--settle 60]
+    python -m bench.fanout [--url …] [--orders 100000] [--redis-url redis://127.0.0.1:6379/0]
+                           [--subscribers 1,1000,10000] [--events 100] [--rate 10]
 
-Agents' sockets each hold `per-socket` `LiveOrderEvents`; customers' sockets hold `MyOrderUpdates` and
-`WatchOrder` on their own orders, half each. The clients run in separate processes (`bench.fanout client`):
-one for the agents, whose deliveries are timed, one for the customers. An agent adds notes (alternately
-CUSTOMER- and INTERNAL-visible) to customers' orders at `rate` per second. Latency is the agent client's
-clock at delivery minus the event's `occurredAt` (taken inside the committing transaction, so it includes
-the end of that transaction: an upper bound of commit-to-delivery; one machine, one clock).
+Subscriptions come 10 to a WebSocket. One socket in ten is an agent's console holding `LiveOrderEvents`, which
+delivers every event: those deliveries are timed. The others are customers' apps holding `MyOrderUpdates` and
+`WatchOrder` on their own orders, half each, which deliver their own orders' events. An agent adds notes
+(alternately CUSTOMER- and INTERNAL-visible) to those customers' orders at `rate` per second. The clients run in
+processes of their own (`bench.fanout client PLAN`). Latency is the client's clock at delivery minus the event's
+`occurredAt`, which is taken inside the committing transaction: an upper bound of commit-to-delivery (one
+machine, one clock). The floor's publisher stamps each message just before PUBLISH. The changes add events,
+so this runs on a copy of the benchmark database.
 """
 
 import argparse
 import asyncio
-import contextlib
 import json
+import math
 import os
 import random
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import AsyncExitStack, nullcontext
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 import asyncpg
 import httpx
-import sqlalchemy as sa
+import redis.asyncio as aioredis
 import websockets
-from sqlalchemy.engine import make_url
 
-from models import Order
+from bench import seed
+from bench.report import Table, ms, percentile, times
+from bench.servers import ORDERGRAPH, ROOT, Server, bench_env, customer_token, ordergraph_settings, staff_token
 from resolvers.access import Role
 from schema.node import encode_global_id
-from server.auth import issue_token
-from server.database import Database
-from server.migrate import upgrade
-from server.seed import seed_demo
 from tests.contract import document
 
-SECRET = "bench-secret-bench-secret-bench-secret"
-ROOT = Path(__file__).resolve().parent.parent
+PER_SOCKET = 10
+AGENT_SHARE = 10  # one socket in this many is an agent's
+WAIT_FOR_LAST = 60.0  # seconds the clients wait for the last event before counting a subscription behind
 
 
-def _dsn(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    return (parsed.set(database=database) if database else parsed).render_as_string(hide_password=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _token(role: Role, subject: str) -> str:
-    return issue_token(SECRET, role=role, subject=subject, name=f"bench {role.value}", ttl_seconds=3600)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--subscribers", default="1,1000,10000", help="subscriptions per level (default 1,1000,10000)")
+    parser.add_argument("--events", type=int, default=100, help="events timed per level (default 100)")
+    parser.add_argument("--rate", type=float, default=10.0, help="events per second (default 10)")
 
 
 # --- the clients (a process of their own) -------------------------------------------------------------------
 
 
-async def _client(plan_path: str) -> None:
-    """Opens the plan's sockets and subscriptions; says READY once every timed subscription has delivered
-    something; on `DONE <since> <last>` waits for every timed subscription to reach `last` and prints the
-    latencies of the events after `since`."""
-    plan = json.loads(Path(plan_path).read_text())
+class Deliveries:
+    """What a client saw: each timed subscriber's newest sequence, and (sequence, latency) of each delivery."""
+
+    def __init__(self) -> None:
+        self.latest: dict[tuple[int, str], int] = {}
+        self.latencies: list[tuple[int, float]] = []
+
+    def timed(self, subscriber: tuple[int, str], sequence: int, latency: float) -> None:
+        self.latest[subscriber] = sequence
+        self.latencies.append((sequence, latency))
+
+    async def report(self, timed_total: int) -> None:
+        """On `DONE <since> <last>` from the parent: waits for every timed subscriber to reach `last`, then
+        prints the latencies of the events after `since` and how many subscribers are behind."""
+        line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        since, last = (int(n) for n in line.split()[1:])
+        waited = time.monotonic()
+        while (len(self.latest) < timed_total or min(self.latest.values()) < last) and \
+                time.monotonic() - waited < WAIT_FOR_LAST:
+            await asyncio.sleep(0.05)
+        behind = timed_total - sum(1 for sequence in self.latest.values() if sequence >= last)
+        latencies = [seconds for sequence, seconds in self.latencies if since < sequence <= last]
+        print(json.dumps({"latencies": latencies, "behind": behind}), flush=True)
+
+
+async def _graphql_client(plan: dict) -> None:
+    """Opens the plan's sockets and subscriptions; READY once every socket's subscribes were read and every
+    timed subscription has delivered something."""
+    deliveries = Deliveries()
     timed_total = sum(1 for s in plan["sockets"] for sub in s["subscriptions"] if sub["timed"])
-    latest: dict[tuple[int, str], int] = {}
-    latencies: list[tuple[int, float]] = []  # (sequence, seconds)
-    deliveries = {"timed": 0, "untimed": 0}
     subscribed = []
 
-    async def hold(index: int, spec: dict, opened: asyncio.Semaphore) -> None:
+    async def hold(index: int, spec: dict, opening: asyncio.Semaphore) -> None:
         # Users arrive over a while, not all in one instant: the next socket opens once this one's subscribe
-        # messages have been handled (the server answers a ping after the messages before it).
-        await opened.acquire()
+        # messages have been read (the server answers a ping after the messages before it).
+        await opening.acquire()
         ws = await websockets.connect(plan["url"], subprotocols=["graphql-transport-ws"], max_queue=None,
                                       ping_interval=None, open_timeout=60)
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {spec['token']}"}}))
@@ -96,212 +108,255 @@ async def _client(plan_path: str) -> None:
             message = json.loads(raw)
             if message["type"] == "pong":
                 subscribed.append(index)
-                opened.release()
-                continue
-            if message["type"] != "next" or message["payload"].get("errors"):
+                opening.release()
+            elif message["type"] != "next" or message["payload"].get("errors"):
                 print(f"unexpected: {raw[:300]}", file=sys.stderr)
-                continue
-            (event,) = message["payload"]["data"].values()
-            sequence = int(event["sequence"])
-            if message["id"] in timed:
-                deliveries["timed"] += 1
-                latest[(index, message["id"])] = sequence
-                latencies.append((sequence, arrived - datetime.fromisoformat(event["occurredAt"]).timestamp()))
-            else:
-                deliveries["untimed"] += 1
+            elif message["id"] in timed:
+                (event,) = message["payload"]["data"].values()
+                deliveries.timed((index, message["id"]), int(event["sequence"]),
+                                 arrived - datetime.fromisoformat(event["occurredAt"]).timestamp())
 
-    opened = asyncio.Semaphore(20)
-    tasks = [asyncio.create_task(hold(i, spec, opened)) for i, spec in enumerate(plan["sockets"])]
-    while len(subscribed) < len(tasks) or len(latest) < timed_total:
+    opening = asyncio.Semaphore(20)
+    tasks = [asyncio.create_task(hold(i, spec, opening)) for i, spec in enumerate(plan["sockets"])]
+    while len(subscribed) < len(tasks) or len(deliveries.latest) < timed_total:
         await asyncio.sleep(0.05)
         for task in tasks:
             if task.done() and task.exception():
                 raise task.exception()
     print("READY", flush=True)
-    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    since, last = (int(n) for n in line.split()[1:])
-    waited = time.monotonic()
-    while min(latest.values(), default=0) < last and time.monotonic() - waited < 60:
+    await deliveries.report(timed_total)
+
+
+async def _redis_client(plan: dict) -> None:
+    """`receivers` raw pub/sub subscribers of one channel, a connection each; READY once all are subscribed."""
+    deliveries = Deliveries()
+    client = aioredis.from_url(plan["url"], max_connections=plan["receivers"])  # a connection per subscriber
+    subscribed = []
+
+    async def receive(index: int) -> None:
+        pubsub = client.pubsub()
+        await pubsub.subscribe(plan["channel"])
+        async for message in pubsub.listen():
+            arrived = time.time()
+            if message["type"] == "subscribe":
+                subscribed.append(index)
+            elif message["type"] == "message":
+                sent = json.loads(message["data"])
+                deliveries.timed((index, ""), sent["sequence"], arrived - sent["at"])
+
+    tasks = [asyncio.create_task(receive(i)) for i in range(plan["receivers"])]
+    while len(subscribed) < len(tasks):
         await asyncio.sleep(0.05)
-    behind = sum(1 for seq in latest.values() if seq < last)
-    timed = [seconds for sequence, seconds in latencies if since < sequence <= last]
-    print(json.dumps({"latencies": timed, "deliveries": deliveries, "behind": behind}), flush=True)
-    os._exit(0)  # the sockets need no goodbye
+        for task in tasks:
+            if task.done() and task.exception():
+                raise task.exception()
+    print("READY", flush=True)
+    await deliveries.report(len(tasks))
 
 
 class ClientProcess:
+    """`async with ClientProcess(plan) as client:` a client process (`bench.fanout client PLAN`), killed on exit."""
+
     def __init__(self, plan: dict) -> None:
+        self.plan = plan
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Self:
         fd, self.plan_path = tempfile.mkstemp(suffix=".json")
-        os.write(fd, json.dumps(plan).encode())
+        os.write(fd, json.dumps(self.plan).encode())
         os.close(fd)
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.fanout", "client", self.plan_path], cwd=ROOT,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.fanout", "client", self.plan_path, cwd=ROOT, env=bench_env({}),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**30)  # the report is one line
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.process.kill()  # its sockets need no goodbye
+        await self.process.wait()
+        os.unlink(self.plan_path)
 
     async def ready(self) -> None:
-        line = await asyncio.to_thread(self.process.stdout.readline)
-        assert line.strip() == "READY", f"client said {line!r}"
+        line = await self.process.stdout.readline()
+        if line.strip() != b"READY":
+            raise RuntimeError(f"a fan-out client said {line!r}")
 
-    async def finish(self, since: int, last_sequence: int) -> dict:
-        self.process.stdin.write(f"DONE {since} {last_sequence}\n")
-        self.process.stdin.flush()
-        line = await asyncio.to_thread(self.process.stdout.readline)
-        self.process.wait()
-        os.unlink(self.plan_path)
-        return json.loads(line)
+    async def finish(self, since: int, last: int) -> dict:
+        self.process.stdin.write(f"DONE {since} {last}\n".encode())
+        await self.process.stdin.drain()
+        return json.loads(await self.process.stdout.readline())
 
 
-# --- the servers and the run --------------------------------------------------------------------------------
+# --- the runs -----------------------------------------------------------------------------------------------
 
 
-class ServerProcess:
-    def __init__(self, database_url: str, broadcast_url: str) -> None:
-        self.port = _free_port()
-        env = {"ORDERGRAPH_DATABASE_URL": database_url, "ORDERGRAPH_BROADCAST_URL": broadcast_url,
-               "ORDERGRAPH_JWT_SECRET": SECRET, "ORDERGRAPH_DATABASE_POOL_SIZE": "20"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--port", str(self.port),
-             "--log-level", "warning", "--backlog", "4096"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        )
+@dataclass(frozen=True)
+class Level:
+    """`subscriptions` held, and how many of them are timed (each gets every event)."""
 
-    async def healthy(self) -> None:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"http://127.0.0.1:{self.port}/healthz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait()
+    subscriptions: int
+    timed: int
+    latencies: list[float]
+    behind: int
+    server_cpu: float | None = None  # the watched server's share of a core while the events were delivered
 
 
-async def _newest_sequence(db: Database) -> int:
-    async with db.read() as session:
-        return (await session.exec(sa.text("SELECT COALESCE(MAX(sequence), 0) FROM order_event"))).one()[0]
+def _sockets(subscriptions: int) -> tuple[int, int, int]:
+    """(agents' sockets, customers' sockets, subscriptions per socket) holding about `subscriptions`."""
+    per_socket = min(PER_SOCKET, subscriptions)
+    sockets = math.ceil(subscriptions / per_socket)
+    agents = max(1, sockets // AGENT_SHARE)
+    return agents, sockets - agents, per_socket
 
 
-async def _orders_by_customer(db: Database, customers: int) -> dict[int, list[int]]:
-    async with db.read() as session:
-        rows = (await session.exec(sa.select(Order.customer_id, Order.id).order_by(Order.customer_id, Order.id))).all()
-    orders: dict[int, list[int]] = {}
-    for customer_id, order_id in rows:
-        orders.setdefault(customer_id, []).append(order_id)
-    return dict(list(orders.items())[:customers])
+def _plans(ws_url: str, after: int, subscriptions: int, customers: list[tuple[int, list[int]]]) -> list[dict]:
+    agents, customer_sockets, per_socket = _sockets(subscriptions)
+    agent = {"token": staff_token(Role.AGENT, "bench-console"), "subscriptions": [
+        {"operation": "LiveOrderEvents", "variables": {"after": str(after)}, "timed": True}] * per_socket}
+    plans = [{"url": ws_url, "sockets": [agent] * agents}]
+    sockets = []
+    for n in range(customer_sockets):
+        customer_id, order_ids = customers[n % len(customers)]
+        watched = [{"operation": "WatchOrder", "variables": {"id": encode_global_id("Order", order_ids[i % len(order_ids)])},
+                    "timed": False} for i in range(per_socket - per_socket // 2)]
+        sockets.append({"token": customer_token(customer_id), "subscriptions": [
+            {"operation": "MyOrderUpdates", "variables": {}, "timed": False}] * (per_socket // 2) + watched})
+    return plans + ([{"url": ws_url, "sockets": sockets}] if sockets else [])
 
 
-def _plans(ws_url: str, after: int, orders: dict[int, list[int]], args: argparse.Namespace) -> tuple[dict, dict]:
-    agent_token = _token(Role.AGENT, "agent:bench")
-    agents = [{"token": agent_token, "subscriptions": [
-        {"operation": "LiveOrderEvents", "variables": {"after": str(after)}, "timed": True}] * args.per_socket}
-        for _ in range(args.agent_sockets)]
-    customers = []
-    for customer_id, order_ids in orders.items():
-        subscriptions = [{"operation": "MyOrderUpdates", "variables": {}, "timed": False}] * (args.per_socket // 2)
-        subscriptions += [{"operation": "WatchOrder", "variables": {"id": encode_global_id("Order", order_ids[n % len(order_ids)])},
-                           "timed": False} for n in range(args.per_socket - args.per_socket // 2)]
-        customers.append({"token": _token(Role.CUSTOMER, encode_global_id("Customer", customer_id)),
-                          "subscriptions": subscriptions})
-    return {"url": ws_url, "after": after, "sockets": agents}, {"url": ws_url, "after": after, "sockets": customers}
+async def _newest_sequence(connection: asyncpg.Connection) -> int:
+    return await connection.fetchval("SELECT coalesce(max(sequence), 0) FROM order_event")
 
 
-async def _change_orders(http_url: str, order_ids: list[int], changes: int, rate: float) -> None:
-    """An agent notes orders at a steady rate (each note one event)."""
-    token = _token(Role.AGENT, "agent:writer")
+async def _customers(connection: asyncpg.Connection, count: int) -> list[tuple[int, list[int]]]:
+    rows = await connection.fetch("SELECT customer_id, array_agg(id ORDER BY id) AS orders FROM orders"
+                                  " GROUP BY customer_id ORDER BY customer_id LIMIT $1", count)
+    return [(row["customer_id"], list(row["orders"])) for row in rows]
+
+
+async def _note_orders(http_url: str, order_ids: list[int], events: int, rate: float) -> None:
+    """An agent notes orders at a steady rate, each note one event."""
+    headers = {"Authorization": f"Bearer {staff_token(Role.AGENT, 'bench-writer')}"}
     rng = random.Random(7)
-    async with httpx.AsyncClient(base_url=http_url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=http_url, headers=headers, timeout=60) as client:
         async def note(n: int) -> None:
             variables = {"input": {"orderId": encode_global_id("Order", rng.choice(order_ids)), "message": f"note {n}",
                                    "visibility": "CUSTOMER" if n % 2 else "INTERNAL"}}
-            response = await client.post("/graphql", json={"query": document("AddOrderNote"), "variables": variables},
-                                         headers={"Authorization": f"Bearer {token}"})
-            assert not response.json()["data"]["addOrderNote"]["userErrors"], response.text
+            response = await client.post("/graphql", json={"query": document("AddOrderNote"), "variables": variables})
+            answer = response.json()
+            if response.status_code != 200 or not answer.get("data") or answer["data"]["addOrderNote"]["userErrors"]:
+                raise RuntimeError(f"a note was not added: {response.text[:300]}")
 
         started = time.monotonic()
         pending = []
-        for n in range(changes):
+        for n in range(events):
             await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             pending.append(asyncio.create_task(note(n)))
         await asyncio.gather(*pending)
 
 
-async def _measure(label: str, db: Database, url: str, broadcast_url: str, orders: dict[int, list[int]],
-                   args: argparse.Namespace, *, two_processes: bool) -> None:
-    watched = ServerProcess(url, broadcast_url)
-    changed = ServerProcess(url, broadcast_url) if two_processes else watched
-    clients: list[ClientProcess] = []
+async def _ordergraph(label: str, url: str, broadcast_url: str, two_processes: bool, subscriptions: int,
+                      customers: list[tuple[int, list[int]]], args: argparse.Namespace) -> Level:
+    settings = ordergraph_settings(url, broadcast_url=broadcast_url, database_pool_size="20")
+    order_ids = [order_id for _, ids in customers for order_id in ids]
+    connection = await asyncpg.connect(url)
     try:
-        await asyncio.gather(watched.healthy(), changed.healthy())
-        after = await _newest_sequence(db)
-        agent_plan, customer_plan = _plans(f"ws://127.0.0.1:{watched.port}/graphql", after, orders, args)
-        clients = [ClientProcess(agent_plan), ClientProcess(customer_plan)]
-        connecting = time.monotonic()
-        order_ids = [order_id for ids in orders.values() for order_id in ids]
-        # The agents' subscriptions are ready once each has delivered the first note.
-        await _change_orders(f"http://127.0.0.1:{changed.port}", order_ids, 1, 1)
-        await asyncio.gather(*(client.ready() for client in clients))
-        sockets = len(agent_plan["sockets"]) + len(customer_plan["sockets"])
-        subscriptions = sum(len(s["subscriptions"]) for s in agent_plan["sockets"] + customer_plan["sockets"])
-        print(f"{label}: {sockets} sockets, {subscriptions} subscriptions "
-              f"({args.agent_sockets * args.per_socket} agents' LiveOrderEvents) open in {time.monotonic() - connecting:.1f}s")
-        # The clients have sent every subscribe; let the server finish starting them (authorisation, replay).
-        await asyncio.sleep(args.settle)
-        started_after = await _newest_sequence(db)
-        await _change_orders(f"http://127.0.0.1:{changed.port}", order_ids, args.changes, args.rate)
-        last = await _newest_sequence(db)
-        agents = await clients[0].finish(started_after, last)
-        clients[1].process.kill()
-        latencies = sorted(agents["latencies"])
-        q = statistics.quantiles(latencies, n=100)
-        print(f"{label}: {last - started_after} events at {args.rate}/s, {len(latencies)} agent deliveries timed; "
-              f"commit-to-delivery p50 {q[49] * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, max {latencies[-1] * 1000:.1f} ms; "
-              f"subscriptions behind at the end: {agents['behind']}")
+        async with Server(ORDERGRAPH, settings) as watched, \
+                (Server(ORDERGRAPH, settings) if two_processes else nullcontext(watched)) as changed, \
+                AsyncExitStack() as clients:
+            plans = _plans(f"ws://127.0.0.1:{watched.port}/graphql", await _newest_sequence(connection),
+                           subscriptions, customers)
+            opening = time.monotonic()
+            agents, *others = [await clients.enter_async_context(ClientProcess(plan)) for plan in plans]
+            # The agents' subscriptions are ready once each has delivered this first note.
+            await _note_orders(changed.url, order_ids, 1, 1)
+            await asyncio.gather(*(client.ready() for client in [agents, *others]))
+            opened = time.monotonic() - opening
+            settled = await watched.settle()  # the subscriptions are started (authorised, replayed) before timing
+            print(f"  {label}: sockets open in {opened:.0f} s, server idle after {settled:.0f} s more", flush=True)
+            since = await _newest_sequence(connection)
+            cpu, started = watched.cpu_seconds(), time.monotonic()
+            await _note_orders(changed.url, order_ids, args.events, args.rate)
+            result = await agents.finish(since, await _newest_sequence(connection))
+            server_cpu = (watched.cpu_seconds() - cpu) / (time.monotonic() - started)
     finally:
-        for client in clients:
-            client.process.kill()
-        watched.stop()
-        if changed is not watched:
-            changed.stop()
+        await connection.close()
+    held = sum(len(socket["subscriptions"]) for plan in plans for socket in plan["sockets"])
+    timed = sum(len(socket["subscriptions"]) for socket in plans[0]["sockets"])
+    return Level(held, timed, result["latencies"], result["behind"], server_cpu)
 
 
-async def run(args: argparse.Namespace) -> None:
-    name = f"og_bench_fanout_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(_dsn(args.admin_url))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = _dsn(args.admin_url, name)
-    db = Database(url)
+async def _redis_floor(redis_url: str, receivers: int, args: argparse.Namespace) -> Level:
+    channel = f"og-bench-floor-{uuid.uuid4().hex}"
+    publisher = aioredis.from_url(redis_url)
     try:
-        await upgrade(db)
-        customer_sockets = args.sockets - args.agent_sockets
-        print(await seed_demo(db, customers=customer_sockets * 2, orders=customer_sockets * 8))
-        orders = await _orders_by_customer(db, customer_sockets)
-        await _measure("one process (memory://)", db, url, "memory://", orders, args, two_processes=False)
-        await _measure("two processes (Redis)", db, url, args.redis_url, orders, args, two_processes=True)
+        async with ClientProcess({"kind": "redis", "url": redis_url, "channel": channel,
+                                  "receivers": receivers}) as client:
+            await client.ready()
+            started = time.monotonic()
+            for n in range(1, args.events + 1):
+                await asyncio.sleep(max(0.0, started + n / args.rate - time.monotonic()))
+                await publisher.publish(channel, json.dumps({"sequence": n, "at": time.time()}))
+            result = await client.finish(0, args.events)
     finally:
-        await db.dispose()
-        admin = await asyncpg.connect(_dsn(args.admin_url))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await publisher.aclose()
+    return Level(receivers, receivers, result["latencies"], result["behind"])
+
+
+async def run(url: str, args: argparse.Namespace) -> Table:
+    """On a database that may be changed (a copy of the benchmark's)."""
+    levels = [int(n) for n in args.subscribers.split(",")]
+    connection = await asyncpg.connect(url)
+    try:
+        customers = await _customers(connection, max(_sockets(n)[1] for n in levels) or 1)
+    finally:
+        await connection.close()
+    table = Table(f"Live fan-out: commit-to-delivery, {args.events} events at {args.rate:g}/s",
+                  ["path", "subscriptions", "deliveries timed", "p50 ms", "p99 ms", "max ms", "behind", "server CPU",
+                   "p50 vs floor", "p99 vs floor"])
+    for subscriptions in levels:
+        print(f"fan-out: {subscriptions:,} subscriptions …", flush=True)
+        paths = {}
+        for label, broadcast_url, two_processes in (("ordergraph, one process (memory://)", "memory://", False),
+                                                    ("ordergraph, two processes (Redis)", args.redis_url, True)):
+            paths[label] = await _ordergraph(label, url, broadcast_url, two_processes, subscriptions, customers, args)
+        receivers = paths["ordergraph, one process (memory://)"].timed  # as many as ordergraph's timed subscriptions
+        floor = paths["Redis PUBLISH to redis-py subscribers"] = await _redis_floor(args.redis_url, receivers, args)
+        for label, level in paths.items():
+            p50, p99 = percentile(level.latencies, 50), percentile(level.latencies, 99)
+            table.add(label, f"{level.subscriptions:,}", f"{len(level.latencies):,}", ms(p50), ms(p99),
+                      ms(max(level.latencies, default=float("nan"))), level.behind,
+                      "-" if level.server_cpu is None or math.isnan(level.server_cpu) else f"{level.server_cpu:.0%}",
+                      times(p50, percentile(floor.latencies, 50)), times(p99, percentile(floor.latencies, 99)))
+    table.notes += [
+        ("subscriptions: held by the one watched server process, 10 to a WebSocket; one socket in ten is an agent's,"
+         " whose LiveOrderEvents get every event and are timed; the rest are"
+         " customers' MyOrderUpdates and WatchOrder on the orders being noted"),
+        ("latency: the client's clock at delivery minus the event's occurredAt, taken in the committing transaction"
+         " (the floor: stamped just before PUBLISH); client processes separate from the servers, one machine"),
+        ("floor: as many raw redis-py subscribers (a connection each, in one client process) as ordergraph's timed"
+         " subscriptions; it holds no untimed subscribers"),
+        (f"behind: timed subscriptions that had not received the last event {WAIT_FOR_LAST:g} s after it was made;"
+         " server CPU: the watched server process's CPU time from the first timed event until every timed"
+         " subscription had the last one, as a share of one core (100%: it could not go faster)"),
+    ]
+    return table
 
 
 def main() -> None:
     if sys.argv[1:2] == ["client"]:
-        asyncio.run(_client(sys.argv[2]))
+        plan = json.loads(Path(sys.argv[2]).read_text())
+        asyncio.run(_redis_client(plan) if plan.get("kind") == "redis" else _graphql_client(plan))
         return
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--sockets", type=int, default=1000)
-    parser.add_argument("--agent-sockets", type=int, default=100)
-    parser.add_argument("--per-socket", type=int, default=10)
-    parser.add_argument("--changes", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=10.0)
-    parser.add_argument("--settle", type=float, default=60.0, help="seconds between opening and timing")
-    asyncio.run(run(parser.parse_args()))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    seed.add_arguments(parser)
+    add_arguments(parser)
+    args = parser.parse_args()
+
+    async def standalone() -> Table:
+        async with seed.scratch_copy(await seed.prepare(args), "scratch") as url:
+            return await run(url, args)
+
+    print(asyncio.run(standalone()).text())
 
 
 if __name__ == "__main__":

@@ -71,7 +71,10 @@ fans events out to this process's subscribers, and the notifier that emails and 
         self.limits = QueryLimits()
         self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
-        self.redis = aioredis.from_url(settings.broadcast_url) if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
+        # A pool that waits for a free connection: a full one must not read as "Redis away" and stop rate limiting.
+        self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+            settings.broadcast_url, max_connections=100, timeout=5)) \
+            if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
         self.cost_limiter = RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
         self.ports = load_ports(tax=settings.tax_calculator, payments=settings.payment_gateway,
                                 fraud=settings.fraud_screen, carriers=settings.carriers)
