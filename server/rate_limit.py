@@ -4,6 +4,7 @@ The embedded default keeps buckets in this process's memory; with Redis (product
 bucket lives in Redis and is updated by one Lua script, so concurrent requests on any process see one level.
 """
 
+import asyncio
 import logging
 import time
 
@@ -69,8 +70,11 @@ class RedisCostLimiter:
         self._prefix = redis_prefix
 
     async def take(self, caller: str, cost: int, bucket: Bucket) -> float:
+        call = self._take(keys=[f"{self._prefix}:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
         try:
-            retry = await self._take(keys=[f"{self._prefix}:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
+            # Shielded: redis-py can swallow a cancellation that lands while it sets up a connection, and the
+            # request (a subscription whose socket closed) would then never end. The call finishes on its own.
+            retry = await asyncio.shield(call)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             # Redis away (restarting): serve unlimited rather than not at all; the per-request limits still hold.
             logger.warning("cost limiter: Redis unreachable (%s); not rate limiting", exc.__class__.__name__)

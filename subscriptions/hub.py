@@ -25,6 +25,7 @@ from sqlmodel import select
 from loaders import Loaders
 from models import OrderEvent
 from server.database import Database
+from subscriptions.background import cancel_and_wait
 from subscriptions.interests import CustomerOrders, Interest, OneOrder
 from subscriptions.wire import RESUBSCRIBED, decode_event
 
@@ -119,8 +120,7 @@ class Hub:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
         await self._exit_stack.aclose()
 
     async def stream(self, interest: Interest, after: int | None) -> AsyncIterator[Delivery]:

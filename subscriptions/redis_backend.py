@@ -18,6 +18,7 @@ from broadcaster._backends.base import BroadcastBackend
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from subscriptions.background import cancel_and_wait
 from subscriptions.wire import RESUBSCRIBED
 
 logger = logging.getLogger("ordergraph.broadcast")
@@ -47,8 +48,7 @@ class RedisBackend(BroadcastBackend):
 
     async def disconnect(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
+            await cancel_and_wait(self._listener)
         await self._publisher.aclose()
         await self._subscriber.aclose()
 

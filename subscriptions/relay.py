@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from models.event import EventRelay, OrderEvent
 from server.database import Database
+from subscriptions.background import cancel_and_wait
 from subscriptions.wire import encode_event
 
 logger = logging.getLogger("ordergraph.relay")
@@ -44,8 +45,7 @@ class OutboxRelay:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         retry = FIRST_RETRY_SECONDS

@@ -198,7 +198,11 @@ class Api:
 
 @contextlib.asynccontextmanager
 async def serving(url: str, world: World, backend: str, **settings: object) -> AsyncIterator[Api]:
-    app = create_app(Settings(database_url=url, broadcast_url="memory://", jwt_secret=TEST_SECRET, **settings))
+    """The app on `url`: with the in-memory broadcast on SQLite, with Redis on PostgreSQL, under a prefix of its own
+    so that apps and test runs sharing the Redis never hear each other's events or share cost buckets."""
+    broadcast = {"broadcast_url": REDIS_URL, "redis_prefix": f"ordergraph-test-{uuid.uuid4().hex[:12]}"} \
+        if backend == "postgresql" else {"broadcast_url": "memory://"}
+    app = create_app(Settings(**{"database_url": url, "jwt_secret": TEST_SECRET, **broadcast, **settings}))
     app.state.services.clock = lambda: NOW
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -1,5 +1,5 @@
 """Live order events over graphql-transport-ws, as the SPA and the agent console see them, on one server
-process (SQLite and PostgreSQL, in-memory broadcast)."""
+process (SQLite with the in-memory broadcast, PostgreSQL with Redis)."""
 
 import sqlalchemy as sa
 
