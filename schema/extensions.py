@@ -17,8 +17,9 @@ def coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, ApiError):
         return _with_code(error, original.code)
-    if error.path is None:
+    if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # Refused before execution: the document does not parse, does not validate, or variables do not fit.
+        # (An exception from an extension, such as a failed database read, has no path either: masked below.)
         if error.message.startswith("Syntax Error"):
             too_long = "tokens. Parsing aborted" in error.message  # graphql-core's max_tokens (schema/limits.py)
             return _with_code(error, "TOO_MANY_TOKENS" if too_long else "GRAPHQL_PARSE_FAILED")

@@ -4,6 +4,13 @@ Reads use `read()`; every change goes through `write()`, one transaction that co
 whole. On SQLite a write transaction starts with BEGIN IMMEDIATE, so a second writer waits (busy
 timeout) for the first instead of failing with SQLITE_BUSY half-way through; WAL lets readers go on
 meanwhile.
+
+On PostgreSQL a read session runs in autocommit: each statement is its own transaction, with no BEGIN and
+ROLLBACK around it, so a loader's batch is one round trip. That reads exactly what it did inside a transaction:
+under READ COMMITTED every statement takes its own snapshot either way, and a request's loaders never shared a
+session. Connections are not pinged at checkout (three round trips each time); they are recycled after
+RECYCLE_SECONDS, and one that fails as disconnected fails its statement and has the pool replace every
+connection opened before it.
 """
 
 from collections.abc import AsyncIterator
@@ -15,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _WRITE_OPTION = "ordergraph_write"
+RECYCLE_SECONDS = 1800
 
 
 def async_url(url: str) -> str:
@@ -34,8 +42,12 @@ class Database:
             self.engine = create_async_engine(self.url)
             _configure_sqlite(self.engine, busy_timeout_ms)
         else:
-            self.engine = create_async_engine(self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        self._read_sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False, autoflush=False)
+            self.engine = create_async_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=RECYCLE_SECONDS
+            )
+        # SQLite keeps its BEGIN (on_begin): a read there is one snapshot of the WAL, and costs no network.
+        reads = self.engine if self.dialect == "sqlite" else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = async_sessionmaker(reads, class_=AsyncSession, expire_on_commit=False, autoflush=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
         )
