@@ -7,7 +7,6 @@ the last 90 days of orders) and 500-row `OrdersExport` pages, the first and a de
 """
 
 import argparse
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -147,15 +146,7 @@ async def run(url: str, args: argparse.Namespace) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    seed.add_arguments(parser)
-    add_arguments(parser)
-    args = parser.parse_args()
-
-    async def standalone() -> Table:
-        return await run((await seed.prepare(args)).url, args)
-
-    print(asyncio.run(standalone()).text())
+    seed.run_alone(__doc__, run, add_arguments, changes_data=False)
 
 
 if __name__ == "__main__":

@@ -347,16 +347,7 @@ def main() -> None:
         plan = json.loads(Path(sys.argv[2]).read_text())
         asyncio.run(_redis_client(plan) if plan.get("kind") == "redis" else _graphql_client(plan))
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    seed.add_arguments(parser)
-    add_arguments(parser)
-    args = parser.parse_args()
-
-    async def standalone() -> Table:
-        async with seed.scratch_copy(await seed.prepare(args), "scratch") as url:
-            return await run(url, args)
-
-    print(asyncio.run(standalone()).text())
+    seed.run_alone(__doc__, run, add_arguments, changes_data=True)
 
 
 if __name__ == "__main__":

@@ -219,25 +219,16 @@ async def run(url: str, args: argparse.Namespace) -> Table:
          " or GraphQL errors (THROTTLED included)"),
         (f"SQL/request: the statements the application sent for one request ({STATEMENT_SAMPLES} customers, one at"
          " a time, each app in this process; for repeated, the second request); round trips: those and what the"
-         " driver sent around them (ordergraph: each statement in a session of its own, a pool checkout pinged with"
-         " BEGIN, ';' and ROLLBACK, then BEGIN and ROLLBACK; the hand-written endpoint: one connection per request,"
-         " reset by asyncpg on release), counted by asyncpg's query logger and SQLAlchemy's before_cursor_execute"
+         " driver sent around them (ordergraph: each read statement in an autocommit session of its own, nothing"
+         " around it; the hand-written endpoint: one connection per request, reset by asyncpg on release), counted"
+         " by asyncpg's query logger and SQLAlchemy's before_cursor_execute"
          " (preparing a statement not counted)"),
     ]
     return table
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    seed.add_arguments(parser)
-    load.add_arguments(parser)
-    add_arguments(parser)
-    args = parser.parse_args()
-
-    async def standalone() -> Table:
-        return await run((await seed.prepare(args)).url, args)
-
-    print(asyncio.run(standalone()).text())
+    seed.run_alone(__doc__, run, load.add_arguments, add_arguments, changes_data=False)
 
 
 if __name__ == "__main__":

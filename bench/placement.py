@@ -10,7 +10,6 @@ It changes stock and adds orders, so it runs on a copy of the benchmark database
 """
 
 import argparse
-import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -173,17 +172,7 @@ async def run(url: str, args: argparse.Namespace) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    seed.add_arguments(parser)
-    load.add_arguments(parser)
-    add_arguments(parser)
-    args = parser.parse_args()
-
-    async def standalone() -> Table:
-        async with seed.scratch_copy(await seed.prepare(args), "scratch") as url:
-            return await run(url, args)
-
-    print(asyncio.run(standalone()).text())
+    seed.run_alone(__doc__, run, load.add_arguments, add_arguments, changes_data=True)
 
 
 if __name__ == "__main__":

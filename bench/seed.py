@@ -125,6 +125,25 @@ async def scratch_copy(seeded: Seeded, purpose: str) -> AsyncIterator[str]:
         await _admin(seeded.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def run_alone(description: str, run, *argument_groups, changes_data: bool) -> None:  # noqa: ANN001
+    """A scenario's own command: the database prepared (a scratch copy, dropped after, when the scenario changes
+    data), the scenario run on it and its table printed."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    for add in argument_groups:
+        add(parser)
+    args = parser.parse_args()
+
+    async def alone():  # noqa: ANN202
+        seeded = await prepare(args)
+        if not changes_data:
+            return await run(seeded.url, args)
+        async with scratch_copy(seeded, "scratch") as url:
+            return await run(url, args)
+
+    print(asyncio.run(alone()).text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
