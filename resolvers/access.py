@@ -8,6 +8,7 @@
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from resolvers.errors import Forbidden, Unauthenticated
@@ -27,6 +28,8 @@ class Viewer:
     customer_id: int | None = None  # set for customers only
     # Why a presented token was refused (bad signature, expired…); None when there was no token.
     token_error: str | None = None
+    # When the token stops being valid: a live subscription outlives the request that checked it.
+    expires_at: datetime | None = None
 
     @property
     def is_customer(self) -> bool:

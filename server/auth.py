@@ -38,4 +38,5 @@ def viewer_from_authorization(header: str | None, secret: str) -> Viewer:
         if decoded is None or decoded[0] != "Customer":
             return Viewer(token_error="A customer token's sub must be the customer's global ID.")
         customer_id = decoded[1]
-    return Viewer(role=role, name=claims.get("name"), subject=claims["sub"], customer_id=customer_id)
+    return Viewer(role=role, name=claims.get("name"), subject=claims["sub"], customer_id=customer_id,
+                  expires_at=datetime.fromtimestamp(claims["exp"], UTC))

@@ -7,9 +7,10 @@ subscribers it went to), so what a subscriber selects around it is read fresh fo
 from collections.abc import AsyncIterator
 
 from models import Order, OrderEvent
+from models.columns import utcnow
 from models.enums import OrderStatus
 from resolvers.access import require_agent, require_authenticated
-from resolvers.errors import ApiError, Forbidden
+from resolvers.errors import ApiError, Forbidden, Unauthenticated
 from subscriptions.context import LiveContext, current_delivery
 from subscriptions.interests import AllOrders, CustomerOrders, Interest, OneOrder
 
@@ -47,6 +48,9 @@ async def order_updated(ctx: LiveContext, *, order_id: int, after: int | None) -
 
 async def _events(ctx: LiveContext, interest: Interest, after: int | None) -> AsyncIterator[OrderEvent]:
     async for delivery in ctx.hub.stream(interest, after):
+        # The token was checked when the socket opened; nothing more is sent once it has expired.
+        if ctx.viewer.expires_at is not None and utcnow() >= ctx.viewer.expires_at:
+            raise Unauthenticated("The token has expired: reconnect with a new one.")
         if await interest.admits(delivery.event, delivery.loaders):
             ctx.loaders = delivery.loaders
             current_delivery.set(delivery)

@@ -1,6 +1,8 @@
 """Live order events over graphql-transport-ws, as the SPA and the agent console see them, on one server
 process (SQLite with the in-memory broadcast, PostgreSQL with Redis)."""
 
+import asyncio
+
 import sqlalchemy as sa
 
 from models import Order, OrderEvent
@@ -134,6 +136,20 @@ async def test_a_socket_without_a_valid_token_is_closed_with_4403(shop: Api) -> 
         assert await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {expired}"}}) == 4403
         forged = shop.token("agent", secret="another-secret-of-at-least-thirty-two-bytes")
         assert await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {forged}"}}) == 4403
+
+
+async def test_a_subscription_ends_when_its_token_expires(shop: Api) -> None:
+    async with serving_on_a_port(shop.app) as url, \
+            LiveClient.connect(url, shop.token("customer", "alice", ttl=1)) as expiring, \
+            LiveClient.connect(url, shop.token("customer", "alice")) as fresh:
+        ending = await expiring.subscribe("MyOrderUpdates")
+        going_on = await fresh.subscribe("MyOrderUpdates")
+        await asyncio.sleep(1.5)
+        order = (await place(shop, key="k-1"))["order"]
+        assert (await going_on.next())["order"]["id"] == order["id"]
+        refused = await ending.message()
+    errors = refused["payload"]["errors"] if refused["type"] == "next" else refused["payload"]
+    assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"], refused
 
 
 async def test_pages_on_other_origins_may_not_open_a_socket(shop: Api) -> None:
