@@ -55,8 +55,11 @@ async def run(args: argparse.Namespace) -> None:
     facts["load average at start"] = load_at_start
     facts["redis"] = await _redis_version(args.redis_url)
     facts["scale"] = f"{seeded.orders:,} orders, {seeded.customers:,} customers (seed {seed.SEED})"
-    facts["seeding"] = (f"loaded in {_minutes(seeded.seconds)}" if seeded.seconds is not None
-                        else "reused the database loaded by an earlier run")
+    facts["seeding"] = (
+        f"loaded in {_minutes(seeded.seconds)}"
+        if seeded.seconds is not None
+        else "reused the database loaded by an earlier run"
+    )
     tables, took = [], {}
     # One copy for the scenarios that change data, made now: nothing is connected to the benchmark database yet.
     copy = seed.scratch_copy(seeded, "scratch") if CHANGES_DATA & set(chosen) else nullcontext()

@@ -14,13 +14,13 @@ from functools import partial
 
 import asyncpg
 import httpx
+from contract import document
 
 from bench import seed
 from bench.report import Table, median, ms, times
 from bench.servers import ORDERGRAPH, Server, ordergraph_settings, staff_token
-from resolvers.access import Role
-from schema.node import decode_global_id
-from tests.contract import document
+from ordergraph.resolvers.access import Role
+from ordergraph.schema.node import decode_global_id
 
 PAGE = 500
 DEEP = 0.9  # the deep page starts after this share of the orders
@@ -58,22 +58,28 @@ ORDER BY order_id, shipped_at, id
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=int, default=90, help="orderStats window, ending at the newest order (default 90)")
+    parser.add_argument(
+        "--days", type=int, default=90, help="orderStats window, ending at the newest order (default 90)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats of each query (default 5)")
 
 
 async def _export_page(connection: asyncpg.Connection, after: tuple | None) -> list[int]:
     """The page's order ids (lines and shipments fetched alongside, as the export needs them)."""
-    orders = (await connection.fetch(EXPORT_FIRST_ORDERS, PAGE) if after is None
-              else await connection.fetch(EXPORT_NEXT_ORDERS, *after, PAGE))
+    orders = (
+        await connection.fetch(EXPORT_FIRST_ORDERS, PAGE)
+        if after is None
+        else await connection.fetch(EXPORT_NEXT_ORDERS, *after, PAGE)
+    )
     ids = [row["id"] for row in orders]
     await connection.fetch(EXPORT_LINES, ids)
     await connection.fetch(EXPORT_SHIPMENTS, ids)
     return ids
 
 
-async def _medians(ours: Callable[[], Awaitable[object]], floor: Callable[[], Awaitable[object]],
-                   repeat: int) -> tuple[float, float, object, object]:
+async def _medians(
+    ours: Callable[[], Awaitable[object]], floor: Callable[[], Awaitable[object]], repeat: int
+) -> tuple[float, float, object, object]:
     """Median seconds of each, measured in turns after one untimed run of each; and their last results."""
     timings: tuple[list[float], list[float]] = ([], [])
     results = [await ours(), await floor()]
@@ -92,16 +98,21 @@ def _ids(page: dict) -> list[int]:
 async def run(url: str, args: argparse.Namespace) -> Table:
     print(f"analytics: orderStats and OrdersExport pages, {args.repeat} times each …", flush=True)
     connection = await asyncpg.connect(url)
-    table = Table(f"Analytics: analyst queries over HTTP vs hand-written SQL (median of {args.repeat})",
-                  ["query", "rows", "ordergraph ms", "SQL ms", "vs floor"])
+    table = Table(
+        f"Analytics: analyst queries over HTTP vs hand-written SQL (median of {args.repeat})",
+        ["query", "rows", "ordergraph ms", "SQL ms", "vs floor"],
+    )
     try:
         orders, newest = await connection.fetchrow("SELECT count(*), max(placed_at) FROM orders")
         window = (newest - timedelta(days=args.days), newest + timedelta(seconds=1))
-        deep_at = await connection.fetchval("SELECT placed_at FROM orders ORDER BY placed_at, id OFFSET $1 LIMIT 1",
-                                            int(orders * DEEP))
+        deep_at = await connection.fetchval(
+            "SELECT placed_at FROM orders ORDER BY placed_at, id OFFSET $1 LIMIT 1", int(orders * DEEP)
+        )
         headers = {"Authorization": f"Bearer {staff_token(Role.ANALYST, 'bench')}"}
-        async with Server(ORDERGRAPH, ordergraph_settings(url)) as server, \
-                httpx.AsyncClient(base_url=server.url, headers=headers, timeout=300) as client:
+        async with (
+            Server(ORDERGRAPH, ordergraph_settings(url)) as server,
+            httpx.AsyncClient(base_url=server.url, headers=headers, timeout=300) as client,
+        ):
 
             async def graphql(operation: str, variables: dict) -> dict:
                 response = await client.post("/graphql", json={"query": document(operation), "variables": variables})
@@ -113,33 +124,54 @@ async def run(url: str, args: argparse.Namespace) -> Table:
             stats_variables = {"from": window[0].isoformat(), "to": window[1].isoformat()}
             ours, floor, stats, rows = await _medians(
                 lambda: graphql("RevenueByDayAndStatus", stats_variables),
-                lambda: connection.fetch(STATS_SQL, *window), args.repeat)
+                lambda: connection.fetch(STATS_SQL, *window),
+                args.repeat,
+            )
             groups = stats["orderStats"]["groups"]
             same = len(groups) == len(rows) and sum(g["orderCount"] for g in groups) == sum(r["orders"] for r in rows)
-            table.add(f"orderStats by day and status, {args.days} days", f"{len(groups)} groups", ms(ours), ms(floor),
-                      times(ours, floor))
+            table.add(
+                f"orderStats by day and status, {args.days} days",
+                f"{len(groups)} groups",
+                ms(ours),
+                ms(floor),
+                times(ours, floor),
+            )
 
             # The deep page's cursor, as a client gets one: the first order placed at or after the deep point.
-            start = (await graphql("OrdersExport", {"first": 1, "filter": {"placedAfter": deep_at.isoformat()}}))
+            start = await graphql("OrdersExport", {"first": 1, "filter": {"placedAfter": deep_at.isoformat()}})
             start_edge = start["orders"]["edges"][0]["node"]
             keyset = (deep_at, decode_global_id(start_edge["id"])[1])
-            pages = {"first page": (None, None), f"page after order {int(orders * DEEP):,} of {orders:,}":
-                     (start["orders"]["pageInfo"]["endCursor"], keyset)}
+            pages = {
+                "first page": (None, None),
+                f"page after order {int(orders * DEEP):,} of {orders:,}": (
+                    start["orders"]["pageInfo"]["endCursor"],
+                    keyset,
+                ),
+            }
             for label, (cursor, after) in pages.items():
                 ours, floor, page, ids = await _medians(
                     partial(graphql, "OrdersExport", {"first": PAGE, "after": cursor}),
-                    partial(_export_page, connection, after), args.repeat)
+                    partial(_export_page, connection, after),
+                    args.repeat,
+                )
                 same = same and _ids(page["orders"]) == ids
-                table.add(f"OrdersExport {PAGE} rows, {label}", f"{len(ids)} orders", ms(ours), ms(floor),
-                          times(ours, floor))
+                table.add(
+                    f"OrdersExport {PAGE} rows, {label}", f"{len(ids)} orders", ms(ours), ms(floor), times(ours, floor)
+                )
     finally:
         await connection.close()
     table.notes += [
-        (f"{orders:,} orders. ordergraph: POST /graphql with an analyst's token, timed to the last byte of the answer;"
-         " SQL: the hand-written statements through asyncpg in this process, rows fetched, no JSON"
-         " (the export page: its orders, their lines, their shipments)"),
-        "answers agree: " + ("yes (same number of groups and orders; same order ids on each page)" if same
-                             else "NO: ordergraph and the SQL disagree"),
+        (
+            f"{orders:,} orders. ordergraph: POST /graphql with an analyst's token, timed to the last byte of the answer;"
+            " SQL: the hand-written statements through asyncpg in this process, rows fetched, no JSON"
+            " (the export page: its orders, their lines, their shipments)"
+        ),
+        "answers agree: "
+        + (
+            "yes (same number of groups and orders; same order ids on each page)"
+            if same
+            else "NO: ordergraph and the SQL disagree"
+        ),
         "vs floor: ordergraph's median time divided by the SQL's",
     ]
     return table

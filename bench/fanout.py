@@ -35,13 +35,13 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 import websockets
+from contract import document
 
 from bench import seed
 from bench.report import Table, ms, percentile, times
 from bench.servers import ORDERGRAPH, ROOT, Server, bench_env, customer_token, ordergraph_settings, staff_token
-from resolvers.access import Role
-from schema.node import encode_global_id
-from tests.contract import document
+from ordergraph.resolvers.access import Role
+from ordergraph.schema.node import encode_global_id
 
 PER_SOCKET = 10
 AGENT_SHARE = 10  # one socket in this many is an agent's
@@ -75,8 +75,9 @@ class Deliveries:
         line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         since, last = (int(n) for n in line.split()[1:])
         waited = time.monotonic()
-        while (len(self.latest) < timed_total or min(self.latest.values()) < last) and \
-                time.monotonic() - waited < WAIT_FOR_LAST:
+        while (
+            len(self.latest) < timed_total or min(self.latest.values()) < last
+        ) and time.monotonic() - waited < WAIT_FOR_LAST:
             await asyncio.sleep(0.05)
         behind = timed_total - sum(1 for sequence in self.latest.values() if sequence >= last)
         latencies = [seconds for sequence, seconds in self.latencies if since < sequence <= last]
@@ -94,8 +95,9 @@ async def _graphql_client(plan: dict) -> None:
         # Users arrive over a while, not all in one instant: the next socket opens once this one's subscribe
         # messages have been read (the server answers a ping after the messages before it).
         await opening.acquire()
-        ws = await websockets.connect(plan["url"], subprotocols=["graphql-transport-ws"], max_queue=None,
-                                      ping_interval=None, open_timeout=60)
+        ws = await websockets.connect(
+            plan["url"], subprotocols=["graphql-transport-ws"], max_queue=None, ping_interval=None, open_timeout=60
+        )
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {spec['token']}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         for n, sub in enumerate(spec["subscriptions"]):
@@ -113,8 +115,11 @@ async def _graphql_client(plan: dict) -> None:
                 print(f"unexpected: {raw[:300]}", file=sys.stderr)
             elif message["id"] in timed:
                 (event,) = message["payload"]["data"].values()
-                deliveries.timed((index, message["id"]), int(event["sequence"]),
-                                 arrived - datetime.fromisoformat(event["occurredAt"]).timestamp())
+                deliveries.timed(
+                    (index, message["id"]),
+                    int(event["sequence"]),
+                    arrived - datetime.fromisoformat(event["occurredAt"]).timestamp(),
+                )
 
     opening = asyncio.Semaphore(20)
     tasks = [asyncio.create_task(hold(i, spec, opening)) for i, spec in enumerate(plan["sockets"])]
@@ -166,8 +171,17 @@ class ClientProcess:
         os.write(fd, json.dumps(self.plan).encode())
         os.close(fd)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.fanout", "client", self.plan_path, cwd=ROOT, env=bench_env({}),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**30)  # the report is one line
+            sys.executable,
+            "-m",
+            "bench.fanout",
+            "client",
+            self.plan_path,
+            cwd=ROOT,
+            env=bench_env({}),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=2**30,
+        )  # the report is one line
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
@@ -210,16 +224,30 @@ def _sockets(subscriptions: int) -> tuple[int, int, int]:
 
 def _plans(ws_url: str, after: int, subscriptions: int, customers: list[tuple[int, list[int]]]) -> list[dict]:
     agents, customer_sockets, per_socket = _sockets(subscriptions)
-    agent = {"token": staff_token(Role.AGENT, "bench-console"), "subscriptions": [
-        {"operation": "LiveOrderEvents", "variables": {"after": str(after)}, "timed": True}] * per_socket}
+    agent = {
+        "token": staff_token(Role.AGENT, "bench-console"),
+        "subscriptions": [{"operation": "LiveOrderEvents", "variables": {"after": str(after)}, "timed": True}]
+        * per_socket,
+    }
     plans = [{"url": ws_url, "sockets": [agent] * agents}]
     sockets = []
     for n in range(customer_sockets):
         customer_id, order_ids = customers[n % len(customers)]
-        watched = [{"operation": "WatchOrder", "variables": {"id": encode_global_id("Order", order_ids[i % len(order_ids)])},
-                    "timed": False} for i in range(per_socket - per_socket // 2)]
-        sockets.append({"token": customer_token(customer_id), "subscriptions": [
-            {"operation": "MyOrderUpdates", "variables": {}, "timed": False}] * (per_socket // 2) + watched})
+        watched = [
+            {
+                "operation": "WatchOrder",
+                "variables": {"id": encode_global_id("Order", order_ids[i % len(order_ids)])},
+                "timed": False,
+            }
+            for i in range(per_socket - per_socket // 2)
+        ]
+        sockets.append(
+            {
+                "token": customer_token(customer_id),
+                "subscriptions": [{"operation": "MyOrderUpdates", "variables": {}, "timed": False}] * (per_socket // 2)
+                + watched,
+            }
+        )
     return plans + ([{"url": ws_url, "sockets": sockets}] if sockets else [])
 
 
@@ -228,8 +256,11 @@ async def _newest_sequence(connection: asyncpg.Connection) -> int:
 
 
 async def _customers(connection: asyncpg.Connection, count: int) -> list[tuple[int, list[int]]]:
-    rows = await connection.fetch("SELECT customer_id, array_agg(id ORDER BY id) AS orders FROM orders"
-                                  " GROUP BY customer_id ORDER BY customer_id LIMIT $1", count)
+    rows = await connection.fetch(
+        "SELECT customer_id, array_agg(id ORDER BY id) AS orders FROM orders"
+        " GROUP BY customer_id ORDER BY customer_id LIMIT $1",
+        count,
+    )
     return [(row["customer_id"], list(row["orders"])) for row in rows]
 
 
@@ -238,9 +269,15 @@ async def _note_orders(http_url: str, order_ids: list[int], events: int, rate: f
     headers = {"Authorization": f"Bearer {staff_token(Role.AGENT, 'bench-writer')}"}
     rng = random.Random(7)
     async with httpx.AsyncClient(base_url=http_url, headers=headers, timeout=60) as client:
+
         async def note(n: int) -> None:
-            variables = {"input": {"orderId": encode_global_id("Order", rng.choice(order_ids)), "message": f"note {n}",
-                                   "visibility": "CUSTOMER" if n % 2 else "INTERNAL"}}
+            variables = {
+                "input": {
+                    "orderId": encode_global_id("Order", rng.choice(order_ids)),
+                    "message": f"note {n}",
+                    "visibility": "CUSTOMER" if n % 2 else "INTERNAL",
+                }
+            }
             response = await client.post("/graphql", json={"query": document("AddOrderNote"), "variables": variables})
             answer = response.json()
             if response.status_code != 200 or not answer.get("data") or answer["data"]["addOrderNote"]["userErrors"]:
@@ -254,17 +291,27 @@ async def _note_orders(http_url: str, order_ids: list[int], events: int, rate: f
         await asyncio.gather(*pending)
 
 
-async def _ordergraph(label: str, url: str, broadcast_url: str, two_processes: bool, subscriptions: int,
-                      customers: list[tuple[int, list[int]]], args: argparse.Namespace) -> Level:
+async def _ordergraph(
+    label: str,
+    url: str,
+    broadcast_url: str,
+    two_processes: bool,
+    subscriptions: int,
+    customers: list[tuple[int, list[int]]],
+    args: argparse.Namespace,
+) -> Level:
     settings = ordergraph_settings(url, broadcast_url=broadcast_url, database_pool_size="20")
     order_ids = [order_id for _, ids in customers for order_id in ids]
     connection = await asyncpg.connect(url)
     try:
-        async with Server(ORDERGRAPH, settings) as watched, \
-                (Server(ORDERGRAPH, settings) if two_processes else nullcontext(watched)) as changed, \
-                AsyncExitStack() as clients:
-            plans = _plans(f"ws://127.0.0.1:{watched.port}/graphql", await _newest_sequence(connection),
-                           subscriptions, customers)
+        async with (
+            Server(ORDERGRAPH, settings) as watched,
+            Server(ORDERGRAPH, settings) if two_processes else nullcontext(watched) as changed,
+            AsyncExitStack() as clients,
+        ):
+            plans = _plans(
+                f"ws://127.0.0.1:{watched.port}/graphql", await _newest_sequence(connection), subscriptions, customers
+            )
             opening = time.monotonic()
             agents, *others = [await clients.enter_async_context(ClientProcess(plan)) for plan in plans]
             # The agents' subscriptions are ready once each has delivered this first note.
@@ -289,8 +336,9 @@ async def _redis_floor(redis_url: str, receivers: int, args: argparse.Namespace)
     channel = f"og-bench-floor-{uuid.uuid4().hex}"
     publisher = aioredis.from_url(redis_url)
     try:
-        async with ClientProcess({"kind": "redis", "url": redis_url, "channel": channel,
-                                  "receivers": receivers}) as client:
+        async with ClientProcess(
+            {"kind": "redis", "url": redis_url, "channel": channel, "receivers": receivers}
+        ) as client:
             await client.ready()
             started = time.monotonic()
             for n in range(1, args.events + 1):
@@ -310,34 +358,64 @@ async def run(url: str, args: argparse.Namespace) -> Table:
         customers = await _customers(connection, max(_sockets(n)[1] for n in levels) or 1)
     finally:
         await connection.close()
-    table = Table(f"Live fan-out: commit-to-delivery, {args.events} events at {args.rate:g}/s",
-                  ["path", "subscriptions", "deliveries timed", "p50 ms", "p99 ms", "max ms", "behind", "server CPU",
-                   "p50 vs floor", "p99 vs floor"])
+    table = Table(
+        f"Live fan-out: commit-to-delivery, {args.events} events at {args.rate:g}/s",
+        [
+            "path",
+            "subscriptions",
+            "deliveries timed",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "behind",
+            "server CPU",
+            "p50 vs floor",
+            "p99 vs floor",
+        ],
+    )
     for subscriptions in levels:
         print(f"fan-out: {subscriptions:,} subscriptions …", flush=True)
         paths = {}
-        for label, broadcast_url, two_processes in (("ordergraph, one process (memory://)", "memory://", False),
-                                                    ("ordergraph, two processes (Redis)", args.redis_url, True)):
+        for label, broadcast_url, two_processes in (
+            ("ordergraph, one process (memory://)", "memory://", False),
+            ("ordergraph, two processes (Redis)", args.redis_url, True),
+        ):
             paths[label] = await _ordergraph(label, url, broadcast_url, two_processes, subscriptions, customers, args)
         receivers = paths["ordergraph, one process (memory://)"].timed  # as many as ordergraph's timed subscriptions
         floor = paths["Redis PUBLISH to redis-py subscribers"] = await _redis_floor(args.redis_url, receivers, args)
         for label, level in paths.items():
             p50, p99 = percentile(level.latencies, 50), percentile(level.latencies, 99)
-            table.add(label, f"{level.subscriptions:,}", f"{len(level.latencies):,}", ms(p50), ms(p99),
-                      ms(max(level.latencies, default=float("nan"))), level.behind,
-                      "-" if level.server_cpu is None or math.isnan(level.server_cpu) else f"{level.server_cpu:.0%}",
-                      times(p50, percentile(floor.latencies, 50)), times(p99, percentile(floor.latencies, 99)))
+            table.add(
+                label,
+                f"{level.subscriptions:,}",
+                f"{len(level.latencies):,}",
+                ms(p50),
+                ms(p99),
+                ms(max(level.latencies, default=float("nan"))),
+                level.behind,
+                "-" if level.server_cpu is None or math.isnan(level.server_cpu) else f"{level.server_cpu:.0%}",
+                times(p50, percentile(floor.latencies, 50)),
+                times(p99, percentile(floor.latencies, 99)),
+            )
     table.notes += [
-        ("subscriptions: held by the one watched server process, 10 to a WebSocket; one socket in ten is an agent's,"
-         " whose LiveOrderEvents get every event and are timed; the rest are"
-         " customers' MyOrderUpdates and WatchOrder on the orders being noted"),
-        ("latency: the client's clock at delivery minus the event's occurredAt, taken in the committing transaction"
-         " (the floor: stamped just before PUBLISH); client processes separate from the servers, one machine"),
-        ("floor: as many raw redis-py subscribers (a connection each, in one client process) as ordergraph's timed"
-         " subscriptions; it holds no untimed subscribers"),
-        (f"behind: timed subscriptions that had not received the last event {WAIT_FOR_LAST:g} s after it was made;"
-         " server CPU: the watched server process's CPU time from the first timed event until every timed"
-         " subscription had the last one, as a share of one core (100%: it could not go faster)"),
+        (
+            "subscriptions: held by the one watched server process, 10 to a WebSocket; one socket in ten is an agent's,"
+            " whose LiveOrderEvents get every event and are timed; the rest are"
+            " customers' MyOrderUpdates and WatchOrder on the orders being noted"
+        ),
+        (
+            "latency: the client's clock at delivery minus the event's occurredAt, taken in the committing transaction"
+            " (the floor: stamped just before PUBLISH); client processes separate from the servers, one machine"
+        ),
+        (
+            "floor: as many raw redis-py subscribers (a connection each, in one client process) as ordergraph's timed"
+            " subscriptions; it holds no untimed subscribers"
+        ),
+        (
+            f"behind: timed subscriptions that had not received the last event {WAIT_FOR_LAST:g} s after it was made;"
+            " server CPU: the watched server process's CPU time from the first timed event until every timed"
+            " subscription had the last one, as a share of one core (100%: it could not go faster)"
+        ),
     ]
     return table
 

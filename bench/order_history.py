@@ -25,15 +25,15 @@ from dataclasses import dataclass
 
 import asyncpg
 import httpx
+from contract import document
 from sqlalchemy import event
 
 from bench import load, raw_order_history, seed
 from bench.load import LoadResult, RequestMaker, closed_loop, fetch, graphql_ok, http_client
 from bench.report import Table, ms, percentile, rate, times
 from bench.servers import ORDERGRAPH, SECRET, Server, customer_token, ordergraph_settings
-from server.app import create_app
-from server.settings import Settings
-from tests.contract import document
+from ordergraph.server.app import create_app
+from ordergraph.server.settings import Settings
 
 PAGE = 20
 CUSTOMERS_PER_CLIENT = 4
@@ -73,8 +73,11 @@ async def _customers(url: str, count: int) -> list[int]:
     """Customers with a full page of orders or more."""
     connection = await asyncpg.connect(url)
     try:
-        rows = await connection.fetch("SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) >= $1"
-                                      " ORDER BY customer_id LIMIT $2", PAGE, count)
+        rows = await connection.fetch(
+            "SELECT customer_id FROM orders GROUP BY customer_id HAVING count(*) >= $1 ORDER BY customer_id LIMIT $2",
+            PAGE,
+            count,
+        )
     finally:
         await connection.close()
     if not rows:
@@ -84,6 +87,7 @@ async def _customers(url: str, count: int) -> list[int]:
 
 def _requests(variant: Variant, tokens: list[str], clients: int, numbers: Iterator[int]) -> RequestMaker:
     """Client c's n-th request is for customer c + n * clients: each client has customers of its own."""
+
     def make(client: int, n: int) -> bytes:
         method, path, body = variant.http(next(numbers))
         return load.http_request(method, path, token=tokens[(client + n * clients) % len(tokens)], body=body)
@@ -102,8 +106,9 @@ async def _visit_each(port: int, requests: list[bytes], clients: int) -> None:
     await asyncio.gather(*(client() for _ in range(clients)))
 
 
-async def _measure(variant: Variant, url: str, tokens: list[str], levels: list[int],
-                   args: argparse.Namespace) -> tuple[bytes, dict[int, LoadResult]]:
+async def _measure(
+    variant: Variant, url: str, tokens: list[str], levels: list[int], args: argparse.Namespace
+) -> tuple[bytes, dict[int, LoadResult]]:
     """The variant's answer for the first customer, and its load results by number of clients."""
     numbers = itertools.count()
     first = _requests(variant, tokens, 1, numbers)
@@ -133,26 +138,46 @@ async def _statements(variant: Variant, url: str, customers: list[int]) -> list[
         app = create_app(Settings(database_url=url, jwt_secret=SECRET, broadcast_url="memory://", **variant.settings))
         engine = app.state.services.db.engine.sync_engine
         # SQLAlchemy runs prepared statements, which asyncpg does not log: its listener counts those.
-        event.listen(engine, "before_cursor_execute", lambda _conn, _cursor, statement, *_: statements.append(statement))
-        event.listen(engine, "connect", lambda connection, _record: connection.driver_connection.add_query_logger(
-            lambda logged: others.append(logged.query)))
+        event.listen(
+            engine, "before_cursor_execute", lambda _conn, _cursor, statement, *_: statements.append(statement)
+        )
+        event.listen(
+            engine,
+            "connect",
+            lambda connection, _record: connection.driver_connection.add_query_logger(
+                lambda logged: others.append(logged.query)
+            ),
+        )
     else:
+
         async def log(connection: asyncpg.Connection) -> None:
-            connection.add_query_logger(lambda logged: (
-                statements if logged.query in raw_order_history.STATEMENTS else others).append(logged.query))
+            connection.add_query_logger(
+                lambda logged: (statements if logged.query in raw_order_history.STATEMENTS else others).append(
+                    logged.query
+                )
+            )
 
         app = raw_order_history.app(url, SECRET, pool_size=1, on_connect=log)
     numbers = itertools.count()
     per_request = []
-    async with app.router.lifespan_context(app), \
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
+    ):
         for customer_id in customers[:1] + customers:  # the first, untimed: connections opened, types looked up
             for _ in range(1 if variant.new_requests else 2):
                 statements.clear()
                 others.clear()
                 method, path, body = variant.http(next(numbers))
-                response = await client.request(method, path, content=body, headers={
-                    "Authorization": f"Bearer {customer_token(customer_id)}", "Content-Type": "application/json"})
+                response = await client.request(
+                    method,
+                    path,
+                    content=body,
+                    headers={
+                        "Authorization": f"Bearer {customer_token(customer_id)}",
+                        "Content-Type": "application/json",
+                    },
+                )
                 assert graphql_ok(response.status_code, response.content) == "ok", response.text[:300]
             per_request.append((len(statements), len(statements) + len(others)))
     return per_request[1:]
@@ -173,7 +198,9 @@ def _first_difference(ours: object, floor: object, path: str = "$") -> str:
     if isinstance(ours, dict) and isinstance(floor, dict) and list(ours) == list(floor):
         return next((_first_difference(ours[k], floor[k], f"{path}.{k}") for k in ours if ours[k] != floor[k]), path)
     if isinstance(ours, list) and isinstance(floor, list) and len(ours) == len(floor):
-        return next((_first_difference(a, b, f"{path}[{i}]") for i, (a, b) in enumerate(zip(ours, floor)) if a != b), path)
+        return next(
+            (_first_difference(a, b, f"{path}[{i}]") for i, (a, b) in enumerate(zip(ours, floor)) if a != b), path
+        )
     return f"{path}: {json.dumps(ours)[:80]} vs {json.dumps(floor)[:80]}"
 
 
@@ -194,35 +221,54 @@ async def run(url: str, args: argparse.Namespace) -> Table:
         answers[variant], results[variant] = await _measure(variant, url, tokens, levels, args)
         counts[variant] = await _statements(variant, url, customers[:STATEMENT_SAMPLES])
 
-    table = Table(f"Order history: MyOrderHistory ({PAGE} orders with lines and shipments) over HTTP",
-                  ["server", "clients", "req/s", "p50 ms", "p99 ms", "failed", "SQL/request", "round trips",
-                   "vs floor"])
+    table = Table(
+        f"Order history: MyOrderHistory ({PAGE} orders with lines and shipments) over HTTP",
+        ["server", "clients", "req/s", "p50 ms", "p99 ms", "failed", "SQL/request", "round trips", "vs floor"],
+    )
     for clients in levels:
         floor = results[FLOOR][clients]
         for variant in VARIANTS:
             result = results[variant][clients]
             sql, round_trips = zip(*counts[variant], strict=True)
-            table.add(variant.label, clients, rate(result.ok_per_second), _latency(result, 50, args.duration),
-                      _latency(result, 99, args.duration), result.failures, _count(sql), _count(round_trips),
-                      times(floor.ok_per_second, result.ok_per_second))
+            table.add(
+                variant.label,
+                clients,
+                rate(result.ok_per_second),
+                _latency(result, 50, args.duration),
+                _latency(result, 99, args.duration),
+                result.failures,
+                _count(sql),
+                _count(round_trips),
+                times(floor.ok_per_second, result.ok_per_second),
+            )
     table.notes += [
-        (f"JSON: ordergraph vs hand-written SQL: {_same_json(answers[ORDERGRAPH_NEW], answers[FLOOR])};"
-         f" batching off vs hand-written SQL: {_same_json(answers[ORDERGRAPH_NAIVE], answers[FLOOR])}"),
-        ("ordergraph and batching off: every request is new (an unused variable numbered anew, so no result cache"
-         " answers it: the query is executed); repeated: the same request per customer again and again, as a"
-         " customer reloading, which the result cache (schema/result_cache.py) answers while the customer's data"
-         " is unchanged"),
-        ("vs floor: the floor's requests per second divided by this server's at the same number of clients"
-         " (how many times the floor's time per request)"),
-        (f"{args.duration:g} s per level after {args.warmup:g} s of warm-up (repeated: after each customer once);"
-         f" {len(customers)} customers with {PAGE}+ orders, each client cycling through its own; failed: non-200"
-         " or GraphQL errors (THROTTLED included)"),
-        (f"SQL/request: the statements the application sent for one request ({STATEMENT_SAMPLES} customers, one at"
-         " a time, each app in this process; for repeated, the second request); round trips: those and what the"
-         " driver sent around them (ordergraph: each read statement in an autocommit session of its own, nothing"
-         " around it; the hand-written endpoint: one connection per request, reset by asyncpg on release), counted"
-         " by asyncpg's query logger and SQLAlchemy's before_cursor_execute"
-         " (preparing a statement not counted)"),
+        (
+            f"JSON: ordergraph vs hand-written SQL: {_same_json(answers[ORDERGRAPH_NEW], answers[FLOOR])};"
+            f" batching off vs hand-written SQL: {_same_json(answers[ORDERGRAPH_NAIVE], answers[FLOOR])}"
+        ),
+        (
+            "ordergraph and batching off: every request is new (an unused variable numbered anew, so no result cache"
+            " answers it: the query is executed); repeated: the same request per customer again and again, as a"
+            " customer reloading, which the result cache (schema/result_cache.py) answers while the customer's data"
+            " is unchanged"
+        ),
+        (
+            "vs floor: the floor's requests per second divided by this server's at the same number of clients"
+            " (how many times the floor's time per request)"
+        ),
+        (
+            f"{args.duration:g} s per level after {args.warmup:g} s of warm-up (repeated: after each customer once);"
+            f" {len(customers)} customers with {PAGE}+ orders, each client cycling through its own; failed: non-200"
+            " or GraphQL errors (THROTTLED included)"
+        ),
+        (
+            f"SQL/request: the statements the application sent for one request ({STATEMENT_SAMPLES} customers, one at"
+            " a time, each app in this process; for repeated, the second request); round trips: those and what the"
+            " driver sent around them (ordergraph: each read statement in an autocommit session of its own, nothing"
+            " around it; the hand-written endpoint: one connection per request, reset by asyncpg on release), counted"
+            " by asyncpg's query logger and SQLAlchemy's before_cursor_execute"
+            " (preparing a statement not counted)"
+        ),
     ]
     return table
 

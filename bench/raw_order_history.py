@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from models.money import to_decimal
+from ordergraph.models.money import to_decimal
 
 CUSTOMER = """
 SELECT c.id, c.name, c.email, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS order_count
@@ -94,9 +94,16 @@ def _cursor(order: asyncpg.Record) -> str:
 def _address(o: asyncpg.Record) -> dict | None:
     if o["ship_line1"] is None:
         return None
-    return {"name": o["ship_name"], "line1": o["ship_line1"], "line2": o["ship_line2"], "city": o["ship_city"],
-            "region": o["ship_region"], "postalCode": o["ship_postal_code"], "country": o["ship_country"],
-            "phone": o["ship_phone"]}
+    return {
+        "name": o["ship_name"],
+        "line1": o["ship_line1"],
+        "line2": o["ship_line2"],
+        "city": o["ship_city"],
+        "region": o["ship_region"],
+        "postalCode": o["ship_postal_code"],
+        "country": o["ship_country"],
+        "phone": o["ship_phone"],
+    }
 
 
 async def order_history(connection: asyncpg.Connection, customer_id: int, first: int) -> dict | None:
@@ -108,44 +115,84 @@ async def order_history(connection: asyncpg.Connection, customer_id: int, first:
     ids = [o["id"] for o in orders]
     lines, shipments, returns = defaultdict(list), defaultdict(dict), defaultdict(list)
     for line in await connection.fetch(LINES, ids):
-        lines[line["order_id"]].append({
-            "id": _global_id("OrderLine", line["id"]), "sku": line["sku"], "productName": line["product_name"],
-            "quantity": line["quantity"], "quantityShipped": line["quantity_shipped"],
-            "quantityCancelled": line["quantity_cancelled"], "quantityReturned": line["quantity_returned"],
-            "unitPrice": _money(line["unit_price_minor"], line["currency"]),
-            "lineTotal": _money(line["unit_price_minor"] * line["quantity"], line["currency"]),
-        })
+        lines[line["order_id"]].append(
+            {
+                "id": _global_id("OrderLine", line["id"]),
+                "sku": line["sku"],
+                "productName": line["product_name"],
+                "quantity": line["quantity"],
+                "quantityShipped": line["quantity_shipped"],
+                "quantityCancelled": line["quantity_cancelled"],
+                "quantityReturned": line["quantity_returned"],
+                "unitPrice": _money(line["unit_price_minor"], line["currency"]),
+                "lineTotal": _money(line["unit_price_minor"] * line["quantity"], line["currency"]),
+            }
+        )
     for row in await connection.fetch(SHIPMENTS, ids):
-        shipment = shipments[row["order_id"]].setdefault(row["id"], {
-            "id": _global_id("Shipment", row["id"]), "status": row["status"], "carrier": row["carrier"],
-            "trackingNumber": row["tracking_number"], "trackingUrl": row["tracking_url"],
-            "estimatedDeliveryAt": _time(row["estimated_delivery_at"]), "deliveredAt": _time(row["delivered_at"]),
-            "events": [],
-        })
+        shipment = shipments[row["order_id"]].setdefault(
+            row["id"],
+            {
+                "id": _global_id("Shipment", row["id"]),
+                "status": row["status"],
+                "carrier": row["carrier"],
+                "trackingNumber": row["tracking_number"],
+                "trackingUrl": row["tracking_url"],
+                "estimatedDeliveryAt": _time(row["estimated_delivery_at"]),
+                "deliveredAt": _time(row["delivered_at"]),
+                "events": [],
+            },
+        )
         if row["event_status"] is not None:
-            shipment["events"].append({"status": row["event_status"], "occurredAt": _time(row["occurred_at"]),
-                                       "description": row["description"], "location": row["location"]})
+            shipment["events"].append(
+                {
+                    "status": row["event_status"],
+                    "occurredAt": _time(row["occurred_at"]),
+                    "description": row["description"],
+                    "location": row["location"],
+                }
+            )
     for row in await connection.fetch(RETURNS, ids):
-        returns[row["order_id"]].append({"id": _global_id("Return", row["id"]), "status": row["status"],
-                                         "method": row["method"]})
-    edges = [{"cursor": _cursor(o), "node": {
-        "id": _global_id("Order", o["id"]), "number": o["number"], "status": o["status"], "channel": o["channel"],
-        "placedAt": _time(o["placed_at"]), "total": _money(o["total_minor"], o["currency"]),
-        "deliveryMethod": {"code": o["method_code"], "name": o["method_name"], "kind": o["method_kind"]},
-        "shippingAddress": _address(o),
-        "pickupLocation": None if o["pickup_id"] is None else {"id": _global_id("Location", o["pickup_id"]),
-                                                                "name": o["pickup_name"]},
-        "promisedDeliveryBy": _time(o["promised_delivery_by"]),
-        "lines": lines[o["id"]], "shipments": list(shipments[o["id"]].values()), "returns": returns[o["id"]],
-    }} for o in orders]
-    return {"id": _global_id("Customer", customer["id"]), "name": customer["name"], "email": customer["email"],
-            "orders": {"totalCount": customer["order_count"],
-                       "pageInfo": {"hasNextPage": len(rows) > first, "endCursor": edges[-1]["cursor"] if edges else None},
-                       "edges": edges}}
+        returns[row["order_id"]].append(
+            {"id": _global_id("Return", row["id"]), "status": row["status"], "method": row["method"]}
+        )
+    edges = [
+        {
+            "cursor": _cursor(o),
+            "node": {
+                "id": _global_id("Order", o["id"]),
+                "number": o["number"],
+                "status": o["status"],
+                "channel": o["channel"],
+                "placedAt": _time(o["placed_at"]),
+                "total": _money(o["total_minor"], o["currency"]),
+                "deliveryMethod": {"code": o["method_code"], "name": o["method_name"], "kind": o["method_kind"]},
+                "shippingAddress": _address(o),
+                "pickupLocation": None
+                if o["pickup_id"] is None
+                else {"id": _global_id("Location", o["pickup_id"]), "name": o["pickup_name"]},
+                "promisedDeliveryBy": _time(o["promised_delivery_by"]),
+                "lines": lines[o["id"]],
+                "shipments": list(shipments[o["id"]].values()),
+                "returns": returns[o["id"]],
+            },
+        }
+        for o in orders
+    ]
+    return {
+        "id": _global_id("Customer", customer["id"]),
+        "name": customer["name"],
+        "email": customer["email"],
+        "orders": {
+            "totalCount": customer["order_count"],
+            "pageInfo": {"hasNextPage": len(rows) > first, "endCursor": edges[-1]["cursor"] if edges else None},
+            "edges": edges,
+        },
+    }
 
 
-def app(url: str, secret: str, pool_size: int,
-        on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> Starlette:
+def app(
+    url: str, secret: str, pool_size: int, on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None
+) -> Starlette:
     """`on_connect` runs on each new database connection (the benchmark counts statements through it)."""
 
     @asynccontextmanager
@@ -174,5 +221,8 @@ def app(url: str, secret: str, pool_size: int,
 
 def create_app() -> Starlette:
     """The uvicorn factory: settings from the environment, as ordergraph's."""
-    return app(os.environ["ORDERGRAPH_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://"),
-               os.environ["ORDERGRAPH_JWT_SECRET"], int(os.environ.get("ORDERGRAPH_DATABASE_POOL_SIZE", "10")))
+    return app(
+        os.environ["ORDERGRAPH_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://"),
+        os.environ["ORDERGRAPH_JWT_SECRET"],
+        int(os.environ.get("ORDERGRAPH_DATABASE_POOL_SIZE", "10")),
+    )

@@ -59,15 +59,21 @@ class Table:
 
         def line(cells: list[str]) -> str:
             # First column (a label) left-aligned, figures right-aligned.
-            return "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths)))
+            return "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths))
+            )
 
         out = [self.title, line(self.columns), "  ".join("-" * w for w in widths), *map(line, self.rows)]
         return "\n".join([*out, *(f"  * {note}" for note in self.notes)])
 
     def markdown(self) -> str:
-        out = [f"## {self.title}", "", "| " + " | ".join(self.columns) + " |",
-               "|" + "|".join(["---", *["---:"] * (len(self.columns) - 1)]) + "|",
-               *("| " + " | ".join(row) + " |" for row in self.rows)]
+        out = [
+            f"## {self.title}",
+            "",
+            "| " + " | ".join(self.columns) + " |",
+            "|" + "|".join(["---", *["---:"] * (len(self.columns) - 1)]) + "|",
+            *("| " + " | ".join(row) + " |" for row in self.rows),
+        ]
         if self.notes:
             out += ["", *(f"- {note}" for note in self.notes)]
         return "\n".join(out)
@@ -100,7 +106,12 @@ async def machine(dsn: str) -> dict[str, str]:
 
 
 def write_markdown(path: Path, facts: dict[str, str], tables: list[Table]) -> None:
-    lines = ["# ordergraph benchmark results", "", "Written by `python -m bench`; every figure was measured in this run.", ""]
+    lines = [
+        "# ordergraph benchmark results",
+        "",
+        "Written by `python -m bench`; every figure was measured in this run.",
+        "",
+    ]
     lines += [f"- **{name}**: {value}" for name, value in facts.items()]
     for table in tables:
         lines += ["", table.markdown()]

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from server.database import Database
-from server.migrate import upgrade
-from server.seed import seed_demo
+from ordergraph.models.database import Database
+from ordergraph.models.migrate import upgrade
+from ordergraph.server.seed import seed_demo
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/og_bench"
 ADMIN_DATABASE = "postgres"
@@ -79,7 +79,8 @@ async def _mark(url: str) -> str | None:
     try:
         return await admin.fetchval(
             "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1",
-            make_url(url).database)
+            make_url(url).database,
+        )
     finally:
         await admin.close()
 
@@ -117,15 +118,18 @@ async def scratch_copy(seeded: Seeded, purpose: str) -> AsyncIterator[str]:
     """A copy of the benchmark database for a scenario that changes data, dropped afterwards (the benchmark
     database stays as loaded). Nothing may be connected to the benchmark database while it is copied."""
     name = f"{seeded.name}_{purpose}"
-    await _admin(seeded.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                 f'CREATE DATABASE "{name}" TEMPLATE "{seeded.name}"')
+    await _admin(
+        seeded.url,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}" TEMPLATE "{seeded.name}"',
+    )
     try:
         yield dsn(seeded.url, name)
     finally:
         await _admin(seeded.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def run_alone(description: str, run, *argument_groups, changes_data: bool) -> None:  # noqa: ANN001
+def run_alone(description: str, run, *argument_groups, changes_data: bool) -> None:
     """A scenario's own command: the database prepared (a scratch copy, dropped after, when the scenario changes
     data), the scenario run on it and its table printed."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -134,7 +138,7 @@ def run_alone(description: str, run, *argument_groups, changes_data: bool) -> No
         add(parser)
     args = parser.parse_args()
 
-    async def alone():  # noqa: ANN202
+    async def alone():
         seeded = await prepare(args)
         if not changes_data:
             return await run(seeded.url, args)
@@ -150,8 +154,10 @@ def main() -> None:
     seeded = asyncio.run(prepare(parser.parse_args()))
     print(seeded.summary)
     if seeded.seconds is not None:
-        print(f"seed_demo on PostgreSQL: {seeded.orders:,} orders in {seeded.seconds:.1f} s,"
-              f" {seeded.orders / seeded.seconds:,.0f} orders/s")
+        print(
+            f"seed_demo on PostgreSQL: {seeded.orders:,} orders in {seeded.seconds:.1f} s,"
+            f" {seeded.orders / seeded.seconds:,.0f} orders/s"
+        )
 
 
 if __name__ == "__main__":

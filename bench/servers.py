@@ -13,18 +13,23 @@ from typing import Self
 
 import httpx
 
-from resolvers.access import Role
-from schema.node import encode_global_id
-from server.auth import issue_token
+from ordergraph.resolvers.access import Role
+from ordergraph.schema.node import encode_global_id
+from ordergraph.server.auth import issue_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-bench-secret-bench-secret"
-ORDERGRAPH = "server.app:create_app"
+ORDERGRAPH = "ordergraph.server.app:create_app"
 
 
 def customer_token(customer_id: int) -> str:
-    return issue_token(SECRET, role=Role.CUSTOMER, subject=encode_global_id("Customer", customer_id),
-                       name=f"bench customer {customer_id}", ttl_seconds=6 * 3600)
+    return issue_token(
+        SECRET,
+        role=Role.CUSTOMER,
+        subject=encode_global_id("Customer", customer_id),
+        name=f"bench customer {customer_id}",
+        ttl_seconds=6 * 3600,
+    )
 
 
 def staff_token(role: Role, name: str) -> str:
@@ -62,9 +67,24 @@ class Server:
 
     async def __aenter__(self) -> Self:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "uvicorn", self.factory, "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-            "--log-level", "warning", "--no-access-log", "--backlog", "4096", "--timeout-graceful-shutdown", "5",
-            cwd=ROOT, env=bench_env({"ORDERGRAPH_NOTIFICATION_OUTBOX": self.outbox.name, **self.settings}),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            self.factory,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+            "--backlog",
+            "4096",
+            "--timeout-graceful-shutdown",
+            "5",
+            cwd=ROOT,
+            env=bench_env({"ORDERGRAPH_NOTIFICATION_OUTBOX": self.outbox.name, **self.settings}),
         )
         async with httpx.AsyncClient() as client:
             for _ in range(600):
@@ -113,5 +133,8 @@ class Server:
 
 def ordergraph_settings(database_url: str, **settings: str) -> dict[str, str]:
     """ORDERGRAPH_* variables: the database, in-memory broadcast unless given, and anything else by name."""
-    return {"ORDERGRAPH_DATABASE_URL": database_url, "ORDERGRAPH_BROADCAST_URL": "memory://",
-            **{f"ORDERGRAPH_{name.upper()}": value for name, value in settings.items()}}
+    return {
+        "ORDERGRAPH_DATABASE_URL": database_url,
+        "ORDERGRAPH_BROADCAST_URL": "memory://",
+        **{f"ORDERGRAPH_{name.upper()}": value for name, value in settings.items()},
+    }

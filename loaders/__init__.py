@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlmodel import select
 
-from loaders.base import Page, PageKey, ReadSession, pages_by_parent, rows_by_key, rows_by_parent
-from models import (
+from ordergraph.loaders.base import Page, PageKey, ReadSession, pages_by_parent, rows_by_key, rows_by_parent
+from ordergraph.models import (
     Customer,
     CustomerAddress,
     DeliveryMethod,
@@ -28,7 +28,7 @@ from models import (
     Shipment,
     ShipmentEvent,
 )
-from models.enums import EventVisibility
+from ordergraph.models.enums import EventVisibility
 
 __all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey"]
 
@@ -119,7 +119,7 @@ class Loaders:
         self.delivery_methods = DataLoader(batch_load_fn=self._all_delivery_methods(read), batch=batch)
 
     @staticmethod
-    def _order_stats_by_customer(read: ReadSession):  # noqa: ANN205
+    def _order_stats_by_customer(read: ReadSession):
         async def batch(customer_ids: Sequence[int]) -> list[CustomerOrderStats]:
             net = Order.total_minor - Order.cancelled_minor - Order.refunded_minor
             query = (
@@ -139,7 +139,7 @@ class Loaders:
         return batch
 
     @staticmethod
-    def _all_delivery_methods(read: ReadSession):  # noqa: ANN205
+    def _all_delivery_methods(read: ReadSession):
         """The catalogue of delivery methods (keyed by a constant: it is one small table)."""
 
         async def batch(keys: Sequence[Hashable]) -> list[list[DeliveryMethod]]:

@@ -1,15 +1,15 @@
 """SQLModel tables, enums and the pure rules of the domain. Importing this package registers every table."""
 
-from models.catalog import Product
-from models.customer import AddressFields, Customer, CustomerAddress
-from models.delivery import DeliveryMethod
-from models.event import Notification, OrderEvent
-from models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, Shipment, ShipmentEvent
-from models.inventory import InventoryAdjustment, InventoryLevel
-from models.location import Location, PostalCode
-from models.order import Order, OrderLine
-from models.payment import Payment, PaymentTransaction
-from models.returns import Return, ReturnLine
+from ordergraph.models.catalog import Product
+from ordergraph.models.customer import AddressFields, Customer, CustomerAddress
+from ordergraph.models.delivery import DeliveryMethod
+from ordergraph.models.event import Notification, OrderEvent
+from ordergraph.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, Shipment, ShipmentEvent
+from ordergraph.models.inventory import InventoryAdjustment, InventoryLevel
+from ordergraph.models.location import Location, PostalCode
+from ordergraph.models.order import Order, OrderLine
+from ordergraph.models.payment import Payment, PaymentTransaction
+from ordergraph.models.returns import Return, ReturnLine
 
 __all__ = [
     "AddressFields",

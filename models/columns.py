@@ -42,7 +42,9 @@ class UTCDateTime(TypeDecorator):
 
 def enum_column(enum: type[StrEnum]) -> sa.Enum:
     """A VARCHAR holding the enum's name: no native PostgreSQL type to migrate when values are added."""
-    return sa.Enum(enum, native_enum=False, create_constraint=False, length=32, values_callable=lambda e: [m.value for m in e])
+    return sa.Enum(
+        enum, native_enum=False, create_constraint=False, length=32, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 def utcnow() -> datetime:

@@ -3,7 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, UTCDateTime, utcnow
+from ordergraph.models.columns import BigIntId, UTCDateTime, utcnow
 
 
 class AddressFields(SQLModel):

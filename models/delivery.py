@@ -3,8 +3,8 @@ from datetime import time
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import enum_column
-from models.enums import DeliveryKind
+from ordergraph.models.columns import enum_column
+from ordergraph.models.enums import DeliveryKind
 
 
 class DeliveryMethod(SQLModel, table=True):

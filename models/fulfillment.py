@@ -3,9 +3,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
-from models.enums import DeliveryKind, FulfillmentOrderStatus, ShipmentStatus
-
+from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from ordergraph.models.enums import DeliveryKind, FulfillmentOrderStatus, ShipmentStatus
 
 # Units still at a location that has not let them go: cancellable, re-routable (DESIGN.md: CANCELLED from
 # OPEN or IN_PROGRESS).

@@ -3,8 +3,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
-from models.enums import ActorKind
+from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from ordergraph.models.enums import ActorKind
 
 
 class InventoryLevel(SQLModel, table=True):

@@ -1,8 +1,8 @@
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, enum_column
-from models.enums import LocationKind
+from ordergraph.models.columns import BigIntId, enum_column
+from ordergraph.models.enums import LocationKind
 
 
 class Location(SQLModel, table=True):

@@ -3,10 +3,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
-from models.customer import AddressFields
-from models.enums import ActorKind, Channel, OrderStatus
-from models.money import share
+from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from ordergraph.models.customer import AddressFields
+from ordergraph.models.enums import ActorKind, Channel, OrderStatus
+from ordergraph.models.money import share
 
 
 class Order(SQLModel, table=True):
@@ -119,8 +119,10 @@ class OrderLine(SQLModel, table=True):
 def cancelled_value_minor(order: Order, lines: list[OrderLine]) -> int:
     """What cancellations take off the order's total: each cancelled unit's price and its share of the line's
     tax, plus shipping and the tax on it once every unit is cancelled (then it is the whole total)."""
-    value = sum(line.unit_price_minor * line.quantity_cancelled + share(line.tax_minor, line.quantity_cancelled, line.quantity)
-                for line in lines)
+    value = sum(
+        line.unit_price_minor * line.quantity_cancelled + share(line.tax_minor, line.quantity_cancelled, line.quantity)
+        for line in lines
+    )
     if all(line.quantity_cancelled == line.quantity for line in lines):
         value += order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in lines)
     return value

@@ -2,8 +2,8 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from models.columns import BigIntId, UTCDateTime, enum_column, utcnow
-from models.enums import PaymentStatus, PaymentTransactionKind
+from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
+from ordergraph.models.enums import PaymentStatus, PaymentTransactionKind
 
 
 class Payment(SQLModel, table=True):

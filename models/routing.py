@@ -18,9 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
 from zoneinfo import ZoneInfo
 
-from models.delivery import DeliveryMethod
-from models.enums import DeliveryKind
-from models.location import Location
+from ordergraph.models.delivery import DeliveryMethod
+from ordergraph.models.enums import DeliveryKind
+from ordergraph.models.location import Location
 
 EARTH_RADIUS_KM = 6371.0088
 # Every combination of up to this many locations is weighed; beyond it a greedy cover takes over,
@@ -63,8 +63,17 @@ class Source:
 
     @classmethod
     def of(cls, location: Location, available: Mapping[str, int]) -> "Source":
-        return cls(location.id, location.latitude, location.longitude, location.metro_area, location.timezone,
-                   location.ships, location.pickup, location.customization, dict(available))
+        return cls(
+            location.id,
+            location.latitude,
+            location.longitude,
+            location.metro_area,
+            location.timezone,
+            location.ships,
+            location.pickup,
+            location.customization,
+            dict(available),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +96,15 @@ class Method:
 
     @classmethod
     def of(cls, method: DeliveryMethod) -> "Method":
-        return cls(method.code, method.kind, method.cutoff_local, method.transit_days, method.transit_hours,
-                   method.weekend_delivery, method.metro_only)
+        return cls(
+            method.code,
+            method.kind,
+            method.cutoff_local,
+            method.transit_days,
+            method.transit_hours,
+            method.weekend_delivery,
+            method.metro_only,
+        )
 
     @property
     def same_day(self) -> bool:
@@ -122,12 +138,19 @@ class Unroutable:
 
 
 def route(
-    cart: Sequence[CartLine], sources: Iterable[Source], method: Method, destination: Destination | None,
-    *, now: datetime, pickup_location_id: int | None = None,
+    cart: Sequence[CartLine],
+    sources: Iterable[Source],
+    method: Method,
+    destination: Destination | None,
+    *,
+    now: datetime,
+    pickup_location_id: int | None = None,
 ) -> RoutePlan | Unroutable:
     """The plan for `cart`, or why there is none. `destination` None means unknown (no metro area)."""
     sources = list(sources)
-    eligible = [s for s in sources if _serves(s, method, destination, pickup_location_id) and _departure(s, method, now)]
+    eligible = [
+        s for s in sources if _serves(s, method, destination, pickup_location_id) and _departure(s, method, now)
+    ]
     if not _feasible(cart, eligible):
         if _feasible(cart, sources):  # the stock exists, only not where this method may take it from
             return Unroutable("DELIVERY_METHOD_UNAVAILABLE", _unavailable_reason(method, destination))
@@ -146,7 +169,11 @@ def _serves(source: Source, method: Method, destination: Destination | None, pic
     if not source.ships:
         return False
     if method.metro_only:
-        return destination is not None and destination.metro_area is not None and source.metro_area == destination.metro_area
+        return (
+            destination is not None
+            and destination.metro_area is not None
+            and source.metro_area == destination.metro_area
+        )
     return True
 
 
@@ -180,8 +207,10 @@ def _feasible(cart: Sequence[CartLine], sources: Sequence[Source]) -> bool:
 
 
 def _fewest_nearest(cart: Sequence[CartLine], sources: list[Source], distance: dict[int, float]) -> list[Source]:
-    useful = sorted((s for s in sources if any(s.available.get(line.sku, 0) > 0 for line in cart)),
-                    key=lambda s: (distance[s.location_id], s.location_id))
+    useful = sorted(
+        (s for s in sources if any(s.available.get(line.sku, 0) > 0 for line in cart)),
+        key=lambda s: (distance[s.location_id], s.location_id),
+    )
     for size in range(1, min(EXHAUSTIVE_SPLITS, len(useful)) + 1):
         best = min(
             (combo for combo in combinations(useful, size) if _feasible(cart, combo)),
@@ -199,13 +228,19 @@ def _greedy_cover(cart: Sequence[CartLine], useful: list[Source]) -> list[Source
     while not _feasible(cart, chosen):
         missing = _missing(cart, chosen)
         candidates = [s for s in useful if s not in chosen]
-        chosen.append(max(candidates, key=lambda s: (sum(min(s.available.get(sku, 0), n) for sku, n in missing.items()),
-                                                     -useful.index(s))))
+        chosen.append(
+            max(
+                candidates,
+                key=lambda s: (sum(min(s.available.get(sku, 0), n) for sku, n in missing.items()), -useful.index(s)),
+            )
+        )
     return sorted(chosen, key=useful.index)
 
 
 def _missing(cart: Sequence[CartLine], chosen: list[Source]) -> dict[str, int]:
-    return {sku: max(total - sum(s.available.get(sku, 0) for s in chosen), 0) for sku, (total, _) in _needs(cart).items()}
+    return {
+        sku: max(total - sum(s.available.get(sku, 0) for s in chosen), 0) for sku, (total, _) in _needs(cart).items()
+    }
 
 
 def _allocate(cart: Sequence[CartLine], chosen: list[Source]) -> dict[int, tuple[tuple[int, int], ...]]:
@@ -239,7 +274,10 @@ def _source_tz(chosen: list[Source], location_id: int) -> str:
 
 
 def estimated_delivery(
-    method: Method, shipped_at: datetime, source_timezone: str, destination: Destination | None,
+    method: Method,
+    shipped_at: datetime,
+    source_timezone: str,
+    destination: Destination | None,
 ) -> datetime:
     """When a parcel handed to the carrier at `shipped_at` arrives, by the calendar promises are made with:
     it leaves that day before the method's cut-off on a carrier day, else on the next carrier day."""

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from models.enums import FulfillmentOrderStatus, OrderStatus
+from ordergraph.models.enums import FulfillmentOrderStatus, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)

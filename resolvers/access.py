@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from resolvers.errors import Forbidden, Unauthenticated
+from ordergraph.resolvers.errors import Forbidden, Unauthenticated
 
 
 class Role(StrEnum):

@@ -9,22 +9,24 @@ from collections import defaultdict
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
-from models.columns import utcnow
-from models.enums import EventType, EventVisibility, FulfillmentOrderStatus
-from models.fulfillment import NOT_YET_LEFT
-from models.order import cancelled_value_minor
-from resolvers import payments
-from resolvers.access import require_authenticated
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, Refusal
-from resolvers.events import SYSTEM, actor_of, append_event, change
-from resolvers.fulfillment_steps import HOLDING, append_captured_event
-from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
-from resolvers.stock import StockMove, release_stock
+from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import EventType, EventVisibility, FulfillmentOrderStatus
+from ordergraph.models.fulfillment import NOT_YET_LEFT
+from ordergraph.models.order import cancelled_value_minor
+from ordergraph.resolvers import payments
+from ordergraph.resolvers.access import require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden, Refusal
+from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
+from ordergraph.resolvers.fulfillment_steps import HOLDING, append_captured_event
+from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from ordergraph.resolvers.stock import StockMove, release_stock
 
 
-async def cancel_order(ctx: RequestContext, order_id: int, lines: list[tuple[int, int]] | None, reason: str | None) -> Order:
+async def cancel_order(
+    ctx: RequestContext, order_id: int, lines: list[tuple[int, int]] | None, reason: str | None
+) -> Order:
     viewer = require_authenticated(ctx.viewer)
     if not (viewer.is_customer or viewer.is_agent):
         raise Forbidden("Analysts cannot change orders.")
@@ -47,12 +49,24 @@ async def cancel_order(ctx: RequestContext, order_id: int, lines: list[tuple[int
         units = sum(wanted.values())
         everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
         suffix = f" Reason: {reason.strip()}" if reason and reason.strip() else ""
-        append_event(session, order=order, customer_id=order.customer_id, actor=actor, visibility=EventVisibility.CUSTOMER,
-                     type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
-                     message=(f"Order {order.number} cancelled." if everything else f"{units} unit(s) cancelled.") + suffix)
-        append_event(session, order=order, customer_id=order.customer_id, actor=SYSTEM, visibility=EventVisibility.INTERNAL,
-                     type=EventType.PAYMENT_VOIDED,
-                     message=f"{order.cancelled_minor - value_before} {order.currency} minor units voided or refunded.")
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            actor=actor,
+            visibility=EventVisibility.CUSTOMER,
+            type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
+            message=(f"Order {order.number} cancelled." if everything else f"{units} unit(s) cancelled.") + suffix,
+        )
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            actor=SYSTEM,
+            visibility=EventVisibility.INTERNAL,
+            type=EventType.PAYMENT_VOIDED,
+            message=f"{order.cancelled_minor - value_before} {order.currency} minor units voided or refunded.",
+        )
         append_captured_event(session, order, captured)
     return order
 
@@ -67,21 +81,30 @@ async def _capture_remainder(session: AsyncSession, ctx: RequestContext, order: 
     return await payments.capture(session, ctx.ports.payments, order, amount) if amount > 0 else 0
 
 
-async def _cancellable_units(session: AsyncSession, order: Order) -> dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]:
+async def _cancellable_units(
+    session: AsyncSession, order: Order
+) -> dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]:
     """Per order line, the fulfillment lines still holding its units where they may be cancelled."""
     held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]] = defaultdict(list)
     cancellable = [fo for fo in await fulfillment_orders(session, order.id) if fo.status in NOT_YET_LEFT]
     if not cancellable:
         return held
     by_id = {fo.id: fo for fo in cancellable}
-    query = select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_(by_id)).order_by(FulfillmentOrderLine.id)
+    query = (
+        select(FulfillmentOrderLine)
+        .where(FulfillmentOrderLine.fulfillment_order_id.in_(by_id))
+        .order_by(FulfillmentOrderLine.id)
+    )
     for fo_line in (await session.exec(query)).all():
         held[fo_line.order_line_id].append((by_id[fo_line.fulfillment_order_id], fo_line))
     return held
 
 
-def _wanted(lines: list[tuple[int, int]] | None, all_lines: dict[int, OrderLine],
-            held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]) -> dict[int, int]:
+def _wanted(
+    lines: list[tuple[int, int]] | None,
+    all_lines: dict[int, OrderLine],
+    held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]],
+) -> dict[int, int]:
     """Units to cancel per order line: everything cancellable when no lines are named."""
     cancellable = {line_id: sum(fo_line.quantity for _, fo_line in pairs) for line_id, pairs in held.items()}
     if lines is None:
@@ -102,13 +125,17 @@ def _wanted(lines: list[tuple[int, int]] | None, all_lines: dict[int, OrderLine]
         line = all_lines[line_id]
         if quantity > cancellable.get(line_id, 0):
             code = "ALREADY_SHIPPED" if quantity <= line.quantity - line.quantity_cancelled else "INVALID_QUANTITY"
-            raise Refusal(code, f"Only {cancellable.get(line_id, 0)} unit(s) of {line.sku} can still be cancelled.", ["lines"])
+            raise Refusal(
+                code, f"Only {cancellable.get(line_id, 0)} unit(s) of {line.sku} can still be cancelled.", ["lines"]
+            )
     return dict(wanted)
 
 
 async def _take_from_fulfillment(
-    session: AsyncSession, held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]],
-    wanted: dict[int, int], all_lines: dict[int, OrderLine],
+    session: AsyncSession,
+    held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]],
+    wanted: dict[int, int],
+    all_lines: dict[int, OrderLine],
 ) -> list[StockMove]:
     """Takes the units off their fulfillment orders; one left with nothing to do is CANCELLED."""
     moves, touched = [], {}
@@ -127,9 +154,13 @@ async def _take_from_fulfillment(
                 session.add(fo_line)
     await session.flush()
     for fulfillment in touched.values():
-        remaining = (await session.exec(
-            select(FulfillmentOrderLine.id).where(FulfillmentOrderLine.fulfillment_order_id == fulfillment.id).limit(1)
-        )).first()
+        remaining = (
+            await session.exec(
+                select(FulfillmentOrderLine.id)
+                .where(FulfillmentOrderLine.fulfillment_order_id == fulfillment.id)
+                .limit(1)
+            )
+        ).first()
         if remaining is None:
             fulfillment.status = FulfillmentOrderStatus.CANCELLED
             fulfillment.updated_at = utcnow()

@@ -7,12 +7,12 @@ product page promises is what placement does.
 from dataclasses import dataclass
 from datetime import datetime
 
-from models import DeliveryMethod, Location, Product
-from models.enums import DeliveryKind, StockStatus
-from models.routing import CartLine, Destination, Method, RoutePlan, Source, great_circle_km, route
-from resolvers.context import RequestContext
-from resolvers.errors import BadUserInput
-from resolvers.sourcing import sources_from
+from ordergraph.models import DeliveryMethod, Location, Product
+from ordergraph.models.enums import DeliveryKind, StockStatus
+from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, great_circle_km, route
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import BadUserInput
+from ordergraph.resolvers.sourcing import sources_from
 
 MAX_SKUS_PER_REQUEST = 100
 LOW_STOCK_THRESHOLD = 10
@@ -65,13 +65,17 @@ async def availability(ctx: RequestContext, product: Product, postal_code: str |
     destination = Destination(known.latitude, known.longitude, known.metro_area, known.timezone) if known else None
     sources = sources_from(zip(levels, locations, strict=True))
     total = sum(level.available for level in levels)
-    per_location = [LocationAvailability(loc, level.available, loc.pickup and level.available > 0)
-                    for level, loc in zip(levels, locations, strict=True)]
+    per_location = [
+        LocationAvailability(loc, level.available, loc.pickup and level.available > 0)
+        for level, loc in zip(levels, locations, strict=True)
+    ]
     cart = [CartLine(1, product.sku, 1)]
     now = ctx.clock()
     options = []
     for method in methods:
-        pickup_store = _nearest_pickup_store(sources, product.sku, destination) if method.kind is DeliveryKind.PICKUP else None
+        pickup_store = (
+            _nearest_pickup_store(sources, product.sku, destination) if method.kind is DeliveryKind.PICKUP else None
+        )
         plan = route(cart, sources, Method.of(method), destination, now=now, pickup_location_id=pickup_store)
         routed = isinstance(plan, RoutePlan)
         options.append(DeliveryOption(method, plan.promised_delivery_by if routed else None, routed))
@@ -85,4 +89,6 @@ def _nearest_pickup_store(sources: list[Source], sku: str, destination: Destinat
         return None
     if destination is None:
         return stores[0].location_id
-    return min(stores, key=lambda s: great_circle_km(s.latitude, s.longitude, destination.latitude, destination.longitude)).location_id
+    return min(
+        stores, key=lambda s: great_circle_km(s.latitude, s.longitude, destination.latitude, destination.longitude)
+    ).location_id

@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from loaders import Loaders
-from loaders.base import ReadSession
-from resolvers.access import Viewer
-from resolvers.events import WriteSession
-from resolvers.ports import Ports
+from ordergraph.loaders import Loaders
+from ordergraph.loaders.base import ReadSession
+from ordergraph.resolvers.access import Viewer
+from ordergraph.resolvers.events import WriteSession
+from ordergraph.resolvers.ports import Ports
 
 if TYPE_CHECKING:
-    from schema.limits import CostLimiter, QueryLimits
-    from schema.trusted_documents import TrustedDocuments
+    from ordergraph.schema.limits import CostLimiter, QueryLimits
+    from ordergraph.schema.trusted_documents import TrustedDocuments
 
 
 @dataclass(slots=True)

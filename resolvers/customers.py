@@ -3,12 +3,12 @@
 import sqlalchemy as sa
 from sqlmodel import select
 
-from loaders import CUSTOMER_VISIBLE, PageKey
-from models import Customer
-from resolvers.access import require_authenticated, require_staff
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden
-from resolvers.pagination import Connection, Sort, page_size
+from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey
+from ordergraph.models import Customer
+from ordergraph.resolvers.access import require_authenticated, require_staff
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden
+from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
 CUSTOMERS_SORT = Sort("customers", ("id",), descending=False)
 ACTIVITY_SORT = Sort("activity", ("sequence",), descending=True)
@@ -22,7 +22,9 @@ async def me(ctx: RequestContext) -> Customer | None:
     return await ctx.loaders.customer.load(viewer.customer_id)
 
 
-async def search_customers(ctx: RequestContext, *, search: str | None, first: int | None, after: str | None) -> Connection:
+async def search_customers(
+    ctx: RequestContext, *, search: str | None, first: int | None, after: str | None
+) -> Connection:
     """Agents search by name, email or phone; analysts may list customers but not search them,
     since a match on a masked field would unmask it."""
     viewer = require_staff(ctx.viewer)
@@ -41,7 +43,9 @@ async def search_customers(ctx: RequestContext, *, search: str | None, first: in
     return Connection(rows[:size], CUSTOMERS_SORT, len(rows) > size, cursor is not None)
 
 
-async def customer_activity(ctx: RequestContext, customer: Customer, *, first: int | None, after: str | None) -> Connection:
+async def customer_activity(
+    ctx: RequestContext, customer: Customer, *, first: int | None, after: str | None
+) -> Connection:
     """Everything that happened to the customer and their orders, newest first."""
     size = page_size(first, ctx.max_page_size)
     cursor = ACTIVITY_SORT.decode(after, (int,))

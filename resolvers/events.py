@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Order, OrderEvent
-from models.enums import ActorKind, EventType, EventVisibility
-from resolvers.access import Role, Viewer
+from ordergraph.models import Order, OrderEvent
+from ordergraph.models.enums import ActorKind, EventType, EventVisibility
+from ordergraph.resolvers.access import Role, Viewer
 
 WriteSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 

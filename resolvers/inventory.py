@@ -2,14 +2,14 @@
 
 from sqlmodel import select
 
-from models import InventoryAdjustment, InventoryLevel, Location, Product
-from models.columns import utcnow
-from models.enums import ActorKind
-from resolvers.access import require_agent, require_staff
-from resolvers.context import RequestContext
-from resolvers.errors import Refusal
-from resolvers.events import change
-from resolvers.pagination import Connection, Sort, page_size
+from ordergraph.models import InventoryAdjustment, InventoryLevel, Location, Product
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import ActorKind
+from ordergraph.resolvers.access import require_agent, require_staff
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.events import change
+from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
 INVENTORY_SORT = Sort("inventory", ("id",), descending=False)
 
@@ -29,7 +29,9 @@ async def list_inventory_levels(ctx: RequestContext, *, first: int | None, after
 MAX_ADJUSTMENT = 1_000_000
 
 
-async def adjust_inventory(ctx: RequestContext, *, sku: str, location_id: int, delta: int, reason: str) -> InventoryLevel:
+async def adjust_inventory(
+    ctx: RequestContext, *, sku: str, location_id: int, delta: int, reason: str
+) -> InventoryLevel:
     """A store count or an ERP sync moves on-hand stock by `delta`, kept in the inventory ledger with its
     reason. On-hand never drops below what is reserved for orders (BELOW_RESERVED)."""
     viewer = require_agent(ctx.viewer, "adjust inventory")
@@ -43,9 +45,13 @@ async def adjust_inventory(ctx: RequestContext, *, sku: str, location_id: int, d
             raise Refusal("NOT_FOUND", f"No product with SKU {sku}.", ["sku"])
         if await session.get(Location, location_id) is None:
             raise Refusal("NOT_FOUND", "No such location.", ["locationId"])
-        level = (await session.exec(
-            select(InventoryLevel).where(InventoryLevel.sku == sku, InventoryLevel.location_id == location_id).with_for_update()
-        )).first()
+        level = (
+            await session.exec(
+                select(InventoryLevel)
+                .where(InventoryLevel.sku == sku, InventoryLevel.location_id == location_id)
+                .with_for_update()
+            )
+        ).first()
         if level is None:
             level = InventoryLevel(sku=sku, location_id=location_id)
         if level.on_hand + delta < level.reserved:
@@ -57,6 +63,14 @@ async def adjust_inventory(ctx: RequestContext, *, sku: str, location_id: int, d
         level.on_hand += delta
         level.updated_at = utcnow()
         session.add(level)
-        session.add(InventoryAdjustment(sku=sku, location_id=location_id, on_hand_delta=delta, reason=reason,
-                                        actor_kind=ActorKind.AGENT, actor_name=viewer.name))
+        session.add(
+            InventoryAdjustment(
+                sku=sku,
+                location_id=location_id,
+                on_hand_delta=delta,
+                reason=reason,
+                actor_kind=ActorKind.AGENT,
+                actor_name=viewer.name,
+            )
+        )
     return level

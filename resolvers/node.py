@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from resolvers.access import can_see_customer, require_authenticated
-from resolvers.context import RequestContext
+from ordergraph.resolvers.access import can_see_customer, require_authenticated
+from ordergraph.resolvers.context import RequestContext
 
 
 async def owner_of(ctx: RequestContext, type_name: str, obj: Any) -> int | None:

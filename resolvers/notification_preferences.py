@@ -2,12 +2,12 @@
 
 import re
 
-from models import Customer
-from models.enums import EventType, EventVisibility
-from resolvers.access import require_authenticated
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, Refusal
-from resolvers.events import actor_of, append_event, change
+from ordergraph.models import Customer
+from ordergraph.models.enums import EventType, EventVisibility
+from ordergraph.resolvers.access import require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden, Refusal
+from ordergraph.resolvers.events import actor_of, append_event, change
 
 # E.164: a plus, a country code and at most fifteen digits in all.
 PHONE = re.compile(r"\+[1-9]\d{6,14}")
@@ -34,8 +34,14 @@ async def update_notification_preferences(
         if customer.notify_sms and customer.sms_phone is None:
             raise Refusal("PHONE_REQUIRED", "SMS updates need a phone number.", ["phone"])
         session.add(customer)
-        append_event(session, customer_id=customer.id, type=EventType.NOTIFICATION_PREFERENCES_UPDATED,
-                     message=_summary(customer), visibility=EventVisibility.CUSTOMER, actor=actor_of(viewer))
+        append_event(
+            session,
+            customer_id=customer.id,
+            type=EventType.NOTIFICATION_PREFERENCES_UPDATED,
+            message=_summary(customer),
+            visibility=EventVisibility.CUSTOMER,
+            actor=actor_of(viewer),
+        )
     return customer
 
 

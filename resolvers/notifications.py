@@ -13,8 +13,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
-from models import Customer, OrderEvent
-from models.enums import EventType, EventVisibility, NotificationChannel
+from ordergraph.models import Customer, OrderEvent
+from ordergraph.models.enums import EventType, EventVisibility, NotificationChannel
 
 HEADLINES: Mapping[EventType, str] = {
     EventType.ORDER_PLACED: "Order {number} is confirmed",

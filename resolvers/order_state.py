@@ -4,12 +4,12 @@ derived again from what the change did."""
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import FulfillmentOrder, Order, OrderLine
-from models.columns import utcnow
-from models.enums import FulfillmentOrderStatus
-from models.status import LineQuantities, derive_order_status
-from resolvers.access import Viewer, can_see_customer
-from resolvers.errors import Refusal
+from ordergraph.models import FulfillmentOrder, Order, OrderLine
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import FulfillmentOrderStatus
+from ordergraph.models.status import LineQuantities, derive_order_status
+from ordergraph.resolvers.access import Viewer, can_see_customer
+from ordergraph.resolvers.errors import Refusal
 
 
 async def order_for_change(session: AsyncSession, viewer: Viewer, order_id: int) -> Order:
@@ -22,7 +22,11 @@ async def order_for_change(session: AsyncSession, viewer: Viewer, order_id: int)
 
 
 async def order_lines(session: AsyncSession, order_id: int) -> list[OrderLine]:
-    return list((await session.exec(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_number))).all())
+    return list(
+        (
+            await session.exec(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_number))
+        ).all()
+    )
 
 
 async def fulfillment_orders(session: AsyncSession, order_id: int) -> list[FulfillmentOrder]:
@@ -37,11 +41,18 @@ async def refresh_order_status(session: AsyncSession, order: Order) -> None:
     set_derived_status(order, await order_lines(session, order.id), statuses)
 
 
-def set_derived_status(order: Order, lines: list[OrderLine], fulfillment_statuses: list[FulfillmentOrderStatus]) -> None:
+def set_derived_status(
+    order: Order, lines: list[OrderLine], fulfillment_statuses: list[FulfillmentOrderStatus]
+) -> None:
     """The same, when the change already holds the order's lines and fulfillment orders."""
     order.status = derive_order_status(
         on_hold=order.on_hold,
-        lines=[LineQuantities(l.quantity, l.quantity_cancelled, l.quantity_shipped, l.quantity_delivered, l.quantity_returned) for l in lines],
+        lines=[
+            LineQuantities(
+                l.quantity, l.quantity_cancelled, l.quantity_shipped, l.quantity_delivered, l.quantity_returned
+            )
+            for l in lines
+        ],
         fulfillment_statuses=fulfillment_statuses,
     )
     order.updated_at = utcnow()

@@ -7,15 +7,14 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import select
 
-from loaders import PageKey
-from models import Customer, FulfillmentOrder, Order, OrderLine
-from models.enums import Channel, FulfillmentOrderStatus, OrderStatus
-from models.fulfillment import NOT_YET_LEFT
-from resolvers import return_requests
-from resolvers.access import require_staff
-from resolvers.context import RequestContext
-from resolvers.pagination import Connection, Sort, page_size
-
+from ordergraph.loaders import PageKey
+from ordergraph.models import Customer, FulfillmentOrder, Order, OrderLine
+from ordergraph.models.enums import Channel, FulfillmentOrderStatus, OrderStatus
+from ordergraph.models.fulfillment import NOT_YET_LEFT
+from ordergraph.resolvers import return_requests
+from ordergraph.resolvers.access import require_staff
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
 
 class OrderSortField(StrEnum):
@@ -114,6 +113,7 @@ async def customer_orders(ctx: RequestContext, customer_id: int, *, first: int |
 # What the SPA may offer on an order. The capture and returns issues own the full rules; these follow
 # DESIGN.md's lifecycles from the data alone.
 
+
 async def can_cancel(ctx: RequestContext, order: Order) -> bool:
     """Exactly when cancelOrder would cancel something: some units wait at a location that has not let
     them go (a fulfillment order left with no units is CANCELLED, so a live one holds some)."""
@@ -142,15 +142,28 @@ async def returnable_lines(ctx: RequestContext, order: Order) -> list[Returnable
     if not delivered:
         return []
     shipments = await ctx.loaders.shipments_by_order.load(order.id)
-    fo_lines = dict(zip([fo.id for fo in delivered],
-                        await ctx.loaders.lines_by_fulfillment_order.load_many([fo.id for fo in delivered]), strict=True))
+    fo_lines = dict(
+        zip(
+            [fo.id for fo in delivered],
+            await ctx.loaders.lines_by_fulfillment_order.load_many([fo.id for fo in delivered]),
+            strict=True,
+        )
+    )
     lines = await ctx.loaders.lines_by_order.load(order.id)
     returns = await ctx.loaders.returns_by_order.load(order.id)
     open_returns = [r for r in returns if r.status in return_requests.OPEN_RETURNS]
-    lines_by_return = dict(zip([r.id for r in open_returns],
-                               await ctx.loaders.lines_by_return.load_many([r.id for r in open_returns]), strict=True))
+    lines_by_return = dict(
+        zip(
+            [r.id for r in open_returns],
+            await ctx.loaders.lines_by_return.load_many([r.id for r in open_returns]),
+            strict=True,
+        )
+    )
     allowed = return_requests.eligibility(
-        lines, return_requests.deliveries(fulfillment_orders, fo_lines, shipments),
-        return_requests.units_in_returns(open_returns, lines_by_return), now=ctx.clock(), window=ctx.return_window,
+        lines,
+        return_requests.deliveries(fulfillment_orders, fo_lines, shipments),
+        return_requests.units_in_returns(open_returns, lines_by_return),
+        now=ctx.clock(),
+        window=ctx.return_window,
     )
     return [ReturnableLine(line, allowed.returnable[line.id]) for line in lines if line.id in allowed.returnable]

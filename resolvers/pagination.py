@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from resolvers.errors import BadUserInput
+from ordergraph.resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -37,7 +37,9 @@ class Sort:
             name, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             if name != self.name or len(values) != len(types):
                 raise ValueError
-            return tuple(datetime.fromisoformat(v) if t is datetime else t(v) for t, v in zip(types, values, strict=True))
+            return tuple(
+                datetime.fromisoformat(v) if t is datetime else t(v) for t, v in zip(types, values, strict=True)
+            )
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             raise BadUserInput("`after` is not a cursor of this list.") from None
 

@@ -5,10 +5,10 @@ not voided; refund never exceeds what is captured (DESIGN.md, Payment)."""
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Order, Payment, PaymentTransaction
-from models.enums import PaymentTransactionKind
-from resolvers.errors import Refusal
-from resolvers.ports.payment import PaymentDeclined, PaymentGateway
+from ordergraph.models import Order, Payment, PaymentTransaction
+from ordergraph.models.enums import PaymentTransactionKind
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.ports.payment import PaymentDeclined, PaymentGateway
 
 
 async def authorize(session: AsyncSession, gateway: PaymentGateway, order: Order, token: str) -> Payment:
@@ -18,8 +18,12 @@ async def authorize(session: AsyncSession, gateway: PaymentGateway, order: Order
     except PaymentDeclined as declined:
         raise Refusal(declined.code, declined.message, ["paymentToken"]) from None
     payment = Payment(
-        order_id=order.id, gateway=authorization.gateway, gateway_reference=authorization.gateway_reference,
-        method_description=authorization.method_description, currency=order.currency, authorized_minor=order.total_minor,
+        order_id=order.id,
+        gateway=authorization.gateway,
+        gateway_reference=authorization.gateway_reference,
+        method_description=authorization.method_description,
+        currency=order.currency,
+        authorized_minor=order.total_minor,
     )
     session.add(payment)
     await session.flush()
@@ -78,8 +82,14 @@ def capturable_minor(payments: list[Payment]) -> int:
     return sum(p.authorized_minor - p.voided_minor - p.captured_minor for p in payments)
 
 
-async def capture(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *,
-                  fulfillment_order_id: int | None = None) -> int:
+async def capture(
+    session: AsyncSession,
+    gateway: PaymentGateway,
+    order: Order,
+    amount_minor: int,
+    *,
+    fulfillment_order_id: int | None = None,
+) -> int:
     """Captures `amount_minor` of what the order's payments hold (oldest payment first), never more than is
     authorised and not voided: the amount is capped there, and what was captured is returned."""
     remaining = min(amount_minor, capturable_minor(await payments_of(session, order)))
@@ -94,12 +104,20 @@ async def capture(session: AsyncSession, gateway: PaymentGateway, order: Order, 
             raise Refusal(declined.code, declined.message) from None
         payment.captured_minor += amount
         captured += amount
-        _record(session, payment, PaymentTransactionKind.CAPTURE, amount, reference, fulfillment_order_id=fulfillment_order_id)
+        _record(
+            session,
+            payment,
+            PaymentTransactionKind.CAPTURE,
+            amount,
+            reference,
+            fulfillment_order_id=fulfillment_order_id,
+        )
     return captured
 
 
-async def refund(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *,
-                 return_id: int | None = None) -> None:
+async def refund(
+    session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *, return_id: int | None = None
+) -> None:
     """Gives back `amount_minor` of what was captured (a received return), from the oldest payment first;
     refund never exceeds what is captured and not refunded yet."""
     remaining = amount_minor
@@ -116,8 +134,24 @@ async def refund(session: AsyncSession, gateway: PaymentGateway, order: Order, a
         raise RuntimeError(f"order {order.number}: {remaining} minor units to refund exceed what was captured")
 
 
-def _record(session: AsyncSession, payment: Payment, kind: PaymentTransactionKind, amount_minor: int, reference: str, *,
-            fulfillment_order_id: int | None = None, return_id: int | None = None) -> None:
+def _record(
+    session: AsyncSession,
+    payment: Payment,
+    kind: PaymentTransactionKind,
+    amount_minor: int,
+    reference: str,
+    *,
+    fulfillment_order_id: int | None = None,
+    return_id: int | None = None,
+) -> None:
     session.add(payment)
-    session.add(PaymentTransaction(payment_id=payment.id, kind=kind, amount_minor=amount_minor, gateway_reference=reference,
-                                   fulfillment_order_id=fulfillment_order_id, return_id=return_id))
+    session.add(
+        PaymentTransaction(
+            payment_id=payment.id,
+            kind=kind,
+            amount_minor=amount_minor,
+            gateway_reference=reference,
+            fulfillment_order_id=fulfillment_order_id,
+            return_id=return_id,
+        )
+    )

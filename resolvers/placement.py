@@ -12,19 +12,36 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import AddressFields, Customer, CustomerAddress, DeliveryMethod, Location, Order, OrderLine, Product
-from models.enums import ActorKind, Channel, DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus, OrderStatus
-from models.routing import CartLine, Destination, Method, RoutePlan
-from resolvers import payments
-from resolvers.access import Role, Viewer, require_authenticated
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, Refusal
-from resolvers.events import SYSTEM, actor_of, append_event, change
-from resolvers.order_state import set_derived_status
-from resolvers.ports import Ports
-from resolvers.ports.fraud import FraudCheck, address_fingerprint
-from resolvers.ports.tax import tax_minor
-from resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+from ordergraph.models import (
+    AddressFields,
+    Customer,
+    CustomerAddress,
+    DeliveryMethod,
+    Location,
+    Order,
+    OrderLine,
+    Product,
+)
+from ordergraph.models.enums import (
+    ActorKind,
+    Channel,
+    DeliveryKind,
+    EventType,
+    EventVisibility,
+    FulfillmentOrderStatus,
+    OrderStatus,
+)
+from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan
+from ordergraph.resolvers import payments
+from ordergraph.resolvers.access import Role, Viewer, require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden, Refusal
+from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
+from ordergraph.resolvers.order_state import set_derived_status
+from ordergraph.resolvers.ports import Ports
+from ordergraph.resolvers.ports.fraud import FraudCheck, address_fingerprint
+from ordergraph.resolvers.ports.tax import tax_minor
+from ordergraph.resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
 
 MAX_LINES = 100
 MAX_QUANTITY = 999
@@ -50,7 +67,10 @@ class PlacementRequest:
 
     def fingerprint(self) -> str:
         """Tells a replay of this request from a different request under the same idempotency key."""
-        body = {**asdict(self), "shipping_address": self.shipping_address.model_dump() if self.shipping_address else None}
+        body = {
+            **asdict(self),
+            "shipping_address": self.shipping_address.model_dump() if self.shipping_address else None,
+        }
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -102,24 +122,38 @@ def _customer_and_channel(viewer: Viewer, request: PlacementRequest) -> tuple[in
 def _check_request(request: PlacementRequest) -> None:
     key = request.idempotency_key.strip()
     if not key or len(key) > MAX_IDEMPOTENCY_KEY:
-        raise Refusal("INVALID_INPUT", f"idempotencyKey must hold 1 to {MAX_IDEMPOTENCY_KEY} characters.", ["idempotencyKey"])
+        raise Refusal(
+            "INVALID_INPUT", f"idempotencyKey must hold 1 to {MAX_IDEMPOTENCY_KEY} characters.", ["idempotencyKey"]
+        )
     if not request.lines or len(request.lines) > MAX_LINES:
         raise Refusal("INVALID_INPUT", f"An order has 1 to {MAX_LINES} lines.", ["lines"])
     for index, line in enumerate(request.lines):
         if not 1 <= line.quantity <= MAX_QUANTITY:
-            raise Refusal("INVALID_QUANTITY", f"Quantities are 1 to {MAX_QUANTITY} per line.", ["lines", str(index), "quantity"])
+            raise Refusal(
+                "INVALID_QUANTITY", f"Quantities are 1 to {MAX_QUANTITY} per line.", ["lines", str(index), "quantity"]
+            )
 
 
 async def _placed_before(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Order | None:
-    order = (await session.exec(select(Order).where(Order.idempotency_scope == scope, Order.idempotency_key == key))).first()
+    order = (
+        await session.exec(select(Order).where(Order.idempotency_scope == scope, Order.idempotency_key == key))
+    ).first()
     if order is not None and order.request_hash != fingerprint:
-        raise Refusal("IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different order.", ["idempotencyKey"])
+        raise Refusal(
+            "IDEMPOTENCY_KEY_REUSED", "This idempotency key was used for a different order.", ["idempotencyKey"]
+        )
     return order
 
 
 async def _place(
-    ctx: RequestContext, session: AsyncSession, viewer: Viewer, customer_id: int, channel: Channel,
-    request: PlacementRequest, scope: str, fingerprint: str,
+    ctx: RequestContext,
+    session: AsyncSession,
+    viewer: Viewer,
+    customer_id: int,
+    channel: Channel,
+    request: PlacementRequest,
+    scope: str,
+    fingerprint: str,
 ) -> Order:
     now = ctx.clock()
     customer = await session.get(Customer, customer_id)
@@ -128,17 +162,31 @@ async def _place(
     products = await _products(session, request.lines)
     method = await session.get(DeliveryMethod, request.delivery_method_code)
     if method is None:
-        raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {request.delivery_method_code}.", ["deliveryMethodCode"])
+        raise Refusal(
+            "DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {request.delivery_method_code}.", ["deliveryMethodCode"]
+        )
     destination, pickup, tax_region = await _destination(session, method, request)
     pricing = _price(ctx.ports, request, products, method, tax_region)
 
     order = Order(
-        number=_order_number(), customer_id=customer.id, channel=channel, status=OrderStatus.CONFIRMED, placed_at=now, updated_at=now,
-        placed_by_kind=ActorKind.CUSTOMER if viewer.role is Role.CUSTOMER else ActorKind.AGENT, placed_by_name=viewer.name,
-        currency=products[request.lines[0].sku].currency, subtotal_minor=pricing.subtotal_minor,
-        shipping_minor=pricing.shipping_minor, tax_minor=pricing.tax_minor, total_minor=pricing.total_minor,
-        delivery_method_code=method.code, pickup_location_id=pickup.id if pickup else None,
-        idempotency_scope=scope, idempotency_key=request.idempotency_key, request_hash=fingerprint,
+        number=_order_number(),
+        customer_id=customer.id,
+        channel=channel,
+        status=OrderStatus.CONFIRMED,
+        placed_at=now,
+        updated_at=now,
+        placed_by_kind=ActorKind.CUSTOMER if viewer.role is Role.CUSTOMER else ActorKind.AGENT,
+        placed_by_name=viewer.name,
+        currency=products[request.lines[0].sku].currency,
+        subtotal_minor=pricing.subtotal_minor,
+        shipping_minor=pricing.shipping_minor,
+        tax_minor=pricing.tax_minor,
+        total_minor=pricing.total_minor,
+        delivery_method_code=method.code,
+        pickup_location_id=pickup.id if pickup else None,
+        idempotency_scope=scope,
+        idempotency_key=request.idempotency_key,
+        request_hash=fingerprint,
         **shipping_columns(request.shipping_address),
     )
     verdict = ctx.ports.fraud.screen(await _fraud_check(session, customer, order, request, now))
@@ -147,9 +195,17 @@ async def _place(
     await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
 
     lines = [
-        OrderLine(order_id=order.id, line_number=n, sku=line.sku, product_name=products[line.sku].name,
-                  customization=line.customization, quantity=line.quantity, unit_price_minor=products[line.sku].price_minor,
-                  tax_minor=pricing.line_tax_minor[n - 1], currency=order.currency)
+        OrderLine(
+            order_id=order.id,
+            line_number=n,
+            sku=line.sku,
+            product_name=products[line.sku].name,
+            customization=line.customization,
+            quantity=line.quantity,
+            unit_price_minor=products[line.sku].price_minor,
+            tax_minor=pricing.line_tax_minor[n - 1],
+            currency=order.currency,
+        )
         for n, line in enumerate(request.lines, start=1)
     ]
     session.add_all(lines)
@@ -159,7 +215,9 @@ async def _place(
     plan = await plan_route(session, cart, routing, destination, pickup, now)  # refuses before any payment is asked for
     payment = await payments.authorize(session, ctx.ports.payments, order, request.payment_token)
     try:
-        plan = await reserve_and_fulfil(session, order, lines, plan, routing, destination, pickup, now, actor_of(viewer))
+        plan = await reserve_and_fulfil(
+            session, order, lines, plan, routing, destination, pickup, now, actor_of(viewer)
+        )
     except Refusal:
         await payments.release_authorization(ctx.ports.payments, payment)  # the stock went meanwhile
         raise
@@ -177,7 +235,9 @@ async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str
         if product is None:
             raise Refusal("UNKNOWN_SKU", f"No product with SKU {line.sku}.", ["lines", str(index), "sku"])
         if line.customization and not product.customizable:
-            raise Refusal("NOT_CUSTOMIZABLE", f"{product.name} cannot be customised.", ["lines", str(index), "customization"])
+            raise Refusal(
+                "NOT_CUSTOMIZABLE", f"{product.name} cannot be customised.", ["lines", str(index), "customization"]
+            )
     if len({p.currency for p in products.values()}) > 1:
         raise Refusal("INVALID_INPUT", "Every line of an order must be in one currency.", ["lines"])
     return products
@@ -197,12 +257,19 @@ async def _destination(
         raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
     destination = await locate(session, country=address.country, postal_code=address.postal_code, region=address.region)
     if destination is None:
-        raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"])
+        raise Refusal(
+            "DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"]
+        )
     return destination, None, (address.country.upper(), address.region)
 
 
-def _price(ports: Ports, request: PlacementRequest, products: dict[str, Product], method: DeliveryMethod,
-           tax_region: tuple[str, str | None]) -> Pricing:
+def _price(
+    ports: Ports,
+    request: PlacementRequest,
+    products: dict[str, Product],
+    method: DeliveryMethod,
+    tax_region: tuple[str, str | None],
+) -> Pricing:
     """Catalog prices at order time, the method's shipping rate, tax on lines and shipping; exact minor units."""
     rate = ports.tax.rate(*tax_region)
     line_totals = [products[line.sku].price_minor * line.quantity for line in request.lines]
@@ -211,18 +278,48 @@ def _price(ports: Ports, request: PlacementRequest, products: dict[str, Product]
     return Pricing(sum(line_totals), shipping, sum(line_tax) + tax_minor(shipping, rate), line_tax)
 
 
-def _placement_events(session: AsyncSession, order: Order, plan: RoutePlan, actor: tuple[ActorKind, str | None]) -> None:
+def _placement_events(
+    session: AsyncSession, order: Order, plan: RoutePlan, actor: tuple[ActorKind, str | None]
+) -> None:
     customer = order.customer_id
-    append_event(session, order=order, customer_id=customer, type=EventType.ORDER_PLACED, actor=actor,
-                 message=f"Order {order.number} placed.", visibility=EventVisibility.CUSTOMER)
-    append_event(session, order=order, customer_id=customer, type=EventType.PAYMENT_AUTHORIZED, actor=SYSTEM,
-                 message=f"Payment of {order.total_minor} {order.currency} minor units authorised.", visibility=EventVisibility.INTERNAL)
+    append_event(
+        session,
+        order=order,
+        customer_id=customer,
+        type=EventType.ORDER_PLACED,
+        actor=actor,
+        message=f"Order {order.number} placed.",
+        visibility=EventVisibility.CUSTOMER,
+    )
+    append_event(
+        session,
+        order=order,
+        customer_id=customer,
+        type=EventType.PAYMENT_AUTHORIZED,
+        actor=SYSTEM,
+        message=f"Payment of {order.total_minor} {order.currency} minor units authorised.",
+        visibility=EventVisibility.INTERNAL,
+    )
     if order.on_hold:
-        append_event(session, order=order, customer_id=customer, type=EventType.ORDER_HELD, actor=SYSTEM,
-                     message=order.hold_reason, visibility=EventVisibility.INTERNAL)
+        append_event(
+            session,
+            order=order,
+            customer_id=customer,
+            type=EventType.ORDER_HELD,
+            actor=SYSTEM,
+            message=order.hold_reason,
+            visibility=EventVisibility.INTERNAL,
+        )
     locations = ", ".join(str(location_id) for location_id in plan.allocations)
-    append_event(session, order=order, customer_id=customer, type=EventType.ORDER_ROUTED, actor=SYSTEM,
-                 message=f"Routed to {len(plan.allocations)} location(s): {locations}.", visibility=EventVisibility.INTERNAL)
+    append_event(
+        session,
+        order=order,
+        customer_id=customer,
+        type=EventType.ORDER_ROUTED,
+        actor=SYSTEM,
+        message=f"Routed to {len(plan.allocations)} location(s): {locations}.",
+        visibility=EventVisibility.INTERNAL,
+    )
 
 
 def _order_number() -> str:
@@ -240,16 +337,26 @@ async def _fraud_check(
     session: AsyncSession, customer: Customer, order: Order, request: PlacementRequest, now: datetime
 ) -> FraudCheck:
     saved = (await session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id))).all()
-    shipped_to = (await session.exec(
-        select(Order.ship_line1, Order.ship_postal_code, Order.ship_country)
-        .where(Order.customer_id == customer.id, Order.ship_line1.is_not(None))
-    )).all()
-    previous = (await session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id))).one()
+    shipped_to = (
+        await session.exec(
+            select(Order.ship_line1, Order.ship_postal_code, Order.ship_country).where(
+                Order.customer_id == customer.id, Order.ship_line1.is_not(None)
+            )
+        )
+    ).all()
+    previous = (
+        await session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id))
+    ).one()
     known = {address_fingerprint(a.line1, a.postal_code, a.country) for a in saved}
     known |= {address_fingerprint(*row) for row in shipped_to}
     address = request.shipping_address
     return FraudCheck(
-        customer_created_at=customer.created_at, customer_order_count=previous, total_minor=order.total_minor,
-        currency=order.currency, shipping_address=address_fingerprint(address.line1, address.postal_code, address.country) if address else None,
-        known_addresses=known, channel=order.channel, now=now,
+        customer_created_at=customer.created_at,
+        customer_order_count=previous,
+        total_minor=order.total_minor,
+        currency=order.currency,
+        shipping_address=address_fingerprint(address.line1, address.postal_code, address.country) if address else None,
+        known_addresses=known,
+        channel=order.channel,
+        now=now,
     )

@@ -18,11 +18,11 @@ from reportlab.lib.units import inch
 from reportlab.pdfgen import canvas
 from sqlmodel import select
 
-from models import AddressFields, Customer, CustomerAddress, Location, Order, OrderLine, Return, ReturnLine
-from models.enums import ReturnMethod, ReturnStatus
-from resolvers.access import can_see_customer, require_authenticated
-from resolvers.context import RequestContext
-from resolvers.return_requests import receiving_location
+from ordergraph.models import AddressFields, Customer, CustomerAddress, Location, Order, OrderLine, Return, ReturnLine
+from ordergraph.models.enums import ReturnMethod, ReturnStatus
+from ordergraph.resolvers.access import can_see_customer, require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.return_requests import receiving_location
 
 LABEL_SIZE = (4 * inch, 6 * inch)  # the common thermal shipping label
 ISSUED = frozenset({ReturnStatus.APPROVED, ReturnStatus.RECEIVED, ReturnStatus.REFUNDED})
@@ -42,8 +42,15 @@ class LabelItem:
     quantity: int
 
 
-def render_return_label(*, rma_number: str, method: ReturnMethod, order_number: str, ship_from: list[str],
-                        ship_to: list[str], items: list[LabelItem]) -> bytes:
+def render_return_label(
+    *,
+    rma_number: str,
+    method: ReturnMethod,
+    order_number: str,
+    ship_from: list[str],
+    ship_to: list[str],
+    items: list[LabelItem],
+) -> bytes:
     """One page: for MAIL, from the customer (`ship_from`) to the receiving location (`ship_to`); for a store
     drop-off, the store's address (`ship_to`) and the code to show there. The RMA number is printed, and
     encoded as a Code 128 barcode and a QR code."""
@@ -121,8 +128,17 @@ def address_lines(name: str | None, address: AddressFields | Location | None) ->
     if address is None:
         return [name] if name else []
     region = f"{address.region} " if address.region else ""
-    return [line for line in (name, address.line1, getattr(address, "line2", None),
-                              f"{address.city}, {region}{address.postal_code}", address.country) if line]
+    return [
+        line
+        for line in (
+            name,
+            address.line1,
+            getattr(address, "line2", None),
+            f"{address.city}, {region}{address.postal_code}",
+            address.country,
+        )
+        if line
+    ]
 
 
 async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
@@ -138,12 +154,29 @@ async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
             return None
         customer = await session.get(Customer, order.customer_id)
         to = await receiving_location(session, ret)
-        address = order.shipping_address or (await session.exec(
-            select(CustomerAddress).where(CustomerAddress.customer_id == customer.id).order_by(CustomerAddress.position))).first()
-        rows = (await session.exec(select(ReturnLine, OrderLine).join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
-                                   .where(ReturnLine.return_id == ret.id).order_by(ReturnLine.id))).all()
+        address = (
+            order.shipping_address
+            or (
+                await session.exec(
+                    select(CustomerAddress)
+                    .where(CustomerAddress.customer_id == customer.id)
+                    .order_by(CustomerAddress.position)
+                )
+            ).first()
+        )
+        rows = (
+            await session.exec(
+                select(ReturnLine, OrderLine)
+                .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+                .where(ReturnLine.return_id == ret.id)
+                .order_by(ReturnLine.id)
+            )
+        ).all()
     return render_return_label(
-        rma_number=ret.rma_number, method=ret.method, order_number=order.number,
+        rma_number=ret.rma_number,
+        method=ret.method,
+        order_number=order.number,
         ship_from=address_lines(getattr(address, "name", None) or customer.name, address),
-        ship_to=address_lines(to.name, to), items=[LabelItem(line.sku, line.product_name, rl.quantity) for rl, line in rows],
+        ship_to=address_lines(to.name, to),
+        items=[LabelItem(line.sku, line.product_name, rl.quantity) for rl, line in rows],
     )

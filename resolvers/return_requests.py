@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import (
+from ordergraph.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
     InventoryAdjustment,
@@ -34,8 +34,8 @@ from models import (
     ReturnLine,
     Shipment,
 )
-from models.columns import utcnow
-from models.enums import (
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import (
     ActorKind,
     DeliveryKind,
     EventType,
@@ -45,13 +45,13 @@ from models.enums import (
     ReturnReason,
     ReturnStatus,
 )
-from models.money import share, to_decimal
-from resolvers import payments
-from resolvers.access import require_agent, require_authenticated
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, Refusal
-from resolvers.events import SYSTEM, actor_of, append_event, change
-from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from ordergraph.models.money import share, to_decimal
+from ordergraph.resolvers import payments
+from ordergraph.resolvers.access import require_agent, require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden, Refusal
+from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
+from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
 
 OPEN_RETURNS = frozenset({ReturnStatus.REQUESTED, ReturnStatus.APPROVED})
 DELIVERED_FULFILLMENT = frozenset({FulfillmentOrderStatus.DELIVERED, FulfillmentOrderStatus.PICKED_UP})
@@ -60,6 +60,7 @@ MAX_REASON = 500
 
 
 # --- eligibility: one rule for requestReturn and Order.returnableLines --------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
@@ -76,8 +77,11 @@ class Eligibility:
     outstanding: dict[int, int]  # order line id → delivered units neither returned nor in an open return, window aside
 
 
-def deliveries(fulfillment: Iterable[FulfillmentOrder], fo_lines: dict[int, Sequence[FulfillmentOrderLine]],
-               shipments: Iterable[Shipment]) -> list[Delivery]:
+def deliveries(
+    fulfillment: Iterable[FulfillmentOrder],
+    fo_lines: dict[int, Sequence[FulfillmentOrderLine]],
+    shipments: Iterable[Shipment],
+) -> list[Delivery]:
     """When each delivered fulfillment order's units arrived: its shipment's delivery, or the pickup."""
     delivered_at = {s.fulfillment_order_id: s.delivered_at for s in shipments if s.delivered_at is not None}
     result = []
@@ -90,16 +94,24 @@ def deliveries(fulfillment: Iterable[FulfillmentOrder], fo_lines: dict[int, Sequ
     return result
 
 
-def eligibility(lines: Iterable[OrderLine], delivered: Iterable[Delivery], in_open_returns: dict[int, int], *,
-                now: datetime, window: timedelta) -> Eligibility:
+def eligibility(
+    lines: Iterable[OrderLine],
+    delivered: Iterable[Delivery],
+    in_open_returns: dict[int, int],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> Eligibility:
     """Units returnable per line: delivered within the window of their own delivery, and no more than were
     delivered less those returned and those already in an open return."""
     recent: dict[int, int] = defaultdict(int)
     for delivery in delivered:
         if now - delivery.at <= window:
             recent[delivery.order_line_id] += delivery.quantity
-    outstanding = {line.id: max(line.quantity_delivered - line.quantity_returned - in_open_returns.get(line.id, 0), 0)
-                   for line in lines}
+    outstanding = {
+        line.id: max(line.quantity_delivered - line.quantity_returned - in_open_returns.get(line.id, 0), 0)
+        for line in lines
+    }
     returnable = {line_id: min(recent[line_id], quantity) for line_id, quantity in outstanding.items()}
     return Eligibility({k: v for k, v in returnable.items() if v > 0}, outstanding)
 
@@ -114,34 +126,45 @@ def units_in_returns(returns: Iterable[Return], lines_by_return: dict[int, Seque
     return units
 
 
-async def eligibility_in(session: AsyncSession, order: Order, lines: list[OrderLine], *, now: datetime,
-                         window: timedelta) -> Eligibility:
+async def eligibility_in(
+    session: AsyncSession, order: Order, lines: list[OrderLine], *, now: datetime, window: timedelta
+) -> Eligibility:
     """`eligibility` read inside a change (the order locked)."""
     fos = await fulfillment_orders(session, order.id)
     delivered_fos = [fo.id for fo in fos if fo.status in DELIVERED_FULFILLMENT]
     fo_lines: dict[int, list[FulfillmentOrderLine]] = defaultdict(list)
     if delivered_fos:
-        for fo_line in (await session.exec(select(FulfillmentOrderLine).where(
-                FulfillmentOrderLine.fulfillment_order_id.in_(delivered_fos)))).all():
+        for fo_line in (
+            await session.exec(
+                select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_(delivered_fos))
+            )
+        ).all():
             fo_lines[fo_line.fulfillment_order_id].append(fo_line)
     shipments = (await session.exec(select(Shipment).where(Shipment.order_id == order.id))).all()
     returns = list((await session.exec(select(Return).where(Return.order_id == order.id))).all())
     lines_by_return: dict[int, list[ReturnLine]] = defaultdict(list)
     if returns:
-        for line in (await session.exec(select(ReturnLine).where(ReturnLine.return_id.in_([r.id for r in returns])))).all():
+        for line in (
+            await session.exec(select(ReturnLine).where(ReturnLine.return_id.in_([r.id for r in returns])))
+        ).all():
             lines_by_return[line.return_id].append(line)
-    return eligibility(lines, deliveries(fos, fo_lines, shipments), units_in_returns(returns, lines_by_return),
-                       now=now, window=window)
+    return eligibility(
+        lines, deliveries(fos, fo_lines, shipments), units_in_returns(returns, lines_by_return), now=now, window=window
+    )
 
 
 def refund_value_minor(line: OrderLine, quantity: int, returned_before: int) -> int:
     """What `quantity` returned units of a line are worth: their price and their share of the line's tax,
     taken cumulatively (so the refunds of a line never add up to more than its tax). Shipping is not refunded."""
-    return (line.unit_price_minor * quantity
-            + share(line.tax_minor, returned_before + quantity, line.quantity) - share(line.tax_minor, returned_before, line.quantity))
+    return (
+        line.unit_price_minor * quantity
+        + share(line.tax_minor, returned_before + quantity, line.quantity)
+        - share(line.tax_minor, returned_before, line.quantity)
+    )
 
 
 # --- requestReturn ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class ReturnLineRequest:
@@ -150,8 +173,13 @@ class ReturnLineRequest:
     reason: ReturnReason
 
 
-async def request_return(ctx: RequestContext, order_id: int, lines: list[ReturnLineRequest], method: ReturnMethod,
-                         drop_off_location_id: int | None) -> Return:
+async def request_return(
+    ctx: RequestContext,
+    order_id: int,
+    lines: list[ReturnLineRequest],
+    method: ReturnMethod,
+    drop_off_location_id: int | None,
+) -> Return:
     viewer = require_authenticated(ctx.viewer)
     if not (viewer.is_customer or viewer.is_agent):
         raise Forbidden("Analysts cannot request returns.")
@@ -178,18 +206,33 @@ async def request_return(ctx: RequestContext, order_id: int, lines: list[ReturnL
             _check_returnable(all_lines[line_id], quantity, allowed, first_index[line_id])
         drop_off = await _drop_off(session, method, drop_off_location_id)
 
-        ret = Return(order_id=order.id, rma_number=_rma_number(), status=ReturnStatus.REQUESTED, method=method,
-                     drop_off_location_id=drop_off.id if drop_off else None, currency=order.currency, requested_at=now)
+        ret = Return(
+            order_id=order.id,
+            rma_number=_rma_number(),
+            status=ReturnStatus.REQUESTED,
+            method=method,
+            drop_off_location_id=drop_off.id if drop_off else None,
+            currency=order.currency,
+            requested_at=now,
+        )
         session.add(ret)
         await session.flush()
-        session.add_all(ReturnLine(return_id=ret.id, order_line_id=line.order_line_id, quantity=line.quantity, reason=line.reason)
-                        for line in lines)
+        session.add_all(
+            ReturnLine(return_id=ret.id, order_line_id=line.order_line_id, quantity=line.quantity, reason=line.reason)
+            for line in lines
+        )
         value = sum(refund_value_minor(all_lines[i], q, all_lines[i].quantity_returned) for i, q in wanted.items())
         units = sum(wanted.values())
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.RETURN_REQUESTED, actor=actor_of(viewer),
-                     visibility=EventVisibility.CUSTOMER,
-                     message=f"Return {ret.rma_number} requested for {units} unit(s) "
-                             f"({'by mail' if method is ReturnMethod.MAIL else 'drop-off at ' + drop_off.name}).")
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.RETURN_REQUESTED,
+            actor=actor_of(viewer),
+            visibility=EventVisibility.CUSTOMER,
+            message=f"Return {ret.rma_number} requested for {units} unit(s) "
+            f"({'by mail' if method is ReturnMethod.MAIL else 'drop-off at ' + drop_off.name}).",
+        )
         if value <= ctx.return_auto_approve_max_minor:
             _approve(session, order, ret, now, SYSTEM, drop_off, automatically=True)
     return ret
@@ -204,8 +247,12 @@ def _check_returnable(line: OrderLine, quantity: int, allowed: Eligibility, inde
     if quantity <= allowed.outstanding.get(line.id, 0):
         raise Refusal("RETURN_WINDOW_CLOSED", f"The return window for {line.sku} has closed.", field)
     returnable = allowed.returnable.get(line.id, 0)
-    raise Refusal("NOT_RETURNABLE", f"{returnable} unit(s) of {line.sku} can be returned: only delivered units not returned"
-                                    " or already in a return can.", field)
+    raise Refusal(
+        "NOT_RETURNABLE",
+        f"{returnable} unit(s) of {line.sku} can be returned: only delivered units not returned"
+        " or already in a return can.",
+        field,
+    )
 
 
 async def _drop_off(session: AsyncSession, method: ReturnMethod, location_id: int | None) -> Location | None:
@@ -223,6 +270,7 @@ def _rma_number() -> str:
 
 # --- approveReturn, rejectReturn -----------------------------------------------------------------------------
 
+
 async def approve_return(ctx: RequestContext, return_id: int) -> Return:
     viewer = require_agent(ctx.viewer, "approve returns")
     async with change(ctx.write) as session:
@@ -233,15 +281,32 @@ async def approve_return(ctx: RequestContext, return_id: int) -> Return:
     return ret
 
 
-def _approve(session: AsyncSession, order: Order, ret: Return, now: datetime, actor: tuple[ActorKind, str | None],
-             drop_off: Location | None, *, automatically: bool) -> None:
+def _approve(
+    session: AsyncSession,
+    order: Order,
+    ret: Return,
+    now: datetime,
+    actor: tuple[ActorKind, str | None],
+    drop_off: Location | None,
+    *,
+    automatically: bool,
+) -> None:
     ret.status, ret.approved_at = ReturnStatus.APPROVED, now
     session.add(ret)
-    then = "print the return label and post the parcel." if ret.method is ReturnMethod.MAIL else \
-        f"bring the items to {drop_off.name} and show the code."
-    append_event(session, order=order, customer_id=order.customer_id, type=EventType.RETURN_APPROVED, actor=actor,
-                 visibility=EventVisibility.CUSTOMER,
-                 message=f"Return {ret.rma_number} approved{' automatically' if automatically else ''}: {then}")
+    then = (
+        "print the return label and post the parcel."
+        if ret.method is ReturnMethod.MAIL
+        else f"bring the items to {drop_off.name} and show the code."
+    )
+    append_event(
+        session,
+        order=order,
+        customer_id=order.customer_id,
+        type=EventType.RETURN_APPROVED,
+        actor=actor,
+        visibility=EventVisibility.CUSTOMER,
+        message=f"Return {ret.rma_number} approved{' automatically' if automatically else ''}: {then}",
+    )
 
 
 async def reject_return(ctx: RequestContext, return_id: int, reason: str) -> Return:
@@ -254,12 +319,20 @@ async def reject_return(ctx: RequestContext, return_id: int, reason: str) -> Ret
         _expect(ret, OPEN_RETURNS, "reject")
         ret.status, ret.rejected_reason = ReturnStatus.REJECTED, reason
         session.add(ret)
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.RETURN_REJECTED, actor=actor_of(viewer),
-                     visibility=EventVisibility.CUSTOMER, message=f"Return {ret.rma_number} rejected: {reason}")
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.RETURN_REJECTED,
+            actor=actor_of(viewer),
+            visibility=EventVisibility.CUSTOMER,
+            message=f"Return {ret.rma_number} rejected: {reason}",
+        )
     return ret
 
 
 # --- receiveReturn ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class ReceivedLine:
@@ -275,7 +348,9 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
     async with change(ctx.write) as session:
         ret, order = await _for_change(session, ctx, return_id)
         _expect(ret, {ReturnStatus.APPROVED}, "receive")
-        return_lines = list((await session.exec(select(ReturnLine).where(ReturnLine.return_id == ret.id).order_by(ReturnLine.id))).all())
+        return_lines = list(
+            (await session.exec(select(ReturnLine).where(ReturnLine.return_id == ret.id).order_by(ReturnLine.id))).all()
+        )
         expected: dict[int, int] = defaultdict(int)
         for rl in return_lines:
             expected[rl.order_line_id] += rl.quantity
@@ -295,7 +370,9 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
         restock: dict[str, int] = defaultdict(int)
         for rl in return_lines:
             restock[lines[rl.order_line_id].sku] += rl.quantity_restocked
-        await _restock(session, restock, location.id, order=order, reason=f"returned: {ret.rma_number}", actor=actor_of(viewer))
+        await _restock(
+            session, restock, location.id, order=order, reason=f"returned: {ret.rma_number}", actor=actor_of(viewer)
+        )
         if refund > 0:
             await payments.refund(session, ctx.ports.payments, order, refund, return_id=ret.id)
         ret.status, ret.refund_minor, ret.received_at, ret.refunded_at = ReturnStatus.REFUNDED, refund, now, now
@@ -304,13 +381,25 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
 
         units, of = sum(rl.quantity_received for rl in return_lines), sum(rl.quantity for rl in return_lines)
         restocked = sum(rl.quantity_restocked for rl in return_lines)
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.RETURN_RECEIVED, actor=actor_of(viewer),
-                     visibility=EventVisibility.CUSTOMER,
-                     message=f"Return {ret.rma_number}: {units} of {of} unit(s) received at {location.name}"
-                             f" ({restocked} back in stock).")
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.REFUND_ISSUED, actor=SYSTEM,
-                     visibility=EventVisibility.CUSTOMER,
-                     message=f"{to_decimal(refund, order.currency)} {order.currency} refunded for return {ret.rma_number}.")
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.RETURN_RECEIVED,
+            actor=actor_of(viewer),
+            visibility=EventVisibility.CUSTOMER,
+            message=f"Return {ret.rma_number}: {units} of {of} unit(s) received at {location.name}"
+            f" ({restocked} back in stock).",
+        )
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.REFUND_ISSUED,
+            actor=SYSTEM,
+            visibility=EventVisibility.CUSTOMER,
+            message=f"{to_decimal(refund, order.currency)} {order.currency} refunded for return {ret.rma_number}.",
+        )
     return ret
 
 
@@ -326,29 +415,53 @@ def _received(received: list[ReceivedLine] | None, expected: dict[int, int]) -> 
         if line.order_line_id not in expected:
             raise Refusal("NOT_FOUND", "That line is not in this return.", ["lines", str(index), "orderLineId"])
         if line.quantity < 0:
-            raise Refusal("INVALID_QUANTITY", "A received quantity cannot be negative.", ["lines", str(index), "quantity"])
+            raise Refusal(
+                "INVALID_QUANTITY", "A received quantity cannot be negative.", ["lines", str(index), "quantity"]
+            )
         got[line.order_line_id] += line.quantity
         if line.sellable:
             sellable[line.order_line_id] += line.quantity
         if got[line.order_line_id] > expected[line.order_line_id]:
-            raise Refusal("INVALID_QUANTITY", f"Only {expected[line.order_line_id]} unit(s) of that line are in this return.",
-                          ["lines", str(index), "quantity"])
+            raise Refusal(
+                "INVALID_QUANTITY",
+                f"Only {expected[line.order_line_id]} unit(s) of that line are in this return.",
+                ["lines", str(index), "quantity"],
+            )
     if sum(got.values()) == 0:
-        raise Refusal("INVALID_QUANTITY", "Receive at least one unit; reject the return if nothing came back.", ["lines"])
+        raise Refusal(
+            "INVALID_QUANTITY", "Receive at least one unit; reject the return if nothing came back.", ["lines"]
+        )
     return got, sellable
 
 
-async def _restock(session: AsyncSession, quantities: dict[str, int], location_id: int, *, order: Order, reason: str,
-                   actor: tuple[ActorKind, str | None]) -> None:
+async def _restock(
+    session: AsyncSession,
+    quantities: dict[str, int],
+    location_id: int,
+    *,
+    order: Order,
+    reason: str,
+    actor: tuple[ActorKind, str | None],
+) -> None:
     """Sellable units go back on hand where they were received, in (sku) order like every other stock write."""
     for sku in sorted(quantities):
         quantity = quantities[sku]
         if quantity <= 0:
             continue
-        session.add(InventoryAdjustment(sku=sku, location_id=location_id, on_hand_delta=quantity, reason=reason,
-                                        order_id=order.id, actor_kind=actor[0], actor_name=actor[1]))
+        session.add(
+            InventoryAdjustment(
+                sku=sku,
+                location_id=location_id,
+                on_hand_delta=quantity,
+                reason=reason,
+                order_id=order.id,
+                actor_kind=actor[0],
+                actor_name=actor[1],
+            )
+        )
         result = await session.exec(
-            sa.update(InventoryLevel).where(InventoryLevel.sku == sku, InventoryLevel.location_id == location_id)
+            sa.update(InventoryLevel)
+            .where(InventoryLevel.sku == sku, InventoryLevel.location_id == location_id)
             .values(on_hand=InventoryLevel.on_hand + quantity, updated_at=utcnow())
         )
         if result.rowcount == 0:  # the location never stocked it: the returned units start its stock there
@@ -362,11 +475,17 @@ async def receiving_location(session: AsyncSession, ret: Return) -> Location:
     if ret.drop_off_location_id is not None:
         return await session.get(Location, ret.drop_off_location_id)
     line_ids = select(ReturnLine.order_line_id).where(ReturnLine.return_id == ret.id)
-    sent = (await session.exec(
-        select(FulfillmentOrder).join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
-        .where(FulfillmentOrder.order_id == ret.order_id, FulfillmentOrder.status.in_(DELIVERED_FULFILLMENT),
-               FulfillmentOrderLine.order_line_id.in_(line_ids))
-    )).all()
+    sent = (
+        await session.exec(
+            select(FulfillmentOrder)
+            .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
+            .where(
+                FulfillmentOrder.order_id == ret.order_id,
+                FulfillmentOrder.status.in_(DELIVERED_FULFILLMENT),
+                FulfillmentOrderLine.order_line_id.in_(line_ids),
+            )
+        )
+    ).all()
     sent = sorted({fo.id: fo for fo in sent}.values(), key=lambda fo: (fo.kind is not DeliveryKind.SHIP, fo.id))
     if not sent:
         sent = await fulfillment_orders(session, ret.order_id)
@@ -375,15 +494,20 @@ async def receiving_location(session: AsyncSession, ret: Return) -> Location:
 
 # --- shared ---------------------------------------------------------------------------------------------
 
+
 async def _for_change(session: AsyncSession, ctx: RequestContext, return_id: int) -> tuple[Return, Order]:
     order_id = (await session.exec(select(Return.order_id).where(Return.id == return_id))).first()
     if order_id is None:
         raise Refusal("NOT_FOUND", "No such return.", ["returnId"])
     order = await order_for_change(session, ctx.viewer, order_id)
-    ret = (await session.exec(select(Return).where(Return.id == return_id).execution_options(populate_existing=True))).one()
+    ret = (
+        await session.exec(select(Return).where(Return.id == return_id).execution_options(populate_existing=True))
+    ).one()
     return ret, order
 
 
 def _expect(ret: Return, allowed: set[ReturnStatus] | frozenset[ReturnStatus], action: str) -> None:
     if ret.status not in allowed:
-        raise Refusal("INVALID_TRANSITION", f"Cannot {action} return {ret.rma_number}: it is {ret.status.lower()}.", ["returnId"])
+        raise Refusal(
+            "INVALID_TRANSITION", f"Cannot {action} return {ret.rma_number}: it is {ret.status.lower()}.", ["returnId"]
+        )

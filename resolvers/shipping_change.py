@@ -4,27 +4,31 @@ payment difference is authorised, or voided (refunded) back."""
 
 from sqlmodel import select
 
-from models import AddressFields, DeliveryMethod, FulfillmentOrderLine, Location, Order
-from models.columns import utcnow
-from models.enums import DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus
-from models.fulfillment import NOT_YET_LEFT
-from models.order import cancelled_value_minor
-from models.routing import CartLine, Method
-from resolvers import payments
-from resolvers.access import require_authenticated
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, Refusal
-from resolvers.events import SYSTEM, actor_of, append_event, change
-from resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
-from resolvers.placement import shipping_columns
-from resolvers.ports.tax import tax_minor
-from resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
-from resolvers.stock import StockMove, release_stock
+from ordergraph.models import AddressFields, DeliveryMethod, FulfillmentOrderLine, Location, Order
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus
+from ordergraph.models.fulfillment import NOT_YET_LEFT
+from ordergraph.models.order import cancelled_value_minor
+from ordergraph.models.routing import CartLine, Method
+from ordergraph.resolvers import payments
+from ordergraph.resolvers.access import require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden, Refusal
+from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
+from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from ordergraph.resolvers.placement import shipping_columns
+from ordergraph.resolvers.ports.tax import tax_minor
+from ordergraph.resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+from ordergraph.resolvers.stock import StockMove, release_stock
 
 
 async def update_order_shipping(
-    ctx: RequestContext, order_id: int, *, shipping_address: AddressFields | None,
-    delivery_method_code: str | None, pickup_location_id: int | None,
+    ctx: RequestContext,
+    order_id: int,
+    *,
+    shipping_address: AddressFields | None,
+    delivery_method_code: str | None,
+    pickup_location_id: int | None,
 ) -> Order:
     viewer = require_authenticated(ctx.viewer)
     if not (viewer.is_customer or viewer.is_agent):
@@ -34,15 +38,25 @@ async def update_order_shipping(
     now = ctx.clock()
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
-        live = [fo for fo in await fulfillment_orders(session, order.id) if fo.status is not FulfillmentOrderStatus.CANCELLED]
+        live = [
+            fo
+            for fo in await fulfillment_orders(session, order.id)
+            if fo.status is not FulfillmentOrderStatus.CANCELLED
+        ]
         if not live:
             raise Refusal("NOT_CHANGEABLE", f"Order {order.number} has nothing left to deliver.", ["orderId"])
         if any(fo.status not in NOT_YET_LEFT for fo in live):
-            raise Refusal("ALREADY_SHIPPED", f"Part of order {order.number} has left; its shipping can no longer change.", ["orderId"])
+            raise Refusal(
+                "ALREADY_SHIPPED",
+                f"Part of order {order.number} has left; its shipping can no longer change.",
+                ["orderId"],
+            )
 
         method = await session.get(DeliveryMethod, delivery_method_code or order.delivery_method_code)
         if method is None:
-            raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {delivery_method_code}.", ["deliveryMethodCode"])
+            raise Refusal(
+                "DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {delivery_method_code}.", ["deliveryMethodCode"]
+            )
         if method.kind is DeliveryKind.PICKUP:
             store = await session.get(Location, pickup_location_id or order.pickup_location_id or 0)
             if store is None or not store.pickup:
@@ -52,26 +66,45 @@ async def update_order_shipping(
             store, address = None, shipping_address or order.shipping_address
             if address is None:
                 raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
-            destination = await locate(session, country=address.country, postal_code=address.postal_code, region=address.region)
+            destination = await locate(
+                session, country=address.country, postal_code=address.postal_code, region=address.region
+            )
             if destination is None:
-                raise Refusal("DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"])
+                raise Refusal(
+                    "DELIVERY_METHOD_UNAVAILABLE",
+                    f"We do not deliver to {address.country}.",
+                    ["shippingAddress", "country"],
+                )
             tax_region = (address.country.upper(), address.region)
 
         # Give back every reserved unit, then route what is still open as if it were a new order.
         lines = await order_lines(session, order.id)
-        fo_lines = (await session.exec(
-            select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_([fo.id for fo in live]))
-        )).all()
+        fo_lines = (
+            await session.exec(
+                select(FulfillmentOrderLine).where(
+                    FulfillmentOrderLine.fulfillment_order_id.in_([fo.id for fo in live])
+                )
+            )
+        ).all()
         sku_of = {line.id: line.sku for line in lines}
         location_of = {fo.id: fo.location_id for fo in live}
         actor = actor_of(viewer)
-        await release_stock(session, [StockMove(sku_of[l.order_line_id], location_of[l.fulfillment_order_id], l.quantity) for l in fo_lines],
-                            order_id=order.id, reason=f"re-routed: order {order.number}", actor=actor)
+        await release_stock(
+            session,
+            [StockMove(sku_of[l.order_line_id], location_of[l.fulfillment_order_id], l.quantity) for l in fo_lines],
+            order_id=order.id,
+            reason=f"re-routed: order {order.number}",
+            actor=actor,
+        )
         for fo in live:
             fo.status, fo.updated_at = FulfillmentOrderStatus.CANCELLED, utcnow()
             session.add(fo)
         routing = Method.of(method)
-        cart = [CartLine(line.line_number, line.sku, line.quantity_open, bool(line.customization)) for line in lines if line.quantity_open]
+        cart = [
+            CartLine(line.line_number, line.sku, line.quantity_open, bool(line.customization))
+            for line in lines
+            if line.quantity_open
+        ]
         plan = await plan_route(session, cart, routing, destination, store, now)
         plan = await reserve_and_fulfil(session, order, lines, plan, routing, destination, store, now, actor)
 
@@ -95,8 +128,22 @@ async def update_order_shipping(
             await payments.settle_reduction(session, ctx.ports.payments, order, -difference)
         await refresh_order_status(session, order)
         where = f"pickup at {store.name}" if store else f"{method.name} to {address.postal_code}"
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.SHIPPING_CHANGED, actor=actor,
-                     message=f"Shipping changed: {where}.", visibility=EventVisibility.CUSTOMER)
-        append_event(session, order=order, customer_id=order.customer_id, type=EventType.ORDER_ROUTED, actor=SYSTEM,
-                     message=f"Re-routed to {len(plan.allocations)} location(s).", visibility=EventVisibility.INTERNAL)
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.SHIPPING_CHANGED,
+            actor=actor,
+            message=f"Shipping changed: {where}.",
+            visibility=EventVisibility.CUSTOMER,
+        )
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.ORDER_ROUTED,
+            actor=SYSTEM,
+            message=f"Re-routed to {len(plan.allocations)} location(s).",
+            visibility=EventVisibility.INTERNAL,
+        )
     return order

@@ -11,14 +11,24 @@ import sqlalchemy as sa
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import FulfillmentOrder, FulfillmentOrderLine, InventoryLevel, Location, Order, OrderLine, PostalCode
-from models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
-from models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
-from resolvers.errors import Refusal
-from resolvers.stock import StockMove, StockUnavailable, reserve_stock
+from ordergraph.models import (
+    FulfillmentOrder,
+    FulfillmentOrderLine,
+    InventoryLevel,
+    Location,
+    Order,
+    OrderLine,
+    PostalCode,
+)
+from ordergraph.models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
+from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.stock import StockMove, StockUnavailable, reserve_stock
 
 
-async def locate(session: AsyncSession, *, country: str, postal_code: str | None, region: str | None = None) -> Destination | None:
+async def locate(
+    session: AsyncSession, *, country: str, postal_code: str | None, region: str | None = None
+) -> Destination | None:
     """A destination through the postal-code table; an unknown code falls back to its region's, then its
     country's centroid (no metro area then). None for a country the table does not know."""
     country = country.upper()
@@ -26,14 +36,21 @@ async def locate(session: AsyncSession, *, country: str, postal_code: str | None
         known = await session.get(PostalCode, (country, postal_code.strip()))
         if known is not None:
             return Destination(known.latitude, known.longitude, known.metro_area, known.timezone)
-    for condition in ([PostalCode.country == country, PostalCode.region == region] if region else None,
-                      [PostalCode.country == country]):
+    for condition in (
+        [PostalCode.country == country, PostalCode.region == region] if region else None,
+        [PostalCode.country == country],
+    ):
         if condition is None:
             continue
-        row = (await session.exec(
-            select(sa.func.avg(PostalCode.latitude), sa.func.avg(PostalCode.longitude), sa.func.min(PostalCode.timezone))
-            .where(*condition)
-        )).one()
+        row = (
+            await session.exec(
+                select(
+                    sa.func.avg(PostalCode.latitude),
+                    sa.func.avg(PostalCode.longitude),
+                    sa.func.min(PostalCode.timezone),
+                ).where(*condition)
+            )
+        ).one()
         if row[0] is not None:
             return Destination(float(row[0]), float(row[1]), None, row[2])
     return None
@@ -46,12 +63,14 @@ def at_location(location: Location) -> Destination:
 
 async def stock_sources(session: AsyncSession, skus: Iterable[str]) -> list[Source]:
     """Every location holding any of the SKUs, with what is available there now."""
-    rows = (await session.exec(
-        select(InventoryLevel, Location)
-        .join(Location, Location.id == InventoryLevel.location_id)
-        .where(InventoryLevel.sku.in_(set(skus)))
-        .order_by(Location.id)
-    )).all()
+    rows = (
+        await session.exec(
+            select(InventoryLevel, Location)
+            .join(Location, Location.id == InventoryLevel.location_id)
+            .where(InventoryLevel.sku.in_(set(skus)))
+            .order_by(Location.id)
+        )
+    ).all()
     return sources_from((level, location) for level, location in rows)
 
 
@@ -65,13 +84,26 @@ def sources_from(pairs: Iterable[tuple[InventoryLevel, Location]]) -> list[Sourc
 
 
 async def plan_route(
-    session: AsyncSession, cart: list[CartLine], method: Method, destination: Destination, pickup: Location | None, now: datetime,
+    session: AsyncSession,
+    cart: list[CartLine],
+    method: Method,
+    destination: Destination,
+    pickup: Location | None,
+    now: datetime,
 ) -> RoutePlan:
     """Routes the cart on the stock available now (read, not yet reserved), or refuses."""
-    plan = route(cart, await stock_sources(session, {line.sku for line in cart}), method, destination, now=now,
-                 pickup_location_id=pickup.id if pickup else None)
+    plan = route(
+        cart,
+        await stock_sources(session, {line.sku for line in cart}),
+        method,
+        destination,
+        now=now,
+        pickup_location_id=pickup.id if pickup else None,
+    )
     if isinstance(plan, Unroutable):
-        raise Refusal(plan.code, plan.message, ["lines"] if plan.code == "INSUFFICIENT_STOCK" else ["deliveryMethodCode"])
+        raise Refusal(
+            plan.code, plan.message, ["lines"] if plan.code == "INSUFFICIENT_STOCK" else ["deliveryMethodCode"]
+        )
     return plan
 
 
@@ -81,19 +113,33 @@ ROUTING_ATTEMPTS = 3
 
 
 async def reserve_and_fulfil(
-    session: AsyncSession, order: Order, lines: list[OrderLine], plan: RoutePlan, method: Method, destination: Destination,
-    pickup: Location | None, now: datetime, actor: tuple[ActorKind, str | None],
+    session: AsyncSession,
+    order: Order,
+    lines: list[OrderLine],
+    plan: RoutePlan,
+    method: Method,
+    destination: Destination,
+    pickup: Location | None,
+    now: datetime,
+    actor: tuple[ActorKind, str | None],
 ) -> RoutePlan:
     """Reserves what `plan` takes and makes its fulfillment orders, routing again if the stock went meanwhile.
 
     The reservation's row locks are held until commit, and every order for the same SKU queues on them,
     so they are taken last: the fulfillment orders and ledger rows are written first, then the
     conditional UPDATEs."""
-    cart = [CartLine(line.line_number, line.sku, line.quantity_open, bool(line.customization)) for line in lines if line.quantity_open]
+    cart = [
+        CartLine(line.line_number, line.sku, line.quantity_open, bool(line.customization))
+        for line in lines
+        if line.quantity_open
+    ]
     by_key = {line.line_number: line for line in lines}
     for attempt in range(ROUTING_ATTEMPTS):
-        moves = [StockMove(by_key[key].sku, location_id, quantity)
-                 for location_id, allocations in plan.allocations.items() for key, quantity in allocations]
+        moves = [
+            StockMove(by_key[key].sku, location_id, quantity)
+            for location_id, allocations in plan.allocations.items()
+            for key, quantity in allocations
+        ]
         try:
             async with session.begin_nested():
                 await _create_fulfillment_orders(session, order, by_key, plan, method.kind, now)
@@ -107,13 +153,24 @@ async def reserve_and_fulfil(
 
 
 async def _create_fulfillment_orders(
-    session: AsyncSession, order: Order, lines_by_key: dict[int, OrderLine], plan: RoutePlan, kind: DeliveryKind, now: datetime
+    session: AsyncSession,
+    order: Order,
+    lines_by_key: dict[int, OrderLine],
+    plan: RoutePlan,
+    kind: DeliveryKind,
+    now: datetime,
 ) -> None:
     """One fulfillment order per source location, holding what the plan takes from there."""
     created = []
     for location_id, allocations in plan.allocations.items():
-        fulfillment = FulfillmentOrder(order_id=order.id, location_id=location_id, kind=kind,
-                                       status=FulfillmentOrderStatus.OPEN, created_at=now, updated_at=now)
+        fulfillment = FulfillmentOrder(
+            order_id=order.id,
+            location_id=location_id,
+            kind=kind,
+            status=FulfillmentOrderStatus.OPEN,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(fulfillment)
         created.append((fulfillment, allocations))
     await session.flush()

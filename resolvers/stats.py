@@ -12,11 +12,11 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
-from models.enums import Channel, FulfillmentOrderStatus, OrderStatus
-from models.money import share
-from resolvers.access import require_staff
-from resolvers.context import RequestContext
+from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
+from ordergraph.models.enums import Channel, FulfillmentOrderStatus, OrderStatus
+from ordergraph.models.money import share
+from ordergraph.resolvers.access import require_staff
+from ordergraph.resolvers.context import RequestContext
 
 
 class StatsDimension(StrEnum):
@@ -69,12 +69,17 @@ async def order_stats(ctx: RequestContext, stats_filter: StatsFilter, group_by: 
     dimensions = list(dict.fromkeys(group_by))
     async with ctx.read() as session:
         dialect = session.bind.dialect.name
-        query = _by_location(stats_filter, dimensions, dialect) if StatsDimension.LOCATION in dimensions else (
-            _by_order(stats_filter, dimensions, dialect))
+        query = (
+            _by_location(stats_filter, dimensions, dialect)
+            if StatsDimension.LOCATION in dimensions
+            else (_by_order(stats_filter, dimensions, dialect))
+        )
         groups = [_group(row, dimensions) for row in (await session.exec(query)).all()]
         if StatsDimension.LOCATION in dimensions:  # a split order sits in several groups: count it once here
-            totals = [StatsTotal(row.currency, row.order_count, row.unit_count, row.revenue_minor)
-                      for row in (await session.exec(_by_order(stats_filter, [], dialect))).all()]
+            totals = [
+                StatsTotal(row.currency, row.order_count, row.unit_count, row.revenue_minor)
+                for row in (await session.exec(_by_order(stats_filter, [], dialect))).all()
+            ]
         else:
             totals = _totals(groups)
     return OrderStats(groups, totals)
@@ -113,7 +118,9 @@ def _by_order(stats_filter: StatsFilter, dimensions: list[StatsDimension], diale
     keys = _dimension_columns(dimensions, dialect)
     net = (Order.total_minor - Order.cancelled_minor).label("net")
     per_order = (
-        sa.select(*keys, Order.currency, net, sa.func.sum(OrderLine.quantity - OrderLine.quantity_cancelled).label("units"))
+        sa.select(
+            *keys, Order.currency, net, sa.func.sum(OrderLine.quantity - OrderLine.quantity_cancelled).label("units")
+        )
         .join(OrderLine, OrderLine.order_id == Order.id)
         .where(*_where(stats_filter))
         .group_by(Order.id, *keys, Order.currency, Order.total_minor, Order.cancelled_minor)
@@ -121,8 +128,13 @@ def _by_order(stats_filter: StatsFilter, dimensions: list[StatsDimension], diale
     )
     outer_keys = [per_order.c[key.name] for key in keys]
     return (
-        sa.select(*outer_keys, per_order.c.currency, sa.func.count().label("order_count"),
-                  sa.func.sum(per_order.c.units).label("unit_count"), sa.func.sum(per_order.c.net).label("revenue_minor"))
+        sa.select(
+            *outer_keys,
+            per_order.c.currency,
+            sa.func.count().label("order_count"),
+            sa.func.sum(per_order.c.units).label("unit_count"),
+            sa.func.sum(per_order.c.net).label("revenue_minor"),
+        )
         .group_by(*outer_keys, per_order.c.currency)
         .order_by(*outer_keys, per_order.c.currency)
     )
@@ -133,15 +145,22 @@ def _by_location(stats_filter: StatsFilter, dimensions: list[StatsDimension], di
     order's net revenue shared out by that value, grouped by the dimensions, location and currency."""
     keys = _dimension_columns(dimensions, dialect)
     per_location = (
-        sa.select(Order.id.label("order_id"), *keys, FulfillmentOrder.location_id, Order.currency,
-                  (Order.total_minor - Order.cancelled_minor).label("net"),
-                  sa.func.sum(FulfillmentOrderLine.quantity * OrderLine.unit_price_minor).label("value"),
-                  sa.func.sum(FulfillmentOrderLine.quantity).label("units"))
+        sa.select(
+            Order.id.label("order_id"),
+            *keys,
+            FulfillmentOrder.location_id,
+            Order.currency,
+            (Order.total_minor - Order.cancelled_minor).label("net"),
+            sa.func.sum(FulfillmentOrderLine.quantity * OrderLine.unit_price_minor).label("value"),
+            sa.func.sum(FulfillmentOrderLine.quantity).label("units"),
+        )
         .join(FulfillmentOrder, FulfillmentOrder.order_id == Order.id)
         .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
         .join(OrderLine, OrderLine.id == FulfillmentOrderLine.order_line_id)
         .where(*_where(stats_filter), FulfillmentOrder.status != FulfillmentOrderStatus.CANCELLED)
-        .group_by(Order.id, *keys, FulfillmentOrder.location_id, Order.currency, Order.total_minor, Order.cancelled_minor)
+        .group_by(
+            Order.id, *keys, FulfillmentOrder.location_id, Order.currency, Order.total_minor, Order.cancelled_minor
+        )
         .subquery()
     )
     order_value = sa.func.sum(per_location.c.value).over(partition_by=per_location.c.order_id)
@@ -153,8 +172,14 @@ def _by_location(stats_filter: StatsFilter, dimensions: list[StatsDimension], di
     )
     outer_keys = [shared.c[key.name] for key in keys]
     return (
-        sa.select(*outer_keys, shared.c.location_id, shared.c.currency, sa.func.count().label("order_count"),
-                  sa.func.sum(shared.c.units).label("unit_count"), sa.func.sum(revenue_share).label("revenue_minor"))
+        sa.select(
+            *outer_keys,
+            shared.c.location_id,
+            shared.c.currency,
+            sa.func.count().label("order_count"),
+            sa.func.sum(shared.c.units).label("unit_count"),
+            sa.func.sum(revenue_share).label("revenue_minor"),
+        )
         .group_by(*outer_keys, shared.c.location_id, shared.c.currency)
         .order_by(*outer_keys, shared.c.location_id, shared.c.currency)
     )

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import InventoryAdjustment, InventoryLevel
-from models.columns import utcnow
-from models.enums import ActorKind
+from ordergraph.models import InventoryAdjustment, InventoryLevel
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import ActorKind
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -38,7 +38,12 @@ def _merged(moves: Iterable[StockMove]) -> list[StockMove]:
 
 
 async def reserve_stock(
-    session: AsyncSession, moves: Iterable[StockMove], *, order_id: int, reason: str, actor: tuple[ActorKind, str | None]
+    session: AsyncSession,
+    moves: Iterable[StockMove],
+    *,
+    order_id: int,
+    reason: str,
+    actor: tuple[ActorKind, str | None],
 ) -> None:
     """Reserves every move or raises StockUnavailable (the caller's transaction then rolls back)."""
     merged = _merged(moves)
@@ -47,7 +52,11 @@ async def reserve_stock(
         available = InventoryLevel.on_hand - InventoryLevel.reserved - InventoryLevel.safety_stock
         result = await session.exec(
             sa.update(InventoryLevel)
-            .where(InventoryLevel.sku == move.sku, InventoryLevel.location_id == move.location_id, available >= move.quantity)
+            .where(
+                InventoryLevel.sku == move.sku,
+                InventoryLevel.location_id == move.location_id,
+                available >= move.quantity,
+            )
             .values(reserved=InventoryLevel.reserved + move.quantity, updated_at=utcnow())
         )
         if result.rowcount != 1:
@@ -55,7 +64,12 @@ async def reserve_stock(
 
 
 async def release_stock(
-    session: AsyncSession, moves: Iterable[StockMove], *, order_id: int, reason: str, actor: tuple[ActorKind, str | None]
+    session: AsyncSession,
+    moves: Iterable[StockMove],
+    *,
+    order_id: int,
+    reason: str,
+    actor: tuple[ActorKind, str | None],
 ) -> None:
     """Gives reserved units back (a cancellation, a re-route)."""
     merged = _merged(moves)
@@ -69,12 +83,23 @@ async def release_stock(
 
 
 def _record(
-    session: AsyncSession, moves: list[StockMove], *, order_id: int, reason: str, actor: tuple[ActorKind, str | None], sign: int
+    session: AsyncSession,
+    moves: list[StockMove],
+    *,
+    order_id: int,
+    reason: str,
+    actor: tuple[ActorKind, str | None],
+    sign: int,
 ) -> None:
     session.add_all(
         InventoryAdjustment(
-            sku=m.sku, location_id=m.location_id, reserved_delta=sign * m.quantity, reason=reason,
-            order_id=order_id, actor_kind=actor[0], actor_name=actor[1],
+            sku=m.sku,
+            location_id=m.location_id,
+            reserved_delta=sign * m.quantity,
+            reason=reason,
+            order_id=order_id,
+            actor_kind=actor[0],
+            actor_name=actor[1],
         )
         for m in moves
     )

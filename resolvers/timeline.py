@@ -1,9 +1,9 @@
 """An order's timeline: its events in sequence order; customers see CUSTOMER-visible ones only."""
 
-from loaders import CUSTOMER_VISIBLE, PageKey
-from models import Order
-from resolvers.context import RequestContext
-from resolvers.pagination import Connection, Sort, page_size
+from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey
+from ordergraph.models import Order
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
 TIMELINE_SORT = Sort("timeline", ("sequence",), descending=False)
 

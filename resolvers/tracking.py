@@ -20,13 +20,13 @@ from enum import StrEnum
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine, Shipment, ShipmentEvent
-from models.enums import ActorKind, EventType, EventVisibility, FulfillmentOrderStatus, ShipmentStatus
-from resolvers.access import require_agent
-from resolvers.context import RequestContext
-from resolvers.errors import Refusal
-from resolvers.events import WriteSession, actor_of, append_event, change
-from resolvers.order_state import refresh_order_status
+from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine, Shipment, ShipmentEvent
+from ordergraph.models.enums import ActorKind, EventType, EventVisibility, FulfillmentOrderStatus, ShipmentStatus
+from ordergraph.resolvers.access import require_agent
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.events import WriteSession, actor_of, append_event, change
+from ordergraph.resolvers.order_state import refresh_order_status
 
 # How far along each forward status is; EXCEPTION has no place of its own.
 PROGRESS = {
@@ -85,8 +85,9 @@ async def track_carrier_event(write: WriteSession, carrier: str, tracking_number
     async with change(write) as session:
         shipment = await find_shipment(session, carrier, tracking_number) if tracking_number else None
         if shipment is None:
-            raise Refusal("NOT_FOUND", f"No {carrier} shipment with tracking number {tracking_number!r}.",
-                          ["trackingNumber"])
+            raise Refusal(
+                "NOT_FOUND", f"No {carrier} shipment with tracking number {tracking_number!r}.", ["trackingNumber"]
+            )
         tracked = await apply_carrier_event(session, shipment.id, event, actor=(ActorKind.CARRIER, carrier))
     return tracked
 
@@ -97,7 +98,9 @@ def validated(event: CarrierEvent) -> CarrierEvent:
     if not event_id or len(event_id) > MAX_EVENT_ID:
         raise Refusal("INVALID_INPUT", f"carrierEventId holds 1 to {MAX_EVENT_ID} characters.", ["carrierEventId"])
     if event.status is ShipmentStatus.LABEL_CREATED:
-        raise Refusal("INVALID_INPUT", "A label is created by shipping the fulfillment order, not by a carrier event.", ["status"])
+        raise Refusal(
+            "INVALID_INPUT", "A label is created by shipping the fulfillment order, not by a carrier event.", ["status"]
+        )
     texts = {}
     for name in ("description", "location"):
         text = (getattr(event, name) or "").strip() or None
@@ -110,34 +113,64 @@ def validated(event: CarrierEvent) -> CarrierEvent:
 
 async def find_shipment(session: AsyncSession, carrier: str, tracking_number: str) -> Shipment | None:
     """The shipment a carrier's webhook speaks of, by its carrier and tracking number."""
-    query = select(Shipment).where(Shipment.carrier == carrier, Shipment.tracking_number == tracking_number).order_by(Shipment.id)
+    query = (
+        select(Shipment)
+        .where(Shipment.carrier == carrier, Shipment.tracking_number == tracking_number)
+        .order_by(Shipment.id)
+    )
     return (await session.exec(query)).first()
 
 
 async def apply_carrier_event(
-    session: AsyncSession, shipment_id: int, event: CarrierEvent, *, actor: tuple[ActorKind, str | None],
+    session: AsyncSession,
+    shipment_id: int,
+    event: CarrierEvent,
+    *,
+    actor: tuple[ActorKind, str | None],
 ) -> Tracked:
     """Applies one carrier event inside the caller's change: the order is locked first, so events for one
     order are applied one at a time (and a replay racing its original finds it recorded)."""
-    order = (await session.exec(
-        select(Order).join(Shipment, Shipment.order_id == Order.id).where(Shipment.id == shipment_id).with_for_update(of=Order)
-    )).first()
+    order = (
+        await session.exec(
+            select(Order)
+            .join(Shipment, Shipment.order_id == Order.id)
+            .where(Shipment.id == shipment_id)
+            .with_for_update(of=Order)
+        )
+    ).first()
     if order is None:
         raise Refusal("NOT_FOUND", "No such shipment.", ["shipmentId"])
-    shipment = (await session.exec(select(Shipment).where(Shipment.id == shipment_id)
-                                   .execution_options(populate_existing=True))).one()
-    seen = (await session.exec(select(ShipmentEvent).where(
-        ShipmentEvent.carrier == shipment.carrier, ShipmentEvent.carrier_event_id == event.carrier_event_id))).first()
+    shipment = (
+        await session.exec(select(Shipment).where(Shipment.id == shipment_id).execution_options(populate_existing=True))
+    ).one()
+    seen = (
+        await session.exec(
+            select(ShipmentEvent).where(
+                ShipmentEvent.carrier == shipment.carrier, ShipmentEvent.carrier_event_id == event.carrier_event_id
+            )
+        )
+    ).first()
     if seen is not None:
         if seen.shipment_id != shipment.id:
-            raise Refusal("INVALID_INPUT", f"{shipment.carrier} event {event.carrier_event_id} belongs to another shipment.",
-                          ["carrierEventId"])
+            raise Refusal(
+                "INVALID_INPUT",
+                f"{shipment.carrier} event {event.carrier_event_id} belongs to another shipment.",
+                ["carrierEventId"],
+            )
         return Tracked(shipment, order, Outcome.DUPLICATE)
 
     history = list((await session.exec(select(ShipmentEvent).where(ShipmentEvent.shipment_id == shipment.id))).all())
-    session.add(ShipmentEvent(shipment_id=shipment.id, status=event.status, occurred_at=event.occurred_at,
-                              description=event.description, location=event.location, carrier=shipment.carrier,
-                              carrier_event_id=event.carrier_event_id))
+    session.add(
+        ShipmentEvent(
+            shipment_id=shipment.id,
+            status=event.status,
+            occurred_at=event.occurred_at,
+            description=event.description,
+            location=event.location,
+            carrier=shipment.carrier,
+            carrier_event_id=event.carrier_event_id,
+        )
+    )
     target = next_status(shipment.status, [(e.status, e.occurred_at) for e in history], event.status, event.occurred_at)
     if target is None:
         await session.flush()
@@ -151,14 +184,24 @@ async def apply_carrier_event(
     await refresh_order_status(session, order)
     event_type, message = _EVENT_TYPES[target]
     detail = "; ".join(text for text in (event.description, event.location) if text)
-    append_event(session, order=order, customer_id=order.customer_id, type=event_type, actor=actor,
-                 message=f"{message} ({shipment.carrier} {shipment.tracking_number}{': ' + detail if detail else ''})",
-                 visibility=EventVisibility.CUSTOMER)
+    append_event(
+        session,
+        order=order,
+        customer_id=order.customer_id,
+        type=event_type,
+        actor=actor,
+        message=f"{message} ({shipment.carrier} {shipment.tracking_number}{': ' + detail if detail else ''})",
+        visibility=EventVisibility.CUSTOMER,
+    )
     return Tracked(shipment, order, Outcome.MOVED)
 
 
-def next_status(current: ShipmentStatus, history: list[tuple[ShipmentStatus, datetime]], status: ShipmentStatus,
-                occurred_at: datetime) -> ShipmentStatus | None:
+def next_status(
+    current: ShipmentStatus,
+    history: list[tuple[ShipmentStatus, datetime]],
+    status: ShipmentStatus,
+    occurred_at: datetime,
+) -> ShipmentStatus | None:
     """Where an event takes a shipment, or None when it moves nothing (pure; `history` is what was recorded)."""
     if current is ShipmentStatus.DELIVERED:
         return None
@@ -182,7 +225,9 @@ async def _deliver(session: AsyncSession, shipment: Shipment) -> None:
     fo = await session.get(FulfillmentOrder, shipment.fulfillment_order_id)
     fo.status, fo.updated_at = FulfillmentOrderStatus.DELIVERED, shipment.delivered_at
     session.add(fo)
-    fo_lines = (await session.exec(select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id == fo.id))).all()
+    fo_lines = (
+        await session.exec(select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id == fo.id))
+    ).all()
     for fo_line in fo_lines:
         line = await session.get(OrderLine, fo_line.order_line_id)
         line.quantity_delivered += fo_line.quantity

@@ -2,11 +2,11 @@ from datetime import datetime
 
 import strawberry
 
-import models
-from resolvers import catalog
-from schema.common import Money, money
-from schema.enums import DeliveryKind, StockStatus
-from schema.location import Location
+from ordergraph import models
+from ordergraph.resolvers import catalog
+from ordergraph.schema.common import Money, money
+from ordergraph.schema.enums import DeliveryKind, StockStatus
+from ordergraph.schema.location import Location
 
 
 @strawberry.type(

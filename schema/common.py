@@ -5,9 +5,9 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from models.money import to_decimal
-from resolvers import pagination
-from schema.enums import ActorKind
+from ordergraph.models.money import to_decimal
+from ordergraph.resolvers import pagination
+from ordergraph.schema.enums import ActorKind
 
 T = TypeVar("T")
 

@@ -3,16 +3,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-import models
-from resolvers import customers as customer_resolvers
-from resolvers import orders as order_resolvers
-from schema.common import Address, Money, UserError, money
-from schema.node import Node, encode_global_id
-from schema.permissions import PersonalData
+from ordergraph import models
+from ordergraph.resolvers import customers as customer_resolvers
+from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.schema.common import Address, Money, UserError, money
+from ordergraph.schema.node import Node, encode_global_id
+from ordergraph.schema.permissions import PersonalData
 
 if TYPE_CHECKING:
-    from schema.event import OrderEventConnection
-    from schema.order import OrderConnection
+    from ordergraph.schema.event import OrderEventConnection
+    from ordergraph.schema.order import OrderConnection
 
 
 @strawberry.type(description="`phone` here is the number SMS updates go to.")
@@ -60,17 +60,19 @@ class Customer(Node):
     @strawberry.field
     async def orders(
         root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
-    ) -> Annotated["OrderConnection", strawberry.lazy("schema.order")]:
+    ) -> Annotated["OrderConnection", strawberry.lazy("ordergraph.schema.order")]:
         return await order_resolvers.customer_orders(info.context, root.id, first=first, after=after)
 
     @strawberry.field(description="Everything that happened to the customer and their orders, newest first.")
     async def activity(
         root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
-    ) -> Annotated["OrderEventConnection", strawberry.lazy("schema.event")]:
+    ) -> Annotated["OrderEventConnection", strawberry.lazy("ordergraph.schema.event")]:
         return await customer_resolvers.customer_activity(info.context, root, first=first, after=after)
 
 
-@strawberry.input(description="Only what is given changes. SMS needs a phone (international form); an empty phone removes it.")
+@strawberry.input(
+    description="Only what is given changes. SMS needs a phone (international form); an empty phone removes it."
+)
 class NotificationPreferencesInput:
     email: bool | None = None
     sms: bool | None = None

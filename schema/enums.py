@@ -4,8 +4,8 @@ from enum import Enum
 
 import strawberry
 
-from models import enums
-from resolvers.orders import OrderSortField
+from ordergraph.models import enums
+from ordergraph.resolvers.orders import OrderSortField
 
 OrderStatus = strawberry.enum(enums.OrderStatus)
 Channel = strawberry.enum(enums.Channel)

@@ -3,14 +3,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-import models
-from models.enums import ActorKind as ActorKindValue
-from schema.common import Actor, Connection
-from schema.enums import EventVisibility
-from schema.scalars import BigInt
+from ordergraph import models
+from ordergraph.models.enums import ActorKind as ActorKindValue
+from ordergraph.schema.common import Actor, Connection
+from ordergraph.schema.enums import EventVisibility
+from ordergraph.schema.scalars import BigInt
 
 if TYPE_CHECKING:
-    from schema.order import Order
+    from ordergraph.schema.order import Order
 
 
 def actor(kind: ActorKindValue, name: str | None, info: strawberry.Info) -> Actor:
@@ -33,7 +33,9 @@ class OrderEvent:
         return actor(root.actor_kind, root.actor_name, info)
 
     @strawberry.field
-    async def order(root: models.OrderEvent, info: strawberry.Info) -> Annotated["Order", strawberry.lazy("schema.order")] | None:
+    async def order(
+        root: models.OrderEvent, info: strawberry.Info
+    ) -> Annotated["Order", strawberry.lazy("ordergraph.schema.order")] | None:
         if root.order_id is None:
             return None
         return await info.context.loaders.order.load(root.order_id)

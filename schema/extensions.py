@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import ApiError
+from ordergraph.resolvers.errors import ApiError
 
 logger = logging.getLogger("ordergraph.errors")
 

@@ -3,13 +3,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-import models
-from schema.enums import FulfillmentOrderStatus, ShipmentStatus
-from schema.location import Location
-from schema.node import Node, encode_global_id
+from ordergraph import models
+from ordergraph.schema.enums import FulfillmentOrderStatus, ShipmentStatus
+from ordergraph.schema.location import Location
+from ordergraph.schema.node import Node, encode_global_id
 
 if TYPE_CHECKING:
-    from schema.order import OrderLine
+    from ordergraph.schema.order import OrderLine
 
 
 @strawberry.type
@@ -50,7 +50,7 @@ class FulfillmentOrderLine:
     @strawberry.field
     async def order_line(
         root: models.FulfillmentOrderLine, info: strawberry.Info
-    ) -> Annotated["OrderLine", strawberry.lazy("schema.order")]:
+    ) -> Annotated["OrderLine", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order_line.load(root.order_line_id)
 
 

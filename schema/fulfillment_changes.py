@@ -4,10 +4,10 @@ from datetime import datetime
 
 import strawberry
 
-from schema.common import UserError
-from schema.enums import ShipmentStatus
-from schema.fulfillment import FulfillmentOrder, Shipment
-from schema.order import Order
+from ordergraph.schema.common import UserError
+from ordergraph.schema.enums import ShipmentStatus
+from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
+from ordergraph.schema.order import Order
 
 
 @strawberry.input
@@ -22,8 +22,10 @@ class ShipFulfillmentOrderInput:
     tracking_number: str
 
 
-@strawberry.input(description="A carrier's tracking event. A replayed `carrierEventId` is acknowledged and ignored; "
-                              "an event behind the shipment's progress is kept in its history but moves nothing.")
+@strawberry.input(
+    description="A carrier's tracking event. A replayed `carrierEventId` is acknowledged and ignored; "
+    "an event behind the shipment's progress is kept in its history but moves nothing."
+)
 class RecordShipmentEventInput:
     shipment_id: strawberry.ID
     status: ShipmentStatus

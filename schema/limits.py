@@ -27,7 +27,7 @@ from graphql import (
 from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 
-from schema.trusted_documents import UntrustedDocument
+from ordergraph.schema.trusted_documents import UntrustedDocument
 
 DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
 
@@ -58,10 +58,14 @@ class QueryLimits:
         default_factory=lambda: {"anonymous": 500, "customer": 2_000, "agent": 10_000, "analyst": 50_000}
     )
     # Each caller's cost bucket by role: (capacity, drained per second).
-    buckets: Mapping[str, Bucket] = field(default_factory=lambda: {
-        "anonymous": Bucket(2_000, 100), "customer": Bucket(10_000, 500),
-        "agent": Bucket(50_000, 2_500), "analyst": Bucket(200_000, 10_000),
-    })
+    buckets: Mapping[str, Bucket] = field(
+        default_factory=lambda: {
+            "anonymous": Bucket(2_000, 100),
+            "customer": Bucket(10_000, 500),
+            "agent": Bucket(50_000, 2_500),
+            "analyst": Bucket(200_000, 10_000),
+        }
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +80,21 @@ class LimitExceeded(GraphQLError):
         super().__init__(message, extensions={"code": code, **details})
 
 
-def measure(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]) -> Measure:
+def measure(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+) -> Measure:
     """Depth, aliases and requested cost of the operation that would run. Unknown fields count as objects
     (validation, which runs after, refuses them); fragment cycles are walked once."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = next((o for o in operations if o.name and o.name.value == operation_name), operations[0] if operations else None)
+    chosen = next(
+        (o for o in operations if o.name and o.name.value == operation_name), operations[0] if operations else None
+    )
     if chosen is None:
         return Measure(0, 0, 0)
     root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
-        chosen.operation.value]
+        chosen.operation.value
+    ]
     walker = _Walker(fragments, variables)
     cost = walker.selection_cost(root, chosen.selection_set, 1, frozenset())
     return Measure(walker.depth, walker.aliases, cost)
@@ -103,7 +112,11 @@ class _Walker:
         for node, fragment_seen in self._fields(selections, seen):
             self.depth = max(self.depth, depth)
             self.aliases += node.alias is not None
-            definition = parent.fields.get(node.name.value) if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else None
+            definition = (
+                parent.fields.get(node.name.value)
+                if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType))
+                else None
+            )
             child = get_named_type(definition.type) if definition else None
             if definition is not None and not is_composite_type(child):
                 continue  # a scalar or enum costs nothing
@@ -114,7 +127,9 @@ class _Walker:
                 cost += 1 + inner
         return cost
 
-    def _fields(self, selections: SelectionSetNode | None, seen: frozenset[str]) -> Iterator[tuple[FieldNode, frozenset[str]]]:
+    def _fields(
+        self, selections: SelectionSetNode | None, seen: frozenset[str]
+    ) -> Iterator[tuple[FieldNode, frozenset[str]]]:
         for selection in selections.selections if selections else ():
             if isinstance(selection, FieldNode):
                 yield selection, seen
@@ -158,7 +173,8 @@ class RequestLimits(SchemaExtension):
             raise LimitExceeded("DOCUMENT_TOO_LARGE", f"The document exceeds {limits.max_document_bytes} bytes.")
         try:
             self.execution_context.query = context.trusted_documents.resolve(
-                self.execution_context.query, self.execution_context.operation_extensions)
+                self.execution_context.query, self.execution_context.operation_extensions
+            )
         except UntrustedDocument as refusal:
             raise LimitExceeded(refusal.code, str(refusal)) from None
         self.execution_context.parse_options["max_tokens"] = limits.max_tokens
@@ -170,22 +186,35 @@ class RequestLimits(SchemaExtension):
         document = self.execution_context.graphql_document
         operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
         if operations > limits.max_operations:
-            raise LimitExceeded("TOO_MANY_OPERATIONS", f"{operations} operations in one document; at most {limits.max_operations}.")
-        found = measure(self.execution_context.schema._schema, document, self.execution_context.operation_name,
-                        self.execution_context.variables or {})
+            raise LimitExceeded(
+                "TOO_MANY_OPERATIONS", f"{operations} operations in one document; at most {limits.max_operations}."
+            )
+        found = measure(
+            self.execution_context.schema._schema,
+            document,
+            self.execution_context.operation_name,
+            self.execution_context.variables or {},
+        )
         if found.depth > limits.max_depth:
-            raise LimitExceeded("QUERY_TOO_DEEP", f"The query is {found.depth} levels deep; at most {limits.max_depth}.")
+            raise LimitExceeded(
+                "QUERY_TOO_DEEP", f"The query is {found.depth} levels deep; at most {limits.max_depth}."
+            )
         if found.aliases > limits.max_aliases:
             raise LimitExceeded("TOO_MANY_ALIASES", f"{found.aliases} aliases; at most {limits.max_aliases}.")
         role = context.viewer.role.value if context.viewer.role else "anonymous"
         maximum = limits.max_cost[role]
         if found.cost > maximum:
-            raise LimitExceeded("QUERY_TOO_COSTLY", f"The query would cost {found.cost}; at most {maximum} per request.")
+            raise LimitExceeded(
+                "QUERY_TOO_COSTLY", f"The query would cost {found.cost}; at most {maximum} per request."
+            )
         caller = context.viewer.subject or f"ip:{context.client_address}"
         retry_after = await context.cost_limiter.take(caller, found.cost, limits.buckets[role])
         if retry_after:
-            raise LimitExceeded("THROTTLED", f"Too much query cost in too little time; retry in {retry_after:.1f} s.",
-                                retry_after=round(retry_after, 1))
+            raise LimitExceeded(
+                "THROTTLED",
+                f"Too much query cost in too little time; retry in {retry_after:.1f} s.",
+                retry_after=round(retry_after, 1),
+            )
         self.requested = found.cost
         yield
 
@@ -193,5 +222,7 @@ class RequestLimits(SchemaExtension):
         if self.requested is None:
             return {}
         result = self.execution_context.result
-        actual = sum(count_objects(value) for value in result.data.values()) if result is not None and result.data else 0
+        actual = (
+            sum(count_objects(value) for value in result.data.values()) if result is not None and result.data else 0
+        )
         return {"cost": {"requestedQueryCost": self.requested, "actualQueryCost": actual}}

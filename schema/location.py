@@ -1,9 +1,9 @@
 import strawberry
 
-import models
-from schema.common import UserError
-from schema.enums import LocationKind
-from schema.node import Node, encode_global_id
+from ordergraph import models
+from ordergraph.schema.common import UserError
+from ordergraph.schema.enums import LocationKind
+from ordergraph.schema.node import Node, encode_global_id
 
 
 @strawberry.type

@@ -6,8 +6,8 @@ from typing import Any, TypeVar
 
 import strawberry
 
-from models import enums
-from resolvers import (
+from ordergraph.models import enums
+from ordergraph.resolvers import (
     cancellation,
     fulfillment_steps,
     inventory,
@@ -18,10 +18,10 @@ from resolvers import (
     shipping_change,
     tracking,
 )
-from resolvers.errors import Refusal
-from schema.common import UserError
-from schema.customer import CustomerPayload, NotificationPreferencesInput
-from schema.fulfillment_changes import (
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.schema.common import UserError
+from ordergraph.schema.customer import CustomerPayload, NotificationPreferencesInput
+from ordergraph.schema.fulfillment_changes import (
     ConfirmPickupInput,
     FulfillmentOrderPayload,
     MarkReadyForPickupInput,
@@ -30,9 +30,9 @@ from schema.fulfillment_changes import (
     ShipmentPayload,
     StartFulfillmentInput,
 )
-from schema.location import AdjustInventoryInput, InventoryLevelPayload
-from schema.node import parse_global_id
-from schema.order_changes import (
+from ordergraph.schema.location import AdjustInventoryInput, InventoryLevelPayload
+from ordergraph.schema.node import parse_global_id
+from ordergraph.schema.order_changes import (
     AddOrderNoteInput,
     CancelOrderInput,
     HoldOrderInput,
@@ -41,8 +41,8 @@ from schema.order_changes import (
     ReleaseOrderHoldInput,
     UpdateOrderShippingInput,
 )
-from schema.placement import PlaceOrderInput, PlaceOrderPayload
-from schema.return_changes import (
+from ordergraph.schema.placement import PlaceOrderInput, PlaceOrderPayload
+from ordergraph.schema.return_changes import (
     ApproveReturnInput,
     ReceiveReturnInput,
     RejectReturnInput,
@@ -73,9 +73,14 @@ def _fulfillment_order_id(global_id: strawberry.ID) -> int:
     return parse_global_id(global_id, "FulfillmentOrder")[1]
 
 
-def _fulfillment_payload(step: fulfillment_steps.FulfillmentStep | None, errors: list[UserError]) -> FulfillmentOrderPayload:
-    return FulfillmentOrderPayload(fulfillment_order=step.fulfillment_order if step else None,
-                                   order=step.order if step else None, user_errors=errors)
+def _fulfillment_payload(
+    step: fulfillment_steps.FulfillmentStep | None, errors: list[UserError]
+) -> FulfillmentOrderPayload:
+    return FulfillmentOrderPayload(
+        fulfillment_order=step.fulfillment_order if step else None,
+        order=step.order if step else None,
+        user_errors=errors,
+    )
 
 
 def _return_id(global_id: strawberry.ID) -> int:
@@ -95,7 +100,9 @@ class Mutation:
             lambda: placement.place_order(info.context, input.to_domain()),
         )
 
-    @strawberry.mutation(description="Address, delivery method or pickup store, until the order's fulfillment has left.")
+    @strawberry.mutation(
+        description="Address, delivery method or pickup store, until the order's fulfillment has left."
+    )
     async def update_order_shipping(self, info: strawberry.Info, input: UpdateOrderShippingInput) -> OrderPayload:
         return await answer(
             _order_payload,
@@ -104,7 +111,9 @@ class Mutation:
                 _order_id(input.order_id),
                 shipping_address=input.shipping_address.to_domain() if input.shipping_address else None,
                 delivery_method_code=input.delivery_method_code,
-                pickup_location_id=parse_global_id(input.pickup_location_id, "Location")[1] if input.pickup_location_id else None,
+                pickup_location_id=parse_global_id(input.pickup_location_id, "Location")[1]
+                if input.pickup_location_id
+                else None,
             ),
         )
 
@@ -114,19 +123,26 @@ class Mutation:
         if input.lines is not None:
             lines = [(parse_global_id(line.order_line_id, "OrderLine")[1], line.quantity) for line in input.lines]
         return await answer(
-            _order_payload, lambda: cancellation.cancel_order(info.context, _order_id(input.order_id), lines, input.reason)
+            _order_payload,
+            lambda: cancellation.cancel_order(info.context, _order_id(input.order_id), lines, input.reason),
         )
 
     @strawberry.mutation(description="Agents: stop fulfillment until the hold is released.")
     async def hold_order(self, info: strawberry.Info, input: HoldOrderInput) -> OrderPayload:
-        return await answer(_order_payload, lambda: order_changes.hold_order(info.context, _order_id(input.order_id), input.reason))
+        return await answer(
+            _order_payload, lambda: order_changes.hold_order(info.context, _order_id(input.order_id), input.reason)
+        )
 
     @strawberry.mutation(description="Agents: let fulfillment go on.")
     async def release_order_hold(self, info: strawberry.Info, input: ReleaseOrderHoldInput) -> OrderPayload:
-        return await answer(_order_payload, lambda: order_changes.release_order_hold(info.context, _order_id(input.order_id)))
+        return await answer(
+            _order_payload, lambda: order_changes.release_order_hold(info.context, _order_id(input.order_id))
+        )
 
     @strawberry.mutation(description="Customers: how they hear about their orders (email; SMS to a phone they give).")
-    async def update_notification_preferences(self, info: strawberry.Info, input: NotificationPreferencesInput) -> CustomerPayload:
+    async def update_notification_preferences(
+        self, info: strawberry.Info, input: NotificationPreferencesInput
+    ) -> CustomerPayload:
         return await answer(
             lambda customer, errors: CustomerPayload(customer=customer, user_errors=errors),
             lambda: notification_preferences.update_notification_preferences(
@@ -148,8 +164,11 @@ class Mutation:
         return await answer(
             lambda level, errors: InventoryLevelPayload(inventory_level=level, user_errors=errors),
             lambda: inventory.adjust_inventory(
-                info.context, sku=input.sku, location_id=parse_global_id(input.location_id, "Location")[1],
-                delta=input.delta, reason=input.reason,
+                info.context,
+                sku=input.sku,
+                location_id=parse_global_id(input.location_id, "Location")[1],
+                delta=input.delta,
+                reason=input.reason,
             ),
         )
 
@@ -157,17 +176,24 @@ class Mutation:
     async def start_fulfillment(self, info: strawberry.Info, input: StartFulfillmentInput) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
-            lambda: fulfillment_steps.start_fulfillment(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
+            lambda: fulfillment_steps.start_fulfillment(
+                info.context, _fulfillment_order_id(input.fulfillment_order_id)
+            ),
         )
 
-    @strawberry.mutation(description="Staff: hand a fulfillment order to a carrier (IN_PROGRESS → SHIPPED); its payment is captured.")
+    @strawberry.mutation(
+        description="Staff: hand a fulfillment order to a carrier (IN_PROGRESS → SHIPPED); its payment is captured."
+    )
     async def ship_fulfillment_order(self, info: strawberry.Info, input: ShipFulfillmentOrderInput) -> ShipmentPayload:
         return await answer(
-            lambda step, errors: ShipmentPayload(shipment=step.shipment if step else None, order=step.order if step else None,
-                                                 user_errors=errors),
+            lambda step, errors: ShipmentPayload(
+                shipment=step.shipment if step else None, order=step.order if step else None, user_errors=errors
+            ),
             lambda: fulfillment_steps.ship_fulfillment_order(
-                info.context, _fulfillment_order_id(input.fulfillment_order_id),
-                carrier=input.carrier, tracking_number=input.tracking_number,
+                info.context,
+                _fulfillment_order_id(input.fulfillment_order_id),
+                carrier=input.carrier,
+                tracking_number=input.tracking_number,
             ),
         )
 
@@ -175,30 +201,46 @@ class Mutation:
     async def record_shipment_event(self, info: strawberry.Info, input: RecordShipmentEventInput) -> ShipmentPayload:
         shipment_id = parse_global_id(input.shipment_id, "Shipment")[1]
         event = tracking.CarrierEvent(
-            carrier_event_id=input.carrier_event_id, status=enums.ShipmentStatus(input.status),
-            occurred_at=input.occurred_at or info.context.clock(), description=input.description, location=input.location,
+            carrier_event_id=input.carrier_event_id,
+            status=enums.ShipmentStatus(input.status),
+            occurred_at=input.occurred_at or info.context.clock(),
+            description=input.description,
+            location=input.location,
         )
         return await answer(
-            lambda tracked, errors: ShipmentPayload(shipment=tracked.shipment if tracked else None,
-                                                    order=tracked.order if tracked else None, user_errors=errors),
+            lambda tracked, errors: ShipmentPayload(
+                shipment=tracked.shipment if tracked else None,
+                order=tracked.order if tracked else None,
+                user_errors=errors,
+            ),
             lambda: tracking.record_shipment_event(info.context, shipment_id, event),
         )
 
-    @strawberry.mutation(description="Staff: a pickup fulfillment order waits at the store (IN_PROGRESS → READY_FOR_PICKUP).")
-    async def mark_ready_for_pickup(self, info: strawberry.Info, input: MarkReadyForPickupInput) -> FulfillmentOrderPayload:
+    @strawberry.mutation(
+        description="Staff: a pickup fulfillment order waits at the store (IN_PROGRESS → READY_FOR_PICKUP)."
+    )
+    async def mark_ready_for_pickup(
+        self, info: strawberry.Info, input: MarkReadyForPickupInput
+    ) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
-            lambda: fulfillment_steps.mark_ready_for_pickup(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
+            lambda: fulfillment_steps.mark_ready_for_pickup(
+                info.context, _fulfillment_order_id(input.fulfillment_order_id)
+            ),
         )
 
-    @strawberry.mutation(description="Staff: the customer collected it (READY_FOR_PICKUP → PICKED_UP); its payment is captured.")
+    @strawberry.mutation(
+        description="Staff: the customer collected it (READY_FOR_PICKUP → PICKED_UP); its payment is captured."
+    )
     async def confirm_pickup(self, info: strawberry.Info, input: ConfirmPickupInput) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
             lambda: fulfillment_steps.confirm_pickup(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
         )
 
-    @strawberry.mutation(description="Delivered units back, by MAIL or STORE_DROP_OFF: the customer on their own order, an agent on any.")
+    @strawberry.mutation(
+        description="Delivered units back, by MAIL or STORE_DROP_OFF: the customer on their own order, an agent on any."
+    )
     async def request_return(self, info: strawberry.Info, input: RequestReturnInput) -> ReturnPayload:
         drop_off = parse_global_id(input.drop_off_location_id, "Location")[1] if input.drop_off_location_id else None
         lines = [line.to_domain() for line in input.lines]
@@ -211,15 +253,20 @@ class Mutation:
 
     @strawberry.mutation(description="Agents: approve a requested return (a MAIL return's label is issued).")
     async def approve_return(self, info: strawberry.Info, input: ApproveReturnInput) -> ReturnPayload:
-        return await answer(_return_payload, lambda: return_requests.approve_return(info.context, _return_id(input.return_id)))
+        return await answer(
+            _return_payload, lambda: return_requests.approve_return(info.context, _return_id(input.return_id))
+        )
 
     @strawberry.mutation(description="Agents: reject a requested or approved return, saying why.")
     async def reject_return(self, info: strawberry.Info, input: RejectReturnInput) -> ReturnPayload:
         return await answer(
-            _return_payload, lambda: return_requests.reject_return(info.context, _return_id(input.return_id), input.reason)
+            _return_payload,
+            lambda: return_requests.reject_return(info.context, _return_id(input.return_id), input.reason),
         )
 
-    @strawberry.mutation(description="Agents: what came back, per line; sellable units are restocked and the received value refunded.")
+    @strawberry.mutation(
+        description="Agents: what came back, per line; sellable units are restocked and the received value refunded."
+    )
     async def receive_return(self, info: strawberry.Info, input: ReceiveReturnInput) -> ReturnPayload:
         lines = None if input.lines is None else [line.to_domain() for line in input.lines]
         return await answer(

@@ -5,7 +5,7 @@ import binascii
 
 import strawberry
 
-from resolvers.errors import InvalidId
+from ordergraph.resolvers.errors import InvalidId
 
 NODE_TYPES = {"Customer", "Order", "OrderLine", "Shipment", "Return", "Payment", "FulfillmentOrder", "Location"}
 

@@ -2,21 +2,21 @@ from datetime import datetime
 
 import strawberry
 
-import models
-from resolvers import orders as order_resolvers
-from resolvers import timeline
-from resolvers.pagination import Connection as Page
-from schema.catalog import DeliveryMethod
-from schema.common import Actor, Address, Connection, Money, money
-from schema.customer import Customer
-from schema.enums import Channel, OrderStatus
-from schema.event import OrderEventConnection, actor
-from schema.fulfillment import FulfillmentOrder, Shipment
-from schema.location import Location
-from schema.node import Node, encode_global_id
-from schema.payment import Payment
-from schema.permissions import PersonalData
-from schema.returns import Return
+from ordergraph import models
+from ordergraph.resolvers import orders as order_resolvers
+from ordergraph.resolvers import timeline
+from ordergraph.resolvers.pagination import Connection as Page
+from ordergraph.schema.catalog import DeliveryMethod
+from ordergraph.schema.common import Actor, Address, Connection, Money, money
+from ordergraph.schema.customer import Customer
+from ordergraph.schema.enums import Channel, OrderStatus
+from ordergraph.schema.event import OrderEventConnection, actor
+from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
+from ordergraph.schema.location import Location
+from ordergraph.schema.node import Node, encode_global_id
+from ordergraph.schema.payment import Payment
+from ordergraph.schema.permissions import PersonalData
+from ordergraph.schema.returns import Return
 
 
 @strawberry.type

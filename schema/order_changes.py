@@ -2,12 +2,12 @@
 
 import strawberry
 
-from models import enums
-from schema.common import UserError
-from schema.enums import EventVisibility
-from schema.event import OrderEvent
-from schema.order import Order
-from schema.placement import AddressInput
+from ordergraph.models import enums
+from ordergraph.schema.common import UserError
+from ordergraph.schema.enums import EventVisibility
+from ordergraph.schema.event import OrderEvent
+from ordergraph.schema.order import Order
+from ordergraph.schema.placement import AddressInput
 
 
 @strawberry.input

@@ -1,9 +1,9 @@
 import strawberry
 
-import models
-from schema.common import Money, money
-from schema.enums import PaymentStatus
-from schema.node import Node, encode_global_id
+from ordergraph import models
+from ordergraph.schema.common import Money, money
+from ordergraph.schema.enums import PaymentStatus
+from ordergraph.schema.node import Node, encode_global_id
 
 
 @strawberry.type

@@ -4,12 +4,12 @@ import strawberry
 from pydantic import ValidationError
 from strawberry.utils.str_converters import to_camel_case
 
-from models import AddressFields
-from resolvers import placement
-from resolvers.errors import Refusal
-from schema.common import UserError
-from schema.node import parse_global_id
-from schema.order import Order
+from ordergraph.models import AddressFields
+from ordergraph.resolvers import placement
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.schema.common import UserError
+from ordergraph.schema.node import parse_global_id
+from ordergraph.schema.order import Order
 
 
 @strawberry.input
@@ -32,7 +32,9 @@ class AddressInput:
             raise Refusal("INVALID_ADDRESS", f"Address {'.'.join(field[1:])}: {error['msg']}.", field) from None
 
 
-@strawberry.input(description="customization: free text for a personalised item; such a line is routed only to locations that customise.")
+@strawberry.input(
+    description="customization: free text for a personalised item; such a line is routed only to locations that customise."
+)
 class OrderLineInput:
     sku: str
     quantity: int
@@ -58,7 +60,9 @@ class PlaceOrderInput:
             lines=[placement.LineRequest(line.sku, line.quantity, line.customization) for line in self.lines],
             delivery_method_code=self.delivery_method_code,
             shipping_address=self.shipping_address.to_domain() if self.shipping_address else None,
-            pickup_location_id=parse_global_id(self.pickup_location_id, "Location")[1] if self.pickup_location_id else None,
+            pickup_location_id=parse_global_id(self.pickup_location_id, "Location")[1]
+            if self.pickup_location_id
+            else None,
             payment_token=self.payment_token,
             idempotency_key=self.idempotency_key,
         )

@@ -2,16 +2,16 @@ from datetime import datetime
 
 import strawberry
 
-from models import enums
-from resolvers import catalog, customers, inventory, node, orders, stats
-from schema.catalog import Product
-from schema.common import Connection
-from schema.customer import Customer
-from schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
-from schema.location import InventoryLevel
-from schema.node import Node, parse_global_id
-from schema.order import OrderConnection
-from schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
+from ordergraph.models import enums
+from ordergraph.resolvers import catalog, customers, inventory, node, orders, stats
+from ordergraph.schema.catalog import Product
+from ordergraph.schema.common import Connection
+from ordergraph.schema.customer import Customer
+from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
+from ordergraph.schema.location import InventoryLevel
+from ordergraph.schema.node import Node, parse_global_id
+from ordergraph.schema.order import OrderConnection
+from ordergraph.schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
 
 
 @strawberry.input
@@ -91,5 +91,7 @@ class Query:
     async def order_stats(
         self, info: strawberry.Info, filter: OrderStatsFilter, group_by: list[OrderStatsGroupBy]
     ) -> OrderStats:
-        result = await stats.order_stats(info.context, filter.to_domain(), [stats.StatsDimension(d.value) for d in group_by])
+        result = await stats.order_stats(
+            info.context, filter.to_domain(), [stats.StatsDimension(d.value) for d in group_by]
+        )
         return order_stats_of(result)

@@ -49,13 +49,15 @@ from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLSchema, Typ
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from loaders.base import ReadSession
-from models import Order, OrderEvent, Shipment, ShipmentEvent
+from ordergraph.loaders.base import ReadSession
+from ordergraph.models import Order, OrderEvent, Shipment, ShipmentEvent
 
-UNCACHEABLE_FIELDS = frozenset({
-    "Query.products",  # stock levels change without an order event; delivery promises follow the clock
-    "Order.returnableLines",  # the return window closes as time passes
-})
+UNCACHEABLE_FIELDS = frozenset(
+    {
+        "Query.products",  # stock levels change without an order event; delivery promises follow the clock
+        "Order.returnableLines",  # the return window closes as time passes
+    }
+)
 
 Version = tuple[int, int]
 
@@ -65,10 +67,13 @@ async def customer_version(read: ReadSession, customer_id: int) -> Version:
     order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
     (shipment_id))."""
     events = sa.select(sa.func.count()).select_from(OrderEvent).where(OrderEvent.customer_id == customer_id)
-    scans = (sa.select(sa.func.count()).select_from(ShipmentEvent)
-             .join(Shipment, Shipment.id == ShipmentEvent.shipment_id)
-             .join(Order, Order.id == Shipment.order_id)
-             .where(Order.customer_id == customer_id))
+    scans = (
+        sa.select(sa.func.count())
+        .select_from(ShipmentEvent)
+        .join(Shipment, Shipment.id == ShipmentEvent.shipment_id)
+        .join(Order, Order.id == Shipment.order_id)
+        .where(Order.customer_id == customer_id)
+    )
     async with read() as session:
         row = (await session.exec(sa.select(events.scalar_subquery(), scans.scalar_subquery()))).one()
     return row[0], row[1]

@@ -2,12 +2,12 @@
 
 import strawberry
 
-from models import enums
-from resolvers.return_requests import ReceivedLine, ReturnLineRequest
-from schema.common import UserError
-from schema.enums import ReturnMethod, ReturnReason
-from schema.node import parse_global_id
-from schema.returns import Return
+from ordergraph.models import enums
+from ordergraph.resolvers.return_requests import ReceivedLine, ReturnLineRequest
+from ordergraph.schema.common import UserError
+from ordergraph.schema.enums import ReturnMethod, ReturnReason
+from ordergraph.schema.node import parse_global_id
+from ordergraph.schema.returns import Return
 
 
 def _order_line_id(global_id: strawberry.ID) -> int:

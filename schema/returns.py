@@ -2,15 +2,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-import models
-from resolvers.return_labels import label_path
-from schema.common import Money, money
-from schema.enums import ReturnMethod, ReturnReason, ReturnStatus
-from schema.location import Location
-from schema.node import Node, encode_global_id
+from ordergraph import models
+from ordergraph.resolvers.return_labels import label_path
+from ordergraph.schema.common import Money, money
+from ordergraph.schema.enums import ReturnMethod, ReturnReason, ReturnStatus
+from ordergraph.schema.location import Location
+from ordergraph.schema.node import Node, encode_global_id
 
 if TYPE_CHECKING:
-    from schema.order import Order, OrderLine
+    from ordergraph.schema.order import Order, OrderLine
 
 
 @strawberry.type
@@ -19,7 +19,9 @@ class ReturnLine:
     reason: ReturnReason
 
     @strawberry.field
-    async def order_line(root: models.ReturnLine, info: strawberry.Info) -> Annotated["OrderLine", strawberry.lazy("schema.order")]:
+    async def order_line(
+        root: models.ReturnLine, info: strawberry.Info
+    ) -> Annotated["OrderLine", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order_line.load(root.order_line_id)
 
 
@@ -56,5 +58,7 @@ class Return(Node):
         return await info.context.loaders.lines_by_return.load(root.id)
 
     @strawberry.field
-    async def order(root: models.Return, info: strawberry.Info) -> Annotated["Order", strawberry.lazy("schema.order")]:
+    async def order(
+        root: models.Return, info: strawberry.Info
+    ) -> Annotated["Order", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order.load(root.order_id)

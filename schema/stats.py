@@ -4,11 +4,11 @@ from datetime import date, datetime
 
 import strawberry
 
-from models import enums
-from resolvers import stats
-from schema.common import Money, money
-from schema.enums import Channel, OrderStatus
-from schema.location import Location
+from ordergraph.models import enums
+from ordergraph.resolvers import stats
+from ordergraph.schema.common import Money, money
+from ordergraph.schema.enums import Channel, OrderStatus
+from ordergraph.schema.location import Location
 
 OrderStatsGroupBy = strawberry.enum(stats.StatsDimension, name="OrderStatsGroupBy")
 
@@ -29,8 +29,10 @@ class OrderStatsFilter:
         )
 
 
-@strawberry.type(description="A group's key fields are set for the dimensions grouped by and null otherwise. "
-                             "DAY is the UTC date of placedAt.")
+@strawberry.type(
+    description="A group's key fields are set for the dimensions grouped by and null otherwise. "
+    "DAY is the UTC date of placedAt."
+)
 class OrderStatsGroup:
     day: date | None
     status: OrderStatus | None

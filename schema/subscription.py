@@ -10,12 +10,12 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from schema.enums import OrderStatus
-from schema.event import OrderEvent
-from schema.node import parse_global_id
-from schema.scalars import BigInt
-from subscriptions import live
-from subscriptions.context import current_delivery
+from ordergraph.schema.enums import OrderStatus
+from ordergraph.schema.event import OrderEvent
+from ordergraph.schema.node import parse_global_id
+from ordergraph.schema.scalars import BigInt
+from ordergraph.subscriptions import live
+from ordergraph.subscriptions.context import current_delivery
 
 AFTER = "Replay the events with a higher sequence first (the last sequence the client saw); live only when null."
 
@@ -46,8 +46,9 @@ class Subscription:
     ) -> AsyncIterator[OrderEvent]:
         filter = filter or OrderEventFilter()
         customer_id = parse_global_id(filter.customer_id, "Customer")[1] if filter.customer_id else None
-        return await live.order_events(info.context, after=after, types=filter.types or [], statuses=filter.status or [],
-                                       customer_id=customer_id)
+        return await live.order_events(
+            info.context, after=after, types=filter.types or [], statuses=filter.status or [], customer_id=customer_id
+        )
 
     @strawberry.subscription(description="One order: its customer (CUSTOMER-visible events) or an agent.")
     async def order_updated(
@@ -73,7 +74,8 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
             operation.loc.source.body if operation.loc else id(operation),
             operation.name.value if operation.name else None,
             json.dumps(self.variable_values.coerced, sort_keys=True, default=str),
-            viewer.role, viewer.customer_id,
+            viewer.role,
+            viewer.customer_id,
         )
         execution = delivery.executions.get(key)
         if execution is None:

@@ -12,13 +12,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, print_ast
 from graphql.language import FragmentSpreadNode, Visitor, visit
 
-CONTRACT = Path(__file__).resolve().parent.parent / "frontend-contract"
+# The contract is package data (`ordergraph.contract`): the checkout's frontend-contract/ or its installed copy.
+CONTRACT: Traversable = files("ordergraph.contract")
 OPERATIONS = CONTRACT / "operations"
 MANIFEST = CONTRACT / "trusted-documents.json"
 
@@ -39,12 +41,12 @@ def _spreads(node: object) -> set[str]:
 
 
 @cache
-def contract_documents(directory: Path = OPERATIONS) -> dict[str, tuple[str, str]]:
+def contract_documents(directory: Traversable = OPERATIONS) -> dict[str, tuple[str, str]]:
     """Operation name -> (operation type, the document a client sends: the operation and the fragments it
     uses, transitively)."""
     operations: dict[str, OperationDefinitionNode] = {}
     fragments: dict[str, FragmentDefinitionNode] = {}
-    for path in sorted(directory.glob("*.graphql")):
+    for path in sorted((p for p in directory.iterdir() if p.name.endswith(".graphql")), key=lambda p: p.name):
         for definition in parse(path.read_text()).definitions:
             if isinstance(definition, OperationDefinitionNode):
                 operations[definition.name.value] = definition
@@ -69,10 +71,14 @@ def sha256(document: str) -> str:
 
 def manifest_json() -> str:
     """The manifest `export-schema` writes (Apollo's persisted-query manifest, version 1)."""
-    operations = [{"id": sha256(text), "name": name, "type": kind, "body": text}
-                  for name, (kind, text) in contract_documents().items()]
-    return json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations},
-                      indent=2) + "\n"
+    operations = [
+        {"id": sha256(text), "name": name, "type": kind, "body": text}
+        for name, (kind, text) in contract_documents().items()
+    ]
+    return (
+        json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": operations}, indent=2)
+        + "\n"
+    )
 
 
 class UntrustedDocument(Exception):
@@ -88,10 +94,10 @@ class TrustedDocuments:
     required: bool
 
     @classmethod
-    def load(cls, *, required: bool, path: Path = MANIFEST) -> "TrustedDocuments":
+    def load(cls, *, required: bool, path: Traversable = MANIFEST) -> "TrustedDocuments":
         """The manifest beside the source; an installation without it accepts no hashes (and, when only trusted
         documents may run, does not start)."""
-        if not path.exists() and not required:
+        if not path.is_file() and not required:
             return cls({}, required)
         manifest = json.loads(path.read_text())
         return cls({operation["id"]: operation["body"] for operation in manifest["operations"]}, required)
@@ -108,6 +114,9 @@ class TrustedDocuments:
                 raise UntrustedDocument("PERSISTED_QUERY_MISMATCH", "The query is not the document of this sha256Hash.")
             return document
         if self.required and (not query or sha256(query) not in self.by_hash):
-            raise UntrustedDocument("UNTRUSTED_DOCUMENT", "Only the clients' trusted documents are accepted: send the "
-                                    "persistedQuery extension with the document's sha256Hash.")
+            raise UntrustedDocument(
+                "UNTRUSTED_DOCUMENT",
+                "Only the clients' trusted documents are accepted: send the "
+                "persistedQuery extension with the document's sha256Hash.",
+            )
         return query

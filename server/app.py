@@ -2,13 +2,14 @@
 same path, health at /healthz, carrier tracking webhooks at /webhooks/carriers/{carrier}."""
 
 import contextlib
-from http import HTTPStatus
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from http import HTTPStatus
 
 import redis.asyncio as aioredis
+from cross_web import HTTPException  # what Strawberry's HTTP layer raises
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,41 +17,40 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
-from cross_web import HTTPException  # what Strawberry's HTTP layer raises
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from loaders import Loaders
-from models.columns import utcnow
-from resolvers.access import ANONYMOUS
-from resolvers.context import RequestContext
-from resolvers.events import has_numbered_events
-from resolvers.ports import load_ports
-from resolvers.return_labels import return_label
-from schema import schema_for
-from schema.limits import QueryLimits
-from schema.trusted_documents import TrustedDocuments
-from server.auth import viewer_from_authorization
-from server.carrier_webhooks import carrier_webhook
-from server.database import Database
-from server.migrate import upgrade
-from server.notifier import notifier_for
-from server.rate_limit import MemoryCostLimiter, RedisCostLimiter
-from server.settings import Settings
-from subscriptions.context import LiveContext
-from subscriptions.hub import Hub
-from subscriptions.redis_backend import broadcast_for
-from subscriptions.relay import OutboxRelay
-from subscriptions.wire import order_events_channel
+from ordergraph.loaders import Loaders
+from ordergraph.models.columns import utcnow
+from ordergraph.models.database import Database
+from ordergraph.models.migrate import upgrade
+from ordergraph.resolvers.access import ANONYMOUS
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.events import has_numbered_events
+from ordergraph.resolvers.ports import load_ports
+from ordergraph.resolvers.return_labels import return_label
+from ordergraph.schema.build import schema_for
+from ordergraph.schema.limits import QueryLimits
+from ordergraph.schema.trusted_documents import TrustedDocuments
+from ordergraph.server.auth import viewer_from_authorization
+from ordergraph.server.carrier_webhooks import carrier_webhook
+from ordergraph.server.notifier import notifier_for
+from ordergraph.server.rate_limit import MemoryCostLimiter, RedisCostLimiter
+from ordergraph.server.settings import Settings
+from ordergraph.subscriptions.context import LiveContext
+from ordergraph.subscriptions.hub import Hub
+from ordergraph.subscriptions.redis_backend import broadcast_for
+from ordergraph.subscriptions.relay import OutboxRelay
+from ordergraph.subscriptions.wire import order_events_channel
 
 logger = logging.getLogger("ordergraph")
 
 
 class Services:
     """What the app holds for its lifetime: databases, the broadcast connection, the outbox relay, the hub that
-fans events out to this process's subscribers, and the notifier that emails and texts customers."""
+    fans events out to this process's subscribers, and the notifier that emails and texts customers."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -62,8 +62,9 @@ fans events out to this process's subscribers, and the notifier that emails and 
         # nor run on the requests' engine.
         self.relay_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         channel = order_events_channel(settings.redis_prefix)
-        self.relay = OutboxRelay(self.relay_db, self.broadcast, channel=channel,
-                                 poll_seconds=settings.relay_poll_seconds)
+        self.relay = OutboxRelay(
+            self.relay_db, self.broadcast, channel=channel, poll_seconds=settings.relay_poll_seconds
+        )
         self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
@@ -72,12 +73,24 @@ fans events out to this process's subscribers, and the notifier that emails and 
         self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
         # A pool that waits for a free connection: a full one must not read as "Redis away" and stop rate limiting.
-        self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
-            settings.broadcast_url, max_connections=100, timeout=5)) \
-            if settings.broadcast_url.startswith(("redis://", "rediss://")) else None
-        self.cost_limiter = RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
-        self.ports = load_ports(tax=settings.tax_calculator, payments=settings.payment_gateway,
-                                fraud=settings.fraud_screen, carriers=settings.carriers)
+        self.redis = (
+            aioredis.Redis(
+                connection_pool=aioredis.BlockingConnectionPool.from_url(
+                    settings.broadcast_url, max_connections=100, timeout=5
+                )
+            )
+            if settings.broadcast_url.startswith(("redis://", "rediss://"))
+            else None
+        )
+        self.cost_limiter = (
+            RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
+        )
+        self.ports = load_ports(
+            tax=settings.tax_calculator,
+            payments=settings.payment_gateway,
+            fraud=settings.fraud_screen,
+            carriers=settings.carriers,
+        )
         self.clock = utcnow  # tests set another to place orders at a chosen time of day
 
     async def start(self) -> None:
@@ -135,17 +148,21 @@ class GraphQLApp(GraphQL):
             response = await self.run(Request(scope, receive=receive))
         except HTTPException as refusal:
             code = HTTP_REFUSALS.get(refusal.reason) or HTTPStatus(refusal.status_code).name
-            response = JSONResponse({"errors": [{"message": refusal.reason, "extensions": {"code": code}}]},
-                                    status_code=refusal.status_code)
+            response = JSONResponse(
+                {"errors": [{"message": refusal.reason, "extensions": {"code": code}}]}, status_code=refusal.status_code
+            )
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> RequestContext:
         settings = self.services.settings
         common = {
-            "write": self.services.write, "ports": self.services.ports, "clock": self.services.clock,
+            "write": self.services.write,
+            "ports": self.services.ports,
+            "clock": self.services.clock,
             "return_window": timedelta(days=settings.return_window_days),
             "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
-            "limits": self.services.limits, "trusted_documents": self.services.trusted_documents,
+            "limits": self.services.limits,
+            "trusted_documents": self.services.trusted_documents,
             "cost_limiter": self.services.cost_limiter,
             "client_address": request.client.host if request.client else None,
         }
@@ -153,22 +170,33 @@ class GraphQLApp(GraphQL):
             # The caller is known once connection_init arrives (on_ws_connect); live reads use the primary,
             # which the relay has published from.
             db = self.services.db
-            return LiveContext(viewer=ANONYMOUS, loaders=Loaders(db.read), read=db.read, hub=self.services.hub,
-                               max_page_size=settings.max_page_size, **common)
+            return LiveContext(
+                viewer=ANONYMOUS,
+                loaders=Loaders(db.read),
+                read=db.read,
+                hub=self.services.hub,
+                max_page_size=settings.max_page_size,
+                **common,
+            )
         viewer = viewer_from_authorization(request.headers.get("authorization"), settings.jwt_secret)
         # Analysts' reads may go to a replica.
         analyst = viewer.is_staff and not viewer.is_agent
         db = self.services.read_db if analyst else self.services.db
-        return RequestContext(viewer=viewer, loaders=Loaders(db.read, batch=settings.loader_batching), read=db.read,
-                              max_page_size=settings.analyst_max_page_size if analyst else settings.max_page_size,
-                              **common)
+        return RequestContext(
+            viewer=viewer,
+            loaders=Loaders(db.read, batch=settings.loader_batching),
+            read=db.read,
+            max_page_size=settings.analyst_max_page_size if analyst else settings.max_page_size,
+            **common,
+        )
 
     async def on_ws_connect(self, context: LiveContext) -> UnsetType:
         """graphql-transport-ws: the token comes in the connection_init payload as {"authorization": "Bearer …"};
         without a valid one the socket closes with 4403."""
         authorization = (context.connection_params or {}).get("authorization")
-        viewer = viewer_from_authorization(authorization if isinstance(authorization, str) else None,
-                                           self.services.settings.jwt_secret)
+        viewer = viewer_from_authorization(
+            authorization if isinstance(authorization, str) else None, self.services.settings.jwt_secret
+        )
         if viewer.role is None:
             raise ConnectionRejectionError()
         context.viewer = viewer

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from resolvers.access import ANONYMOUS, Role, Viewer
-from schema.node import decode_global_id
+from ordergraph.resolvers.access import ANONYMOUS, Role, Viewer
+from ordergraph.schema.node import decode_global_id
 
 ALGORITHM = "HS256"
 
@@ -38,5 +38,10 @@ def viewer_from_authorization(header: str | None, secret: str) -> Viewer:
         if decoded is None or decoded[0] != "Customer":
             return Viewer(token_error="A customer token's sub must be the customer's global ID.")
         customer_id = decoded[1]
-    return Viewer(role=role, name=claims.get("name"), subject=claims["sub"], customer_id=customer_id,
-                  expires_at=datetime.fromtimestamp(claims["exp"], UTC))
+    return Viewer(
+        role=role,
+        name=claims.get("name"),
+        subject=claims["sub"],
+        customer_id=customer_id,
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+    )

@@ -20,10 +20,10 @@ from datetime import datetime
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from models.enums import ShipmentStatus
-from resolvers.errors import Refusal
-from resolvers.ports.carrier import Carriers, UnknownCarrier
-from resolvers.tracking import CarrierEvent, track_carrier_event
+from ordergraph.models.enums import ShipmentStatus
+from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.ports.carrier import Carriers, UnknownCarrier
+from ordergraph.resolvers.tracking import CarrierEvent, track_carrier_event
 
 SIGNATURE_HEADER = "X-Ordergraph-Signature"
 MAX_BODY_BYTES = 64 * 1024
@@ -80,10 +80,12 @@ def parse_event(body: bytes) -> tuple[str, CarrierEvent]:
     try:
         occurred_at = datetime.fromisoformat(payload["occurredAt"])
     except ValueError:
-        raise Refusal("INVALID_INPUT", "occurredAt is an ISO 8601 time, e.g. 2026-11-20T17:00:00Z.",
-                      ["occurredAt"]) from None
-    event = CarrierEvent(payload["carrierEventId"], status, occurred_at, payload.get("description"),
-                         payload.get("location"))
+        raise Refusal(
+            "INVALID_INPUT", "occurredAt is an ISO 8601 time, e.g. 2026-11-20T17:00:00Z.", ["occurredAt"]
+        ) from None
+    event = CarrierEvent(
+        payload["carrierEventId"], status, occurred_at, payload.get("description"), payload.get("location")
+    )
     return payload["trackingNumber"], event
 
 

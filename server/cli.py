@@ -3,19 +3,18 @@
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from sqlmodel import func, select
 
-from models import Customer, Order
-from resolvers.access import Role
-from schema.node import encode_global_id
-from schema.trusted_documents import CONTRACT
-from server.auth import issue_token
-from server.database import Database
-from server.migrate import upgrade
-from server.settings import Settings
-
-SCHEMA_SNAPSHOT = CONTRACT / "schema.graphql"
+from ordergraph.models import Customer, Order
+from ordergraph.models.database import Database
+from ordergraph.models.migrate import upgrade
+from ordergraph.resolvers.access import Role
+from ordergraph.schema.node import encode_global_id
+from ordergraph.schema.trusted_documents import CONTRACT
+from ordergraph.server.auth import issue_token
+from ordergraph.server.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,7 +42,10 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--name", help="the caller's display name")
     token.add_argument("--ttl", type=int, help="lifetime in seconds")
 
-    commands.add_parser("export-schema", help="write the schema SDL and the trusted-documents manifest")
+    export = commands.add_parser("export-schema", help="write the schema SDL and the trusted-documents manifest")
+    export.add_argument(
+        "folder", nargs="?", type=Path, help="where to write them (default: the checkout's frontend-contract/)"
+    )
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -57,15 +59,28 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "token":
         print(token_command(settings, args))
     elif args.command == "export-schema":
-        from schema import schema
-        from schema.trusted_documents import MANIFEST, manifest_json
-
-        SCHEMA_SNAPSHOT.write_text(schema.as_str() + "\n")
-        MANIFEST.write_text(manifest_json())
-        print(f"wrote {SCHEMA_SNAPSHOT} and {MANIFEST}")
+        export_schema(args.folder or _checkout_contract())
 
 
-async def _with_db(settings: Settings, action):  # noqa: ANN001, ANN202
+def _checkout_contract() -> Path:
+    """frontend-contract/ of the checkout this code runs from (an editable install); an installed wheel has none."""
+    folder = Path(str(CONTRACT))
+    if not (folder.parent / "pyproject.toml").is_file():
+        sys.exit("ordergraph export-schema: not running from a checkout; name the folder to write to")
+    return folder
+
+
+def export_schema(folder: Path) -> None:
+    from ordergraph.schema.build import build_schema
+    from ordergraph.schema.trusted_documents import manifest_json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "schema.graphql").write_text(build_schema().as_str() + "\n")
+    (folder / "trusted-documents.json").write_text(manifest_json())
+    print(f"wrote schema.graphql and trusted-documents.json to {folder}")
+
+
+async def _with_db(settings: Settings, action):
     database = Database(settings.database_url)
     try:
         return await action(database)
@@ -80,7 +95,7 @@ def _safe_url(url: str) -> str:
 
 
 async def seed_command(database: Database, args: argparse.Namespace) -> None:
-    from server.seed import seed_demo
+    from ordergraph.server.seed import seed_demo
 
     await upgrade(database)
     async with database.read() as session:
@@ -104,7 +119,7 @@ def token_command(settings: Settings, args: argparse.Namespace) -> str:
 
 async def prepare_demo(settings: Settings) -> None:
     """Migrate, load the demo data into an empty database, and print tokens to paste into GraphiQL."""
-    from server.seed import seed_demo
+    from ordergraph.server.seed import seed_demo
 
     database = Database(settings.database_url)
     try:
@@ -120,15 +135,23 @@ async def prepare_demo(settings: Settings) -> None:
         await database.dispose()
     ttl = settings.jwt_ttl_seconds
     customer_token = issue_token(
-        settings.jwt_secret, role=Role.CUSTOMER, subject=encode_global_id("Customer", customer.id), name=customer.name, ttl_seconds=ttl
+        settings.jwt_secret,
+        role=Role.CUSTOMER,
+        subject=encode_global_id("Customer", customer.id),
+        name=customer.name,
+        ttl_seconds=ttl,
     )
-    agent_token = issue_token(settings.jwt_secret, role=Role.AGENT, subject="agent:demo", name="Demo Agent", ttl_seconds=ttl)
-    analyst_token = issue_token(settings.jwt_secret, role=Role.ANALYST, subject="analyst:demo", name="Demo Analyst", ttl_seconds=ttl)
+    agent_token = issue_token(
+        settings.jwt_secret, role=Role.AGENT, subject="agent:demo", name="Demo Agent", ttl_seconds=ttl
+    )
+    analyst_token = issue_token(
+        settings.jwt_secret, role=Role.ANALYST, subject="analyst:demo", name="Demo Analyst", ttl_seconds=ttl
+    )
     print(
         "\nDemo tokens (GraphiQL → Headers):\n"
-        f"  customer {customer.name}: {{\"Authorization\": \"Bearer {customer_token}\"}}\n"
-        f"  agent:    {{\"Authorization\": \"Bearer {agent_token}\"}}\n"
-        f"  analyst:  {{\"Authorization\": \"Bearer {analyst_token}\"}}\n",
+        f'  customer {customer.name}: {{"Authorization": "Bearer {customer_token}"}}\n'
+        f'  agent:    {{"Authorization": "Bearer {agent_token}"}}\n'
+        f'  analyst:  {{"Authorization": "Bearer {analyst_token}"}}\n',
         flush=True,
     )
 
@@ -139,7 +162,7 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> None:
     if args.demo:
         asyncio.run(prepare_demo(settings))
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
-    uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run("ordergraph.server.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -25,16 +25,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 
-from models import Customer, Notification, Order, OrderEvent
-from models.columns import utcnow
-from models.enums import NotificationChannel, NotificationStatus
-from models.event import EventRelay, NotificationWatermark
-from resolvers.notifications import Update, email_message, recipients, sms_text
-from resolvers.ports import load_sms_sender
-from resolvers.ports.email import EmailSender, email_sender
-from resolvers.ports.sms import SmsSender
-from server.database import Database
-from server.settings import Settings
+from ordergraph.models import Customer, Notification, Order, OrderEvent
+from ordergraph.models.columns import utcnow
+from ordergraph.models.database import Database
+from ordergraph.models.enums import NotificationChannel, NotificationStatus
+from ordergraph.models.event import EventRelay, NotificationWatermark
+from ordergraph.resolvers.notifications import Update, email_message, recipients, sms_text
+from ordergraph.resolvers.ports import load_sms_sender
+from ordergraph.resolvers.ports.email import EmailSender, email_sender
+from ordergraph.resolvers.ports.sms import SmsSender
+from ordergraph.server.settings import Settings
 
 logger = logging.getLogger("ordergraph.notifier")
 
@@ -48,8 +48,17 @@ MAX_ERROR_TEXT = 500
 
 
 class Notifier:
-    def __init__(self, db: Database, *, email: EmailSender, sms: SmsSender, sender_address: str, poll_seconds: float,
-                 max_attempts: int, retry_seconds: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        email: EmailSender,
+        sms: SmsSender,
+        sender_address: str,
+        poll_seconds: float,
+        max_attempts: int,
+        retry_seconds: float,
+    ) -> None:
         self.db = db
         self.email = email
         self.sms = sms
@@ -67,8 +76,9 @@ class Notifier:
         insert = postgresql.insert if self.db.dialect == "postgresql" else sqlite.insert
         published = select(EventRelay.published_sequence).where(EventRelay.id == 1).scalar_subquery()
         async with self.db.write() as session:
-            await session.exec(insert(NotificationWatermark).values(id=1, queued_sequence=published)
-                               .on_conflict_do_nothing())
+            await session.exec(
+                insert(NotificationWatermark).values(id=1, queued_sequence=published).on_conflict_do_nothing()
+            )
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notifier")
@@ -110,10 +120,17 @@ class Notifier:
         if not await self._behind():
             return False
         async with self.db.write() as session:
-            mark = (await session.exec(select(NotificationWatermark).where(NotificationWatermark.id == 1)
-                                       .with_for_update())).one()
-            events = (await session.exec(select(OrderEvent).where(OrderEvent.sequence > mark.queued_sequence)
-                                         .order_by(OrderEvent.sequence).limit(BATCH_SIZE))).all()
+            mark = (
+                await session.exec(select(NotificationWatermark).where(NotificationWatermark.id == 1).with_for_update())
+            ).one()
+            events = (
+                await session.exec(
+                    select(OrderEvent)
+                    .where(OrderEvent.sequence > mark.queued_sequence)
+                    .order_by(OrderEvent.sequence)
+                    .limit(BATCH_SIZE)
+                )
+            ).all()
             if not events:
                 return False
             customer_ids = {event.customer_id for event in events}
@@ -122,8 +139,15 @@ class Notifier:
             now = utcnow()
             for event in events:
                 for channel, recipient in recipients(event, customers[event.customer_id]):
-                    session.add(Notification(event_id=event.id, channel=channel, recipient=recipient,
-                                             status=NotificationStatus.PENDING, next_attempt_at=now))
+                    session.add(
+                        Notification(
+                            event_id=event.id,
+                            channel=channel,
+                            recipient=recipient,
+                            status=NotificationStatus.PENDING,
+                            next_attempt_at=now,
+                        )
+                    )
             mark.queued_sequence = events[-1].sequence
             session.add(mark)
         return True
@@ -140,9 +164,18 @@ class Notifier:
         began, after = utcnow(), 0
         while not self._stopping:
             async with self.db.read() as session:
-                due = (await session.exec(select(Notification.id).where(
-                    Notification.status == NotificationStatus.PENDING, Notification.next_attempt_at <= began,
-                    Notification.id > after).order_by(Notification.id).limit(BATCH_SIZE))).all()
+                due = (
+                    await session.exec(
+                        select(Notification.id)
+                        .where(
+                            Notification.status == NotificationStatus.PENDING,
+                            Notification.next_attempt_at <= began,
+                            Notification.id > after,
+                        )
+                        .order_by(Notification.id)
+                        .limit(BATCH_SIZE)
+                    )
+                ).all()
             for notification_id in due:
                 if self._stopping:
                     return
@@ -159,21 +192,28 @@ class Notifier:
         async with self.db.write() as session:
             claimed = await session.exec(
                 sa.update(Notification)
-                .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING,
-                       Notification.next_attempt_at <= now)
-                .values(attempts=Notification.attempts + 1, next_attempt_at=now + LEASE))
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == NotificationStatus.PENDING,
+                    Notification.next_attempt_at <= now,
+                )
+                .values(attempts=Notification.attempts + 1, next_attempt_at=now + LEASE)
+            )
             if claimed.rowcount != 1:
                 return None
             return (await session.exec(select(Notification.attempts).where(Notification.id == notification_id))).one()
 
     async def _attempt(self, notification_id: int, attempt: int) -> None:
         async with self.db.read() as session:
-            notification, event, number, name = (await session.exec(
-                select(Notification, OrderEvent, Order.number, Customer.name)
-                .join(OrderEvent, OrderEvent.id == Notification.event_id)
-                .join(Order, Order.id == OrderEvent.order_id)
-                .join(Customer, Customer.id == OrderEvent.customer_id)
-                .where(Notification.id == notification_id))).one()
+            notification, event, number, name = (
+                await session.exec(
+                    select(Notification, OrderEvent, Order.number, Customer.name)
+                    .join(OrderEvent, OrderEvent.id == Notification.event_id)
+                    .join(Order, Order.id == OrderEvent.order_id)
+                    .join(Customer, Customer.id == OrderEvent.customer_id)
+                    .where(Notification.id == notification_id)
+                )
+            ).one()
         if attempt > self.max_attempts:
             # The last attempt's process died mid-send: whether it went out is unknown, and no attempt is left.
             await self._record_failure(notification_id, attempt, "the last attempt did not finish")
@@ -182,20 +222,29 @@ class Notifier:
         reference = f"notification-{notification_id}"
         try:
             if notification.channel is NotificationChannel.EMAIL:
-                message = email_message(update, sender=self.sender_address, recipient=notification.recipient,
-                                        reference=reference)
+                message = email_message(
+                    update, sender=self.sender_address, recipient=notification.recipient, reference=reference
+                )
                 await self.email.send(message, reference=reference)
             else:
                 await self.sms.send(notification.recipient, sms_text(update), reference=reference)
         except Exception as error:  # noqa: BLE001  (whatever the provider raised, the attempt failed)
-            logger.warning("%s %s to %s failed (attempt %d): %r", notification.channel, reference,
-                           notification.recipient, attempt, error)
+            logger.warning(
+                "%s %s to %s failed (attempt %d): %r",
+                notification.channel,
+                reference,
+                notification.recipient,
+                attempt,
+                error,
+            )
             await self._record_failure(notification_id, attempt, repr(error))
             return
         async with self.db.write() as session:
-            await session.exec(sa.update(Notification).where(Notification.id == notification_id)
-                               .values(status=NotificationStatus.SENT, sent_at=utcnow(), next_attempt_at=None,
-                                       last_error=None))
+            await session.exec(
+                sa.update(Notification)
+                .where(Notification.id == notification_id)
+                .values(status=NotificationStatus.SENT, sent_at=utcnow(), next_attempt_at=None, last_error=None)
+            )
 
     async def _record_failure(self, notification_id: int, attempt: int, error: str) -> None:
         """Due again after a doubling delay, or FAILED after the last attempt. Only while this attempt is still the
@@ -205,18 +254,36 @@ class Notifier:
         async with self.db.write() as session:
             await session.exec(
                 sa.update(Notification)
-                .where(Notification.id == notification_id, Notification.status == NotificationStatus.PENDING,
-                       Notification.attempts == attempt)
-                .values(status=NotificationStatus.FAILED if final else NotificationStatus.PENDING,
-                        next_attempt_at=retry_at, last_error=error[:MAX_ERROR_TEXT]))
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == NotificationStatus.PENDING,
+                    Notification.attempts == attempt,
+                )
+                .values(
+                    status=NotificationStatus.FAILED if final else NotificationStatus.PENDING,
+                    next_attempt_at=retry_at,
+                    last_error=error[:MAX_ERROR_TEXT],
+                )
+            )
 
 
 def notifier_for(settings: Settings, db: Database) -> Notifier:
     """The notifier with the senders the settings choose (SMTP and the SMS endpoint, else the outbox folder)."""
-    email = email_sender(host=settings.smtp_host, port=settings.smtp_port, starttls=settings.smtp_starttls,
-                         username=settings.smtp_username, password=settings.smtp_password,
-                         outbox=settings.notification_outbox)
+    email = email_sender(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        outbox=settings.notification_outbox,
+    )
     sms = load_sms_sender(settings.sms_sender, endpoint=settings.sms_endpoint, outbox=settings.notification_outbox)
-    return Notifier(db, email=email, sms=sms, sender_address=settings.email_from,
-                    poll_seconds=settings.notification_poll_seconds, max_attempts=settings.notification_max_attempts,
-                    retry_seconds=settings.notification_retry_seconds)
+    return Notifier(
+        db,
+        email=email,
+        sms=sms,
+        sender_address=settings.email_from,
+        poll_seconds=settings.notification_poll_seconds,
+        max_attempts=settings.notification_max_attempts,
+        retry_seconds=settings.notification_retry_seconds,
+    )

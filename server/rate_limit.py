@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from schema.limits import Bucket
+from ordergraph.schema.limits import Bucket
 
 logger = logging.getLogger("ordergraph.rate_limit")
 

@@ -46,7 +46,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 
-from models import (
+from ordergraph.models import (
     Customer,
     CustomerAddress,
     DeliveryMethod,
@@ -67,7 +67,8 @@ from models import (
     Shipment,
     ShipmentEvent,
 )
-from models.enums import (
+from ordergraph.models.database import Database
+from ordergraph.models.enums import (
     ActorKind,
     Channel,
     DeliveryKind,
@@ -82,15 +83,14 @@ from models.enums import (
     ReturnStatus,
     ShipmentStatus,
 )
-from models.event import EventRelay, NotificationWatermark
-from models.money import share
-from models.order import cancelled_value_minor
-from models.routing import DELIVERED_BY, NEXT_DAY_START, Method, carrier_days_after
-from models.status import LineQuantities, derive_order_status
-from resolvers.ports.carrier import BUILTIN_CARRIERS, TemplateCarrier
-from resolvers.ports.payment import TestPaymentGateway
-from resolvers.ports.tax import TableTaxCalculator, tax_minor
-from server.database import Database
+from ordergraph.models.event import EventRelay, NotificationWatermark
+from ordergraph.models.money import share
+from ordergraph.models.order import cancelled_value_minor
+from ordergraph.models.routing import DELIVERED_BY, NEXT_DAY_START, Method, carrier_days_after
+from ordergraph.models.status import LineQuantities, derive_order_status
+from ordergraph.resolvers.ports.carrier import BUILTIN_CARRIERS, TemplateCarrier
+from ordergraph.resolvers.ports.payment import TestPaymentGateway
+from ordergraph.resolvers.ports.tax import TableTaxCalculator, tax_minor
 
 CURRENCY = "USD"
 COUNTRY = "US"
@@ -137,14 +137,26 @@ class MethodSpec:
 DELIVERY_METHODS = (
     MethodSpec("STANDARD", "Standard (3-5 business days)", DeliveryKind.SHIP, 599, "UPS", time(17), transit_days=3),
     MethodSpec("NEXT_DAY", "Next day", DeliveryKind.SHIP, 1499, "FedEx", time(15), transit_days=1),
-    MethodSpec("SAME_DAY", "Same day", DeliveryKind.SHIP, 1999, "METRO", time(12),
-               weekend_delivery=True, metro_only=True),
-    MethodSpec("ONE_HOUR", "One hour", DeliveryKind.SHIP, 2999, "METRO", time(20), transit_hours=1,
-               weekend_delivery=True, metro_only=True),
-    MethodSpec("WEEKEND", "Weekend delivery", DeliveryKind.SHIP, 999, "USPS", time(16), transit_days=2,
-               weekend_delivery=True),
-    MethodSpec("PICKUP", "In-store pickup", DeliveryKind.PICKUP, 0, None, time(18), transit_hours=2,
-               weekend_delivery=True),
+    MethodSpec(
+        "SAME_DAY", "Same day", DeliveryKind.SHIP, 1999, "METRO", time(12), weekend_delivery=True, metro_only=True
+    ),
+    MethodSpec(
+        "ONE_HOUR",
+        "One hour",
+        DeliveryKind.SHIP,
+        2999,
+        "METRO",
+        time(20),
+        transit_hours=1,
+        weekend_delivery=True,
+        metro_only=True,
+    ),
+    MethodSpec(
+        "WEEKEND", "Weekend delivery", DeliveryKind.SHIP, 999, "USPS", time(16), transit_days=2, weekend_delivery=True
+    ),
+    MethodSpec(
+        "PICKUP", "In-store pickup", DeliveryKind.PICKUP, 0, None, time(18), transit_hours=2, weekend_delivery=True
+    ),
 )
 METHOD_WEIGHTS = {"STANDARD": 55, "NEXT_DAY": 12, "SAME_DAY": 7, "ONE_HOUR": 3, "WEEKEND": 4, "PICKUP": 15}
 
@@ -160,9 +172,17 @@ CHANNELS = _weighted({Channel.WEB: 70, Channel.MARKETPLACE: 12, Channel.AGENT: 1
 LINES_PER_ORDER = _weighted({1: 46, 2: 28, 3: 14, 4: 7, 5: 3, 6: 2})
 UNITS_PER_LINE = _weighted({1: 78, 2: 15, 3: 4, 4: 2, 6: 1})
 DAYS_LATE = _weighted({0: 86, 1: 10, 2: 4})
-RETURN_REASONS = _weighted({ReturnReason.DAMAGED: 8, ReturnReason.DEFECTIVE: 10, ReturnReason.WRONG_ITEM: 6,
-                            ReturnReason.NOT_AS_DESCRIBED: 12, ReturnReason.NO_LONGER_NEEDED: 25,
-                            ReturnReason.SIZE_OR_FIT: 30, ReturnReason.OTHER: 9})
+RETURN_REASONS = _weighted(
+    {
+        ReturnReason.DAMAGED: 8,
+        ReturnReason.DEFECTIVE: 10,
+        ReturnReason.WRONG_ITEM: 6,
+        ReturnReason.NOT_AS_DESCRIBED: 12,
+        ReturnReason.NO_LONGER_NEEDED: 25,
+        ReturnReason.SIZE_OR_FIT: 30,
+        ReturnReason.OTHER: 9,
+    }
+)
 PICKUP_RADIUS_KM = 50  # pickup is offered when a pickup store is this close to the customer
 ONE_HOUR_OPENS = time(8)
 CARRIERS = {carrier.name: carrier for carrier in BUILTIN_CARRIERS}
@@ -181,8 +201,9 @@ class KindTraits:
 LOCATIONS_PER_KIND = 15
 KIND_TRAITS = {
     LocationKind.WAREHOUSE: KindTraits("Warehouse", "WH", 1.0, (HOUR, 6 * HOUR), (40, 400), 1.0),
-    LocationKind.DISTRIBUTION_CENTER: KindTraits("Distribution Center", "DC", 0.75, (2 * HOUR, 8 * HOUR), (60, 600),
-                                                 0.4),
+    LocationKind.DISTRIBUTION_CENTER: KindTraits(
+        "Distribution Center", "DC", 0.75, (2 * HOUR, 8 * HOUR), (60, 600), 0.4
+    ),
     LocationKind.STORE: KindTraits("Store", "ST", 0.35, (HOUR, 4 * HOUR), (0, 25), 1.0),
     LocationKind.THIRD_PARTY: KindTraits("Fulfillment Partner", "3P", 0.45, (18 * HOUR, 54 * HOUR), (10, 150), 0.5),
 }
@@ -190,30 +211,172 @@ KIND_TRAITS = {
 PRODUCTS = 300
 CATEGORIES = (  # nouns and a price range in dollars
     (("Trail Runner", "Hiking Boot", "Court Sneaker", "Slip-On", "Sandal", "Chelsea Boot"), (49, 189)),
-    (("Tee", "Hoodie", "Rain Jacket", "Puffer Parka", "Fleece Vest", "Chino Shorts", "Leggings", "Flannel Shirt"),
-     (15, 249)),
+    (
+        ("Tee", "Hoodie", "Rain Jacket", "Puffer Parka", "Fleece Vest", "Chino Shorts", "Leggings", "Flannel Shirt"),
+        (15, 249),
+    ),
     (("Cap", "Beanie", "Backpack", "Water Bottle", "Leather Wallet", "Belt", "Wool Socks", "Sunglasses"), (8, 129)),
     (("Coffee Mug", "Throw Blanket", "Candle", "Cutting Board", "Enamel Pot"), (12, 99)),
     (("Tent", "Sleeping Bag", "Headlamp", "Trekking Poles", "Camp Chair", "Cooler"), (24, 399)),
 )
-CUSTOMIZABLE_NOUNS = {"Tee", "Hoodie", "Cap", "Backpack", "Water Bottle", "Leather Wallet", "Coffee Mug",
-                      "Cutting Board"}
-ADJECTIVES = ("Summit", "Coastal", "Urban", "Alpine", "Classic", "Everyday", "Ridge", "Harbor", "Canyon", "Meadow",
-              "Granite", "Cedar", "Prairie", "Tidal", "Northwind", "Juniper", "Basalt", "Aspen")
+CUSTOMIZABLE_NOUNS = {
+    "Tee",
+    "Hoodie",
+    "Cap",
+    "Backpack",
+    "Water Bottle",
+    "Leather Wallet",
+    "Coffee Mug",
+    "Cutting Board",
+}
+ADJECTIVES = (
+    "Summit",
+    "Coastal",
+    "Urban",
+    "Alpine",
+    "Classic",
+    "Everyday",
+    "Ridge",
+    "Harbor",
+    "Canyon",
+    "Meadow",
+    "Granite",
+    "Cedar",
+    "Prairie",
+    "Tidal",
+    "Northwind",
+    "Juniper",
+    "Basalt",
+    "Aspen",
+)
 COLORS = ("Black", "Navy", "Olive", "Sand", "Rust", "Slate", "Forest", "Cream", "Charcoal", "Sky")
 
-FIRST_NAMES = ("Olivia", "Liam", "Emma", "Noah", "Ava", "Elijah", "Sophia", "James", "Isabella", "Lucas", "Mia",
-               "Mateo", "Amelia", "Ethan", "Harper", "Aiden", "Evelyn", "Daniel", "Abigail", "Henry", "Emily",
-               "Jackson", "Ella", "Samuel", "Grace", "David", "Chloe", "Joseph", "Priya", "Wei", "Aisha", "Carlos",
-               "Mei", "Omar", "Fatima", "Diego", "Hana", "Kofi", "Nadia", "Ravi", "Sofia", "Andre", "Yuki", "Tariq",
-               "Lena", "Marcus", "Rosa", "Jamal", "Ingrid", "Hector")
-LAST_NAMES = ("Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez", "Martinez",
-              "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor", "Moore", "Jackson", "Martin",
-              "Lee", "Perez", "Thompson", "White", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen",
-              "King", "Wright", "Scott", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
-              "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Patel", "Kim", "Chen")
-STREETS = ("Main", "Oak", "Maple", "Cedar", "Pine", "Elm", "Washington", "Lake", "Hill", "Park", "Sunset", "River",
-           "Church", "Highland", "Mill", "Spring", "Forest", "Union", "Madison", "Franklin")
+FIRST_NAMES = (
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "Lucas",
+    "Mia",
+    "Mateo",
+    "Amelia",
+    "Ethan",
+    "Harper",
+    "Aiden",
+    "Evelyn",
+    "Daniel",
+    "Abigail",
+    "Henry",
+    "Emily",
+    "Jackson",
+    "Ella",
+    "Samuel",
+    "Grace",
+    "David",
+    "Chloe",
+    "Joseph",
+    "Priya",
+    "Wei",
+    "Aisha",
+    "Carlos",
+    "Mei",
+    "Omar",
+    "Fatima",
+    "Diego",
+    "Hana",
+    "Kofi",
+    "Nadia",
+    "Ravi",
+    "Sofia",
+    "Andre",
+    "Yuki",
+    "Tariq",
+    "Lena",
+    "Marcus",
+    "Rosa",
+    "Jamal",
+    "Ingrid",
+    "Hector",
+)
+LAST_NAMES = (
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Clark",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Patel",
+    "Kim",
+    "Chen",
+)
+STREETS = (
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Sunset",
+    "River",
+    "Church",
+    "Highland",
+    "Mill",
+    "Spring",
+    "Forest",
+    "Union",
+    "Madison",
+    "Franklin",
+)
 STREET_SUFFIXES = ("St", "Ave", "Rd", "Blvd", "Ln", "Dr", "Ct", "Way")
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org")
 AREA_CODES = ("212", "310", "312", "415", "617", "713", "214", "404", "206", "305", "512", "602", "303", "615", "919")
@@ -225,13 +388,22 @@ MARKETPLACES = ("Amazon Marketplace", "Walmart Marketplace", "eBay")
 CARDS = tuple(TestPaymentGateway.CARDS.values())
 GATEWAY = TestPaymentGateway.name
 
-HOLD_REASONS = ("Review: new customer's high-value order to an address never used before.",
-                "Review: several cards were tried before this one was accepted.",
-                "Review: billing and shipping names differ.")
-NOTES = ("Customer called to confirm the delivery window.", "Gift order: no prices on the packing slip.",
-         "Customer asked whether the items can ship together.", "Verified the address with the customer by phone.")
-SCAN_EXCEPTIONS = ("Weather delay in the carrier network", "Delivery attempted: no access to the building",
-                   "Address information needed: carrier contacting the recipient")
+HOLD_REASONS = (
+    "Review: new customer's high-value order to an address never used before.",
+    "Review: several cards were tried before this one was accepted.",
+    "Review: billing and shipping names differ.",
+)
+NOTES = (
+    "Customer called to confirm the delivery window.",
+    "Gift order: no prices on the packing slip.",
+    "Customer asked whether the items can ship together.",
+    "Verified the address with the customer by phone.",
+)
+SCAN_EXCEPTIONS = (
+    "Weather delay in the carrier network",
+    "Delivery attempted: no access to the building",
+    "Address information needed: carrier contacting the recipient",
+)
 DELIVERY_NOTES = ("Delivered, front door", "Delivered, handed to resident", "Delivered, mailroom", "Delivered, porch")
 RETURN_REJECTIONS = ("Outside the 30-day return policy.", "The item shows wear and cannot be resold.")
 CUSTOMIZATION_PHRASES = ("Happy birthday!", "Best dad ever", "Adventure awaits", "Est. 2024", "Go team")
@@ -325,12 +497,17 @@ def _km(a: Place, b: Place) -> float:
 def _nearest_first(sites: list[Site], place: Place) -> list[Site]:
     """The sites by distance from `place` (squared equirectangular: ranks as the real distance does)."""
     scale = math.cos(math.radians(place.latitude))
-    return sorted(sites, key=lambda site: (site.place.latitude - place.latitude) ** 2
-                  + ((site.place.longitude - place.longitude) * scale) ** 2)
+    return sorted(
+        sites,
+        key=lambda site: (
+            (site.place.latitude - place.latitude) ** 2 + ((site.place.longitude - place.longitude) * scale) ** 2
+        ),
+    )
 
 
 def _between(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
     return low + (high - low) * rng.random()
+
 
 def _street(rng: random.Random) -> str:
     return f"{rng.randint(10, 9899)} {rng.choice(STREETS)} {rng.choice(STREET_SUFFIXES)}"
@@ -342,9 +519,19 @@ def _phone(rng: random.Random) -> str:
 
 
 async def _places(connection: AsyncConnection) -> list[Place]:
-    query = (select(PostalCode.code, PostalCode.region, PostalCode.city, PostalCode.latitude, PostalCode.longitude,
-                    PostalCode.metro_area, PostalCode.timezone)
-             .where(PostalCode.country == COUNTRY).order_by(PostalCode.code))
+    query = (
+        select(
+            PostalCode.code,
+            PostalCode.region,
+            PostalCode.city,
+            PostalCode.latitude,
+            PostalCode.longitude,
+            PostalCode.metro_area,
+            PostalCode.timezone,
+        )
+        .where(PostalCode.country == COUNTRY)
+        .order_by(PostalCode.code)
+    )
     places = [Place(*row) for row in (await connection.execute(query)).all()]
     if not any(place.metro_area for place in places):
         raise RuntimeError("the postal_code table holds no metro areas: migrate the database before seeding")
@@ -368,13 +555,22 @@ def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> 
             name = f"{place.city} {traits.label}"
             names[name] += 1
             carried = [sku for sku in all_skus if traits.assortment >= 1 or rng.random() < traits.assortment]
-            sites.append(Site(
-                id=len(sites) + 1, code=f"{traits.code}-{index + 1:02d}",
-                name=name if names[name] == 1 else f"{name} {names[name]}", kind=kind, place=place, line1=_street(rng),
-                ships=True, pickup=kind is LocationKind.STORE, returns_drop_off=kind is LocationKind.STORE,
-                customization=first_in_metro or (kind is not LocationKind.THIRD_PARTY and rng.random() < 0.35),
-                skus=frozenset(carried), tz=_zone(place.timezone),
-            ))
+            sites.append(
+                Site(
+                    id=len(sites) + 1,
+                    code=f"{traits.code}-{index + 1:02d}",
+                    name=name if names[name] == 1 else f"{name} {names[name]}",
+                    kind=kind,
+                    place=place,
+                    line1=_street(rng),
+                    ships=True,
+                    pickup=kind is LocationKind.STORE,
+                    returns_drop_off=kind is LocationKind.STORE,
+                    customization=first_in_metro or (kind is not LocationKind.THIRD_PARTY and rng.random() < 0.35),
+                    skus=frozenset(carried),
+                    tz=_zone(place.timezone),
+                )
+            )
     return sites
 
 
@@ -408,20 +604,30 @@ def _build_shoppers(rng: random.Random, places: list[Place], count: int, window_
         name, phone = f"{first} {last}", _phone(rng)
         sms = customer_id == 1 or rng.random() < 0.25
         addresses = tuple(
-            Address(position, name, _street(rng),
-                    rng.choice(("Apt 4B", "Unit 12", "Suite 300", "Apt 2")) if rng.random() < 0.25 else None,
-                    # The showcase customer lives in a metro area, so every delivery method is open to them.
-                    rng.choice(metro_places if customer_id == 1 or rng.random() < METRO_SHARE_OF_ADDRESSES else places),
-                    phone)
+            Address(
+                position,
+                name,
+                _street(rng),
+                rng.choice(("Apt 4B", "Unit 12", "Suite 300", "Apt 2")) if rng.random() < 0.25 else None,
+                # The showcase customer lives in a metro area, so every delivery method is open to them.
+                rng.choice(metro_places if customer_id == 1 or rng.random() < METRO_SHARE_OF_ADDRESSES else places),
+                phone,
+            )
             for position in range(1 if rng.random() < 0.7 else 2)
         )
-        shoppers.append(Shopper(
-            id=customer_id, name=name, phone=phone,
-            email=f"{first}.{last}.{customer_id}@{rng.choice(EMAIL_DOMAINS)}".lower().replace("'", ""),
-            created_at=window_start - _between(rng, DAY, 3 * 365 * DAY),
-            notify_email=customer_id == 1 or rng.random() < 0.92, notify_sms=sms, sms_phone=phone if sms else None,
-            addresses=addresses,
-        ))
+        shoppers.append(
+            Shopper(
+                id=customer_id,
+                name=name,
+                phone=phone,
+                email=f"{first}.{last}.{customer_id}@{rng.choice(EMAIL_DOMAINS)}".lower().replace("'", ""),
+                created_at=window_start - _between(rng, DAY, 3 * 365 * DAY),
+                notify_email=customer_id == 1 or rng.random() < 0.92,
+                notify_sms=sms,
+                sms_phone=phone if sms else None,
+                addresses=addresses,
+            )
+        )
     return shoppers
 
 
@@ -573,8 +779,16 @@ class OrderDraft:
     def status(self) -> OrderStatus:
         return derive_order_status(
             on_hold=self.hold_reason is not None,
-            lines=[LineQuantities(line.quantity, line.quantity_cancelled, line.quantity_shipped,
-                                  line.quantity_delivered, line.quantity_returned) for line in self.lines],
+            lines=[
+                LineQuantities(
+                    line.quantity,
+                    line.quantity_cancelled,
+                    line.quantity_shipped,
+                    line.quantity_delivered,
+                    line.quantity_returned,
+                )
+                for line in self.lines
+            ],
             fulfillment_statuses=[fo.status for fo in self.fulfillments],
         )
 
@@ -582,8 +796,14 @@ class OrderDraft:
     def updated_at(self) -> datetime:
         return max(event[0] for event in self.events)
 
-    def record(self, at: datetime, type: EventType, message: str, visibility: EventVisibility,
-               actor: tuple[ActorKind, str | None]) -> None:
+    def record(
+        self,
+        at: datetime,
+        type: EventType,
+        message: str,
+        visibility: EventVisibility,
+        actor: tuple[ActorKind, str | None],
+    ) -> None:
         self.events.append((at, type, message, visibility, actor[0], actor[1]))
 
 
@@ -606,10 +826,12 @@ class Scenario:
         hold = channel is not Channel.MARKETPLACE and rng.random() < 0.025
         cancel, return_ = rng.random(), rng.random()
         return cls(
-            hold=hold, hold_ends_in_cancellation=hold and rng.random() < 0.2,
+            hold=hold,
+            hold_ends_in_cancellation=hold and rng.random() < 0.2,
             cancel="all" if cancel < 0.045 else "some" if cancel < 0.07 else "none",
             return_="all" if return_ < 0.04 else "some" if return_ < 0.09 else "none",
-            return_rejected=rng.random() < 0.07, note=rng.random() < 0.03,
+            return_rejected=rng.random() < 0.07,
+            note=rng.random() < 0.03,
         )
 
 
@@ -646,8 +868,15 @@ def _utc(day: date, at: time, tz: ZoneInfo) -> datetime:
 @cache
 def _calendar(method: MethodSpec) -> Method:
     """The method as routing sees it: the one carrier calendar placement and promises use."""
-    return Method(method.code, method.kind, method.cutoff_local, method.transit_days, method.transit_hours,
-                  method.weekend_delivery, method.metro_only)
+    return Method(
+        method.code,
+        method.kind,
+        method.cutoff_local,
+        method.transit_days,
+        method.transit_hours,
+        method.weekend_delivery,
+        method.metro_only,
+    )
 
 
 @cache  # few distinct methods, days and counts, asked for over and over
@@ -686,8 +915,15 @@ class OrderFactory:
 
     # Planning -----------------------------------------------------------------------------------------------
 
-    def plan(self, rng: random.Random, shopper: Shopper, placed_at: datetime, *, method_code: str | None = None,
-             split_to: LocationKind | None = None) -> OrderDraft:
+    def plan(
+        self,
+        rng: random.Random,
+        shopper: Shopper,
+        placed_at: datetime,
+        *,
+        method_code: str | None = None,
+        split_to: LocationKind | None = None,
+    ) -> OrderDraft:
         """An order placed at `placed_at`; `split_to` makes one of its lines come from a location of that kind."""
         channel = _pick(rng, *CHANNELS)
         address = shopper.addresses[0 if len(shopper.addresses) == 1 or rng.random() < 0.8 else 1]
@@ -702,8 +938,15 @@ class OrderFactory:
         destination_tz = _zone((pickup or address).place.timezone)
         fulfillments = self._fulfillment_orders(lines, method, placed_at, destination_tz)
         return OrderDraft(
-            shopper=shopper, channel=channel, placed_at=placed_at, placed_by=self._placed_by(rng, channel, shopper),
-            method=method, address=None if pickup else address, pickup=pickup, lines=lines, fulfillments=fulfillments,
+            shopper=shopper,
+            channel=channel,
+            placed_at=placed_at,
+            placed_by=self._placed_by(rng, channel, shopper),
+            method=method,
+            address=None if pickup else address,
+            pickup=pickup,
+            lines=lines,
+            fulfillments=fulfillments,
             subtotal_minor=sum(line.item.price_minor * line.quantity for line in lines),
             shipping_minor=method.price_minor,
             tax_minor=sum(line.tax_minor for line in lines) + tax_minor(method.price_minor, rate),
@@ -743,8 +986,15 @@ class OrderFactory:
         lines = []
         for number, item in enumerate(chosen.values(), start=1):
             customized = item.customizable and rng.random() < 0.3 and (pickup is None or pickup.customization)
-            lines.append(LineDraft(number, item, self._customization(rng) if customized else None,
-                                   _pick(rng, *UNITS_PER_LINE), site=pickup))
+            lines.append(
+                LineDraft(
+                    number,
+                    item,
+                    self._customization(rng) if customized else None,
+                    _pick(rng, *UNITS_PER_LINE),
+                    site=pickup,
+                )
+            )
         return lines
 
     def _assortment(self, store: Site | None) -> tuple[list[Item], list[float]]:
@@ -753,8 +1003,9 @@ class OrderFactory:
             return self.world.items, self.world.item_popularity
         if store.id not in self._store_assortments:
             weights = [right - left for left, right in pairwise([0.0, *self.world.item_popularity])]
-            carried = [(item, weight) for item, weight in zip(self.world.items, weights, strict=True)
-                       if item.sku in store.skus]
+            carried = [
+                (item, weight) for item, weight in zip(self.world.items, weights, strict=True) if item.sku in store.skus
+            ]
             self._store_assortments[store.id] = ([item for item, _ in carried], list(accumulate(w for _, w in carried)))
         return self._store_assortments[store.id]
 
@@ -764,8 +1015,15 @@ class OrderFactory:
             return "Monogram: " + "".join(rng.choice("ABCDEFGHJKLMNPRSTW") for _ in range(3))
         return f'Engraving: "{rng.choice(CUSTOMIZATION_PHRASES)}"'
 
-    def _source(self, rng: random.Random, lines: list[LineDraft], method: MethodSpec, destination: Place,
-                pickup: Site | None, split_to: LocationKind | None) -> None:
+    def _source(
+        self,
+        rng: random.Random,
+        lines: list[LineDraft],
+        method: MethodSpec,
+        destination: Place,
+        pickup: Site | None,
+        split_to: LocationKind | None,
+    ) -> None:
         """DESIGN.md's routing, cheaply: the nearest eligible location that can supply the whole cart (fewest
         splits first); now and then it is short of one line, which then comes from the next nearest (of kind
         `split_to`, when given)."""
@@ -778,8 +1036,14 @@ class OrderFactory:
             if whole is not None and line is not short:
                 line.site = whole
                 continue
-            line.site = next((site for site in candidates if site is not whole and self._supplies(site, line)
-                              and split_to in (None, site.kind)), whole)
+            line.site = next(
+                (
+                    site
+                    for site in candidates
+                    if site is not whole and self._supplies(site, line) and split_to in (None, site.kind)
+                ),
+                whole,
+            )
             if line.site is None:
                 raise RuntimeError(f"no location supplies {line.item.sku}: the demo assortment is inconsistent")
 
@@ -807,8 +1071,9 @@ class OrderFactory:
             self._tax_rates[region] = self._tax.rate(COUNTRY, region)
         return self._tax_rates[region]
 
-    def _fulfillment_orders(self, lines: list[LineDraft], method: MethodSpec, placed_at: datetime,
-                            destination_tz: ZoneInfo) -> list[FulfillmentDraft]:
+    def _fulfillment_orders(
+        self, lines: list[LineDraft], method: MethodSpec, placed_at: datetime, destination_tz: ZoneInfo
+    ) -> list[FulfillmentDraft]:
         """One per location, with when it can leave and the delivery it promises (the order promises the latest)."""
         by_site: dict[int, FulfillmentDraft] = {}
         for line in lines:
@@ -816,8 +1081,14 @@ class OrderFactory:
             if fo is None:
                 departs_at = self._departure(method, line.site, placed_at)
                 fo = by_site[line.site.id] = FulfillmentDraft(
-                    line.site, method.kind, [], placed_at, departs_at,
-                    self._arrival(method, line.site, departs_at, destination_tz), updated_at=placed_at)
+                    line.site,
+                    method.kind,
+                    [],
+                    placed_at,
+                    departs_at,
+                    self._arrival(method, line.site, departs_at, destination_tz),
+                    updated_at=placed_at,
+                )
             fo.lines.append(line)
         return list(by_site.values())
 
@@ -841,7 +1112,6 @@ class OrderFactory:
             return departure + method.transit_hours * HOUR
         day = _carrier_days_after(method, departure.astimezone(site.tz).date(), method.transit_days)
         return _utc(day, DELIVERED_BY, destination_tz)
-
 
     # Simulation ---------------------------------------------------------------------------------------------
 
@@ -873,11 +1143,16 @@ class OrderFactory:
         or None when it never does by the anchor (still held, or cancelled after review)."""
         at = order.placed_at
         order.record(at, EventType.ORDER_PLACED, _placement_message(order), CUSTOMER_EVENT, order.placed_by)
-        order.payment.add(TransactionDraft(PaymentTransactionKind.AUTHORIZATION, order.total_minor,
-                                           order.payment.reference, at))
-        order.record(at, EventType.PAYMENT_AUTHORIZED,
-                     f"Payment of {_money(order.total_minor)} authorised ({order.payment.method_description}).",
-                     INTERNAL_EVENT, SYSTEM)
+        order.payment.add(
+            TransactionDraft(PaymentTransactionKind.AUTHORIZATION, order.total_minor, order.payment.reference, at)
+        )
+        order.record(
+            at,
+            EventType.PAYMENT_AUTHORIZED,
+            f"Payment of {_money(order.total_minor)} authorised ({order.payment.method_description}).",
+            INTERNAL_EVENT,
+            SYSTEM,
+        )
         if scenario.hold:
             order.hold_reason = rng.choice(HOLD_REASONS)
             order.record(at, EventType.ORDER_HELD, order.hold_reason, INTERNAL_EVENT, SYSTEM)
@@ -890,8 +1165,9 @@ class OrderFactory:
             return None
         agent = (ActorKind.AGENT, rng.choice(AGENTS))
         order.hold_reason = None
-        order.record(reviewed_at, EventType.ORDER_HOLD_RELEASED, "Review complete: hold released.", INTERNAL_EVENT,
-                     agent)
+        order.record(
+            reviewed_at, EventType.ORDER_HOLD_RELEASED, "Review complete: hold released.", INTERNAL_EVENT, agent
+        )
         if scenario.hold_ends_in_cancellation:
             self._cancel(rng, order, reviewed_at, everything=True, actor=agent)
             return None
@@ -901,8 +1177,9 @@ class OrderFactory:
         method, site = order.method, fo.site
         if released_at != order.placed_at:  # a hold kept it from leaving when promised
             fo.departs_at = self._departure(method, site, released_at)
-            fo.promised_at = self._arrival(method, site, fo.departs_at, _zone(order.address.place.timezone)
-                                           if order.address else site.tz)
+            fo.promised_at = self._arrival(
+                method, site, fo.departs_at, _zone(order.address.place.timezone) if order.address else site.tz
+            )
         quick = method.metro_only or method.kind is DeliveryKind.PICKUP
         # Warehouses, distribution centres and partners pick around the clock; a store starts the day's orders
         # when it opens.
@@ -917,17 +1194,24 @@ class OrderFactory:
         scans = self._scans(rng, method, site, order.address.place, shipped_at)
         return Schedule(fo, starts_at, shipped_at, scans=scans)
 
-    def _scans(self, rng: random.Random, method: MethodSpec, site: Site, destination: Place,
-               shipped_at: datetime) -> list[Scan]:
+    def _scans(
+        self, rng: random.Random, method: MethodSpec, site: Site, destination: Place, shipped_at: datetime
+    ) -> list[Scan]:
         """The carrier's tracking events up to delivery; a few shipments meet an exception and arrive a day late."""
         origin, there = site.place.label, destination.label
         scans: list[Scan] = [(ShipmentStatus.LABEL_CREATED, shipped_at, "Shipping label created", origin)]
         if method.metro_only:
             out = shipped_at + _between(rng, 3 * MINUTE, 12 * MINUTE)
-            delivered = shipped_at + (_between(rng, 20 * MINUTE, 55 * MINUTE) if method.transit_hours
-                                      else _between(rng, 90 * MINUTE, 5 * HOUR))
-            return scans + [(ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery with the courier", there),
-                            (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there)]
+            delivered = shipped_at + (
+                _between(rng, 20 * MINUTE, 55 * MINUTE)
+                if method.transit_hours
+                else _between(rng, 90 * MINUTE, 5 * HOUR)
+            )
+            return [
+                *scans,
+                (ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery with the courier", there),
+                (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there),
+            ]
         tz = _zone(destination.timezone)
         picked_up = shipped_at + _between(rng, HOUR, 4 * HOUR)
         scans.append((ShipmentStatus.IN_TRANSIT, picked_up, "Picked up by the carrier", origin))
@@ -942,8 +1226,11 @@ class OrderFactory:
             scans.append((ShipmentStatus.IN_TRANSIT, arrived, "Arrived at the local facility", there))
         out = max(_utc(day, time(7), tz) + _between(rng, timedelta(0), 150 * MINUTE), scans[-1][1] + 20 * MINUTE)
         delivered = max(_utc(day, time(10), tz) + _between(rng, timedelta(0), 570 * MINUTE), out + 20 * MINUTE)
-        return scans + [(ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery", there),
-                        (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there)]
+        return [
+            *scans,
+            (ShipmentStatus.OUT_FOR_DELIVERY, out, "Out for delivery", there),
+            (ShipmentStatus.DELIVERED, delivered, rng.choice(DELIVERY_NOTES), there),
+        ]
 
     def _note(self, rng: random.Random, order: OrderDraft, released_at: datetime) -> None:
         at = released_at + _between(rng, 10 * MINUTE, 3 * DAY)
@@ -951,8 +1238,15 @@ class OrderFactory:
             agent = (ActorKind.AGENT, rng.choice(AGENTS))
             order.record(at, EventType.ORDER_NOTE_ADDED, rng.choice(NOTES), INTERNAL_EVENT, agent)
 
-    def _cancel(self, rng: random.Random, order: OrderDraft, at: datetime, *, everything: bool,
-                actor: tuple[ActorKind, str | None] | None = None) -> None:
+    def _cancel(
+        self,
+        rng: random.Random,
+        order: OrderDraft,
+        at: datetime,
+        *,
+        everything: bool,
+        actor: tuple[ActorKind, str | None] | None = None,
+    ) -> None:
         """cancelOrder before anything has left: the units leave their fulfillment orders (and so the
         reservation), and their value is voided from the authorisation."""
         if actor is None:
@@ -973,10 +1267,16 @@ class OrderFactory:
         order.payment.add(TransactionDraft(PaymentTransactionKind.VOID, voided, _reference(rng, "void"), at))
         whole = all(line.active == 0 for line in order.lines)
         units = sum(cuts.values())
-        order.record(at, EventType.ORDER_CANCELLED if whole else EventType.LINES_CANCELLED,
-                     "Order cancelled." if whole else f"{units} unit(s) cancelled.", CUSTOMER_EVENT, actor)
-        order.record(at, EventType.PAYMENT_VOIDED, f"{_money(voided)} of the authorisation voided.", INTERNAL_EVENT,
-                     SYSTEM)
+        order.record(
+            at,
+            EventType.ORDER_CANCELLED if whole else EventType.LINES_CANCELLED,
+            "Order cancelled." if whole else f"{units} unit(s) cancelled.",
+            CUSTOMER_EVENT,
+            actor,
+        )
+        order.record(
+            at, EventType.PAYMENT_VOIDED, f"{_money(voided)} of the authorisation voided.", INTERNAL_EVENT, SYSTEM
+        )
 
     @staticmethod
     def _some_units(rng: random.Random, order: OrderDraft) -> dict[LineDraft, int]:
@@ -991,42 +1291,69 @@ class OrderFactory:
             return
         staff = (ActorKind.AGENT, FLOOR_STAFF[fo.site.id % len(FLOOR_STAFF)])
         fo.status, fo.updated_at = FulfillmentOrderStatus.IN_PROGRESS, schedule.starts_at
-        order.record(schedule.starts_at, EventType.FULFILLMENT_STARTED, f"{fo.site.name} started picking.",
-                     INTERNAL_EVENT, staff)
+        order.record(
+            schedule.starts_at, EventType.FULFILLMENT_STARTED, f"{fo.site.name} started picking.", INTERNAL_EVENT, staff
+        )
         if fo.kind is DeliveryKind.PICKUP:
             if schedule.ready_at > anchor:
                 return
             fo.status, fo.updated_at = FulfillmentOrderStatus.READY_FOR_PICKUP, schedule.ready_at
-            order.record(schedule.ready_at, EventType.READY_FOR_PICKUP, f"Ready for pickup at {fo.site.name}.",
-                         CUSTOMER_EVENT, staff)
+            order.record(
+                schedule.ready_at,
+                EventType.READY_FOR_PICKUP,
+                f"Ready for pickup at {fo.site.name}.",
+                CUSTOMER_EVENT,
+                staff,
+            )
             if schedule.leaves_at <= anchor:
                 fo.status = FulfillmentOrderStatus.PICKED_UP
                 self._leave(rng, order, fo, schedule.leaves_at, last, staff, delivered=True)
-                order.record(schedule.leaves_at, EventType.PICKED_UP, f"Picked up at {fo.site.name}.", CUSTOMER_EVENT,
-                             staff)
+                order.record(
+                    schedule.leaves_at, EventType.PICKED_UP, f"Picked up at {fo.site.name}.", CUSTOMER_EVENT, staff
+                )
             return
         if schedule.leaves_at > anchor:
             return
         fo.status = FulfillmentOrderStatus.SHIPPED
         carrier = CARRIERS[order.method.carrier]
         fo.shipment = ShipmentDraft(carrier, schedule.leaves_at, fo.promised_at)
-        order.record(schedule.leaves_at, EventType.SHIPMENT_CREATED,
-                     f"Shipped from {fo.site.name} with {carrier.name}.", CUSTOMER_EVENT, staff)
+        order.record(
+            schedule.leaves_at,
+            EventType.SHIPMENT_CREATED,
+            f"Shipped from {fo.site.name} with {carrier.name}.",
+            CUSTOMER_EVENT,
+            staff,
+        )
         self._leave(rng, order, fo, schedule.leaves_at, last, staff, delivered=False)
         self._track(order, fo, schedule.scans)
 
-    def _leave(self, rng: random.Random, order: OrderDraft, fo: FulfillmentDraft, at: datetime, last: bool,
-               staff: tuple[ActorKind, str | None], *, delivered: bool) -> None:
+    def _leave(
+        self,
+        rng: random.Random,
+        order: OrderDraft,
+        fo: FulfillmentDraft,
+        at: datetime,
+        last: bool,
+        staff: tuple[ActorKind, str | None],
+        *,
+        delivered: bool,
+    ) -> None:
         """The units leave the location (and the reservation), and the payment for them is captured."""
         fo.updated_at = at
         amount = self._capture_amount(order, fo, last)  # before the ledger moves: it counts the units left before
         for line in fo.lines:
             line.quantity_shipped += line.active
             line.quantity_delivered += line.active if delivered else 0
-        order.payment.add(TransactionDraft(PaymentTransactionKind.CAPTURE, amount, _reference(rng, "capture"), at,
-                                           fulfillment=fo))
-        order.record(at, EventType.PAYMENT_CAPTURED,
-                     f"{_money(amount)} captured for {fo.units} unit(s) from {fo.site.name}.", INTERNAL_EVENT, SYSTEM)
+        order.payment.add(
+            TransactionDraft(PaymentTransactionKind.CAPTURE, amount, _reference(rng, "capture"), at, fulfillment=fo)
+        )
+        order.record(
+            at,
+            EventType.PAYMENT_CAPTURED,
+            f"{_money(amount)} captured for {fo.units} unit(s) from {fo.site.name}.",
+            INTERNAL_EVENT,
+            SYSTEM,
+        )
 
     @staticmethod
     def _capture_amount(order: OrderDraft, fo: FulfillmentDraft, last: bool) -> int:
@@ -1035,9 +1362,12 @@ class OrderFactory:
         captures add up to the order's total less cancellations exactly."""
         if last:
             return order.total_minor - order.cancelled_minor - order.payment.totals[PaymentTransactionKind.CAPTURE]
-        value = sum(line.item.price_minor * line.active
-                    + share(line.tax_minor, line.quantity_shipped + line.active, line.quantity)
-                    - share(line.tax_minor, line.quantity_shipped, line.quantity) for line in fo.lines)
+        value = sum(
+            line.item.price_minor * line.active
+            + share(line.tax_minor, line.quantity_shipped + line.active, line.quantity)
+            - share(line.tax_minor, line.quantity_shipped, line.quantity)
+            for line in fo.lines
+        )
         shipping = order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in order.lines)
         active = sum(line.active for line in order.lines)
         left_before = sum(line.quantity_shipped for line in order.lines)
@@ -1053,8 +1383,9 @@ class OrderFactory:
             shipment.status = status
             if status is ShipmentStatus.IN_TRANSIT and not in_transit_told:
                 in_transit_told = True
-                order.record(at, EventType.SHIPMENT_IN_TRANSIT, f"In transit with {carrier[1]}.", CUSTOMER_EVENT,
-                             carrier)
+                order.record(
+                    at, EventType.SHIPMENT_IN_TRANSIT, f"In transit with {carrier[1]}.", CUSTOMER_EVENT, carrier
+                )
             elif status is ShipmentStatus.EXCEPTION:
                 order.record(at, EventType.SHIPMENT_EXCEPTION, description, CUSTOMER_EVENT, carrier)
             elif status is ShipmentStatus.OUT_FOR_DELIVERY:
@@ -1079,19 +1410,28 @@ class OrderFactory:
         drop_off = self._nearest_store(order.pickup.place if order.pickup else order.address.place)[0]
         by_mail = rng.random() < 0.7
         order.return_ = ret = ReturnDraft(
-            ReturnMethod.MAIL if by_mail else ReturnMethod.STORE_DROP_OFF, None if by_mail else drop_off, requested_at,
-            [ReturnLineDraft(line, quantity, _pick(rng, *RETURN_REASONS)) for line, quantity in wanted])
+            ReturnMethod.MAIL if by_mail else ReturnMethod.STORE_DROP_OFF,
+            None if by_mail else drop_off,
+            requested_at,
+            [ReturnLineDraft(line, quantity, _pick(rng, *RETURN_REASONS)) for line, quantity in wanted],
+        )
         customer = (ActorKind.CUSTOMER, order.shopper.name)
         agent = (ActorKind.AGENT, rng.choice(AGENTS))
         units = sum(rl.quantity for rl in ret.lines)
-        order.record(requested_at, EventType.RETURN_REQUESTED, f"Return of {units} unit(s) requested.", CUSTOMER_EVENT,
-                     customer)
+        order.record(
+            requested_at, EventType.RETURN_REQUESTED, f"Return of {units} unit(s) requested.", CUSTOMER_EVENT, customer
+        )
         if scenario.return_rejected:
             rejected_at = requested_at + _between(rng, 3 * HOUR, 2 * DAY)
             if rejected_at <= self.anchor:
                 ret.status, ret.rejected_reason = ReturnStatus.REJECTED, rng.choice(RETURN_REJECTIONS)
-                order.record(rejected_at, EventType.RETURN_REJECTED, f"Return rejected: {ret.rejected_reason}",
-                             CUSTOMER_EVENT, agent)
+                order.record(
+                    rejected_at,
+                    EventType.RETURN_REJECTED,
+                    f"Return rejected: {ret.rejected_reason}",
+                    CUSTOMER_EVENT,
+                    agent,
+                )
             return
         ret.approved_at = requested_at + _between(rng, HOUR, 30 * HOUR)
         if ret.approved_at > self.anchor:
@@ -1109,10 +1449,18 @@ class OrderFactory:
         if refunded_at <= self.anchor:
             ret.status, ret.refunded_at = ReturnStatus.REFUNDED, refunded_at
             order.refunded_minor += ret.refund_minor
-            order.payment.add(TransactionDraft(PaymentTransactionKind.REFUND, ret.refund_minor,
-                                               _reference(rng, "refund"), refunded_at, for_return=True))
-            order.record(refunded_at, EventType.REFUND_ISSUED, f"{_money(ret.refund_minor)} refunded.",
-                         CUSTOMER_EVENT, SYSTEM)
+            order.payment.add(
+                TransactionDraft(
+                    PaymentTransactionKind.REFUND,
+                    ret.refund_minor,
+                    _reference(rng, "refund"),
+                    refunded_at,
+                    for_return=True,
+                )
+            )
+            order.record(
+                refunded_at, EventType.REFUND_ISSUED, f"{_money(ret.refund_minor)} refunded.", CUSTOMER_EVENT, SYSTEM
+            )
 
     def _receive(self, order: OrderDraft, ret: ReturnDraft, at: datetime, agent: tuple[ActorKind, str | None]) -> None:
         """The units are back: counted as returned, restocked unless damaged or defective, and the refund (their
@@ -1127,8 +1475,13 @@ class OrderFactory:
         payment = order.payment
         refundable = payment.totals[PaymentTransactionKind.CAPTURE] - payment.totals[PaymentTransactionKind.REFUND]
         ret.refund_minor = min(refund, refundable)
-        order.record(at, EventType.RETURN_RECEIVED, f"Return received: {sum(rl.quantity for rl in ret.lines)} unit(s).",
-                     CUSTOMER_EVENT, agent)
+        order.record(
+            at,
+            EventType.RETURN_RECEIVED,
+            f"Return received: {sum(rl.quantity for rl in ret.lines)} unit(s).",
+            CUSTOMER_EVENT,
+            agent,
+        )
 
 
 # --- The order stream: placement times, the showcase customer, chronological order ---------------------------
@@ -1194,8 +1547,7 @@ def showcase_orders(factory: OrderFactory, rng: random.Random, count: int) -> li
     for showcase in SHOWCASE[:count]:
         for _ in range(SHOWCASE_ATTEMPTS):
             placed_at = factory.anchor - _between(rng, *showcase.age)
-            order = factory.plan(rng, shopper, placed_at, method_code=showcase.method_code,
-                                 split_to=showcase.split_to)
+            order = factory.plan(rng, shopper, placed_at, method_code=showcase.method_code, split_to=showcase.split_to)
             order = factory.simulate(rng, order, showcase.scenario)
             if order.status is showcase.status:
                 drafts.append(order)
@@ -1205,8 +1557,9 @@ def showcase_orders(factory: OrderFactory, rng: random.Random, count: int) -> li
     return sorted(drafts, key=lambda order: order.placed_at)
 
 
-def order_stream(factory: OrderFactory, rng: random.Random, showcase_rng: random.Random,
-                 orders: int) -> Iterator[OrderDraft]:
+def order_stream(
+    factory: OrderFactory, rng: random.Random, showcase_rng: random.Random, orders: int
+) -> Iterator[OrderDraft]:
     """Every order in the order it was placed: the ordinary stream with the showcase orders merged in."""
     world = factory.world
     showcase = showcase_orders(factory, showcase_rng, min(len(SHOWCASE), orders))
@@ -1228,52 +1581,229 @@ def order_stream(factory: OrderFactory, rng: random.Random, showcase_rng: random
 # --- Rows: ids, the event log, stock -----------------------------------------------------------------------
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "delivery_method": ("code", "name", "kind", "price_minor", "currency", "carrier", "cutoff_local", "transit_days",
-                        "transit_hours", "weekend_delivery", "metro_only", "position"),
-    "location": ("id", "code", "name", "kind", "line1", "city", "region", "postal_code", "country", "metro_area",
-                 "latitude", "longitude", "timezone", "ships", "pickup", "returns_drop_off", "customization"),
+    "delivery_method": (
+        "code",
+        "name",
+        "kind",
+        "price_minor",
+        "currency",
+        "carrier",
+        "cutoff_local",
+        "transit_days",
+        "transit_hours",
+        "weekend_delivery",
+        "metro_only",
+        "position",
+    ),
+    "location": (
+        "id",
+        "code",
+        "name",
+        "kind",
+        "line1",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "metro_area",
+        "latitude",
+        "longitude",
+        "timezone",
+        "ships",
+        "pickup",
+        "returns_drop_off",
+        "customization",
+    ),
     "product": ("sku", "name", "price_minor", "currency", "customizable"),
     "customer": ("id", "name", "email", "phone", "created_at", "notify_email", "notify_sms", "sms_phone"),
-    "customer_address": ("id", "customer_id", "position", "name", "line1", "line2", "city", "region", "postal_code",
-                         "country", "phone"),
-    "orders": ("id", "number", "customer_id", "channel", "status", "placed_at", "updated_at", "placed_by_kind",
-               "placed_by_name", "currency", "subtotal_minor", "shipping_minor", "tax_minor", "total_minor",
-               "cancelled_minor", "refunded_minor", "delivery_method_code", "pickup_location_id",
-               "promised_delivery_by", "hold_reason", "ship_name", "ship_line1", "ship_line2", "ship_city",
-               "ship_region", "ship_postal_code", "ship_country", "ship_phone"),
-    "order_line": ("id", "order_id", "line_number", "sku", "product_name", "customization", "quantity",
-                   "quantity_cancelled", "quantity_shipped", "quantity_delivered", "quantity_returned",
-                   "unit_price_minor", "tax_minor", "currency"),
+    "customer_address": (
+        "id",
+        "customer_id",
+        "position",
+        "name",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "phone",
+    ),
+    "orders": (
+        "id",
+        "number",
+        "customer_id",
+        "channel",
+        "status",
+        "placed_at",
+        "updated_at",
+        "placed_by_kind",
+        "placed_by_name",
+        "currency",
+        "subtotal_minor",
+        "shipping_minor",
+        "tax_minor",
+        "total_minor",
+        "cancelled_minor",
+        "refunded_minor",
+        "delivery_method_code",
+        "pickup_location_id",
+        "promised_delivery_by",
+        "hold_reason",
+        "ship_name",
+        "ship_line1",
+        "ship_line2",
+        "ship_city",
+        "ship_region",
+        "ship_postal_code",
+        "ship_country",
+        "ship_phone",
+    ),
+    "order_line": (
+        "id",
+        "order_id",
+        "line_number",
+        "sku",
+        "product_name",
+        "customization",
+        "quantity",
+        "quantity_cancelled",
+        "quantity_shipped",
+        "quantity_delivered",
+        "quantity_returned",
+        "unit_price_minor",
+        "tax_minor",
+        "currency",
+    ),
     "fulfillment_order": ("id", "order_id", "location_id", "kind", "status", "created_at", "updated_at"),
     "fulfillment_order_line": ("id", "fulfillment_order_id", "order_line_id", "quantity"),
-    "shipment": ("id", "order_id", "fulfillment_order_id", "carrier", "tracking_number", "tracking_url", "status",
-                 "shipped_at", "estimated_delivery_at", "delivered_at"),
-    "shipment_event": ("id", "shipment_id", "status", "occurred_at", "description", "location", "carrier",
-                       "carrier_event_id"),
-    "payment": ("id", "order_id", "gateway", "gateway_reference", "method_description", "currency", "authorized_minor",
-                "captured_minor", "refunded_minor", "voided_minor", "created_at"),
-    "return_request": ("id", "order_id", "rma_number", "status", "method", "drop_off_location_id", "currency",
-                       "refund_minor", "requested_at", "approved_at", "received_at", "refunded_at", "rejected_reason"),
-    "return_line": ("id", "return_id", "order_line_id", "quantity", "reason", "quantity_received",
-                    "quantity_restocked"),
-    "payment_transaction": ("id", "payment_id", "kind", "amount_minor", "gateway_reference", "fulfillment_order_id",
-                            "return_id", "created_at"),
-    "inventory_adjustment": ("id", "sku", "location_id", "on_hand_delta", "reserved_delta", "reason", "order_id",
-                             "actor_kind", "actor_name", "created_at"),
-    "order_event": ("id", "sequence", "order_id", "customer_id", "type", "message", "visibility", "actor_kind",
-                    "actor_name", "occurred_at"),
+    "shipment": (
+        "id",
+        "order_id",
+        "fulfillment_order_id",
+        "carrier",
+        "tracking_number",
+        "tracking_url",
+        "status",
+        "shipped_at",
+        "estimated_delivery_at",
+        "delivered_at",
+    ),
+    "shipment_event": (
+        "id",
+        "shipment_id",
+        "status",
+        "occurred_at",
+        "description",
+        "location",
+        "carrier",
+        "carrier_event_id",
+    ),
+    "payment": (
+        "id",
+        "order_id",
+        "gateway",
+        "gateway_reference",
+        "method_description",
+        "currency",
+        "authorized_minor",
+        "captured_minor",
+        "refunded_minor",
+        "voided_minor",
+        "created_at",
+    ),
+    "return_request": (
+        "id",
+        "order_id",
+        "rma_number",
+        "status",
+        "method",
+        "drop_off_location_id",
+        "currency",
+        "refund_minor",
+        "requested_at",
+        "approved_at",
+        "received_at",
+        "refunded_at",
+        "rejected_reason",
+    ),
+    "return_line": (
+        "id",
+        "return_id",
+        "order_line_id",
+        "quantity",
+        "reason",
+        "quantity_received",
+        "quantity_restocked",
+    ),
+    "payment_transaction": (
+        "id",
+        "payment_id",
+        "kind",
+        "amount_minor",
+        "gateway_reference",
+        "fulfillment_order_id",
+        "return_id",
+        "created_at",
+    ),
+    "inventory_adjustment": (
+        "id",
+        "sku",
+        "location_id",
+        "on_hand_delta",
+        "reserved_delta",
+        "reason",
+        "order_id",
+        "actor_kind",
+        "actor_name",
+        "created_at",
+    ),
+    "order_event": (
+        "id",
+        "sequence",
+        "order_id",
+        "customer_id",
+        "type",
+        "message",
+        "visibility",
+        "actor_kind",
+        "actor_name",
+        "occurred_at",
+    ),
     "inventory_level": ("id", "sku", "location_id", "on_hand", "reserved", "incoming", "safety_stock", "updated_at"),
 }
 # Parents before children, so every foreign key finds its row.
 LOAD_ORDER = tuple(COLUMNS)
-TABLES: dict[str, sa.Table] = {model.__tablename__: model.__table__ for model in (
-    DeliveryMethod, Location, Product, Customer, CustomerAddress, Order, OrderLine, FulfillmentOrder,
-    FulfillmentOrderLine, Shipment, ShipmentEvent, Payment, Return, ReturnLine, PaymentTransaction, InventoryAdjustment,
-    OrderEvent, InventoryLevel)}
+TABLES: dict[str, sa.Table] = {
+    model.__tablename__: model.__table__
+    for model in (
+        DeliveryMethod,
+        Location,
+        Product,
+        Customer,
+        CustomerAddress,
+        Order,
+        OrderLine,
+        FulfillmentOrder,
+        FulfillmentOrderLine,
+        Shipment,
+        ShipmentEvent,
+        Payment,
+        Return,
+        ReturnLine,
+        PaymentTransaction,
+        InventoryAdjustment,
+        OrderEvent,
+        InventoryLevel,
+    )
+}
 ID_TABLES = tuple(name for name in LOAD_ORDER if "id" in COLUMNS[name])
 # Units at a location that has not let them go yet: what inventory levels hold as reserved.
-HOLDING_STOCK = (FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS,
-                 FulfillmentOrderStatus.READY_FOR_PICKUP)
+HOLDING_STOCK = (
+    FulfillmentOrderStatus.OPEN,
+    FulfillmentOrderStatus.IN_PROGRESS,
+    FulfillmentOrderStatus.READY_FOR_PICKUP,
+)
 
 Batch = dict[str, list[tuple]]
 
@@ -1297,8 +1827,10 @@ class EventLog:
         self.sequence = 0
 
     def add_order_events(self, order_id: int, customer_id: int, events: list[EventDraft]) -> None:
-        self._waiting += [(at, order_id, step, customer_id, type, message, visibility, actor_kind, actor_name)
-                          for step, (at, type, message, visibility, actor_kind, actor_name) in enumerate(events)]
+        self._waiting += [
+            (at, order_id, step, customer_id, type, message, visibility, actor_kind, actor_name)
+            for step, (at, type, message, visibility, actor_kind, actor_name) in enumerate(events)
+        ]
 
     def add_customer_event(self, customer_id: int, event: EventDraft) -> None:
         self._waiting.append((event[0], 0, customer_id, customer_id, *event[1:]))
@@ -1311,8 +1843,20 @@ class EventLog:
         events = batch["order_event"]
         for at, order_id, _, customer_id, type, message, visibility, actor_kind, actor_name in ready:
             self.sequence += 1
-            events.append((self.sequence, self.sequence, order_id or None, customer_id, type, message, visibility,
-                           actor_kind, actor_name, at))
+            events.append(
+                (
+                    self.sequence,
+                    self.sequence,
+                    order_id or None,
+                    customer_id,
+                    type,
+                    message,
+                    visibility,
+                    actor_kind,
+                    actor_name,
+                    at,
+                )
+            )
 
 
 class RowMaker:
@@ -1332,45 +1876,119 @@ class RowMaker:
 
     def reference_rows(self, batch: Batch) -> None:
         for position, m in enumerate(self.world.methods.values(), start=1):
-            batch["delivery_method"].append((m.code, m.name, m.kind, m.price_minor, CURRENCY, m.carrier,
-                                             m.cutoff_local, m.transit_days, m.transit_hours, m.weekend_delivery,
-                                             m.metro_only, position))
+            batch["delivery_method"].append(
+                (
+                    m.code,
+                    m.name,
+                    m.kind,
+                    m.price_minor,
+                    CURRENCY,
+                    m.carrier,
+                    m.cutoff_local,
+                    m.transit_days,
+                    m.transit_hours,
+                    m.weekend_delivery,
+                    m.metro_only,
+                    position,
+                )
+            )
         for s in self.world.sites:
             p = s.place
-            batch["location"].append((s.id, s.code, s.name, s.kind, s.line1, p.city, p.region, p.code, COUNTRY,
-                                      p.metro_area, p.latitude, p.longitude, p.timezone, s.ships, s.pickup,
-                                      s.returns_drop_off, s.customization))
+            batch["location"].append(
+                (
+                    s.id,
+                    s.code,
+                    s.name,
+                    s.kind,
+                    s.line1,
+                    p.city,
+                    p.region,
+                    p.code,
+                    COUNTRY,
+                    p.metro_area,
+                    p.latitude,
+                    p.longitude,
+                    p.timezone,
+                    s.ships,
+                    s.pickup,
+                    s.returns_drop_off,
+                    s.customization,
+                )
+            )
         for item in self.world.items:
             batch["product"].append((item.sku, item.name, item.price_minor, CURRENCY, item.customizable))
         for shopper in self.world.shoppers:
             self._customer_rows(batch, shopper)
 
     def _customer_rows(self, batch: Batch, c: Shopper) -> None:
-        batch["customer"].append((c.id, c.name, c.email, c.phone, c.created_at, c.notify_email, c.notify_sms,
-                                  c.sms_phone))
+        batch["customer"].append(
+            (c.id, c.name, c.email, c.phone, c.created_at, c.notify_email, c.notify_sms, c.sms_phone)
+        )
         for a in c.addresses:
-            batch["customer_address"].append((self._id("customer_address"), c.id, a.position, a.name, a.line1,
-                                              a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone))
+            batch["customer_address"].append(
+                (
+                    self._id("customer_address"),
+                    c.id,
+                    a.position,
+                    a.name,
+                    a.line1,
+                    a.line2,
+                    a.place.city,
+                    a.place.region,
+                    a.place.code,
+                    COUNTRY,
+                    a.phone,
+                )
+            )
         if c.notify_sms:  # opting in to SMS is the customer's own change, in the log without an order
             at = c.created_at + timedelta(days=1 + c.id % 60)
-            self.events.add_customer_event(c.id, (at, EventType.NOTIFICATION_PREFERENCES_UPDATED,
-                                                  f"SMS updates turned on for {c.sms_phone}.", CUSTOMER_EVENT,
-                                                  ActorKind.CUSTOMER, c.name))
+            self.events.add_customer_event(
+                c.id,
+                (
+                    at,
+                    EventType.NOTIFICATION_PREFERENCES_UPDATED,
+                    f"SMS updates turned on for {c.sms_phone}.",
+                    CUSTOMER_EVENT,
+                    ActorKind.CUSTOMER,
+                    c.name,
+                ),
+            )
 
     def order_rows(self, batch: Batch, order: OrderDraft) -> None:
         order_id = self._id("orders")
         status = order.status
         self.statuses[status] += 1
         a = order.address
-        ship_to = (a.name, a.line1, a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone) if a else (
-            (None,) * 8)
-        batch["orders"].append((
-            order_id, f"OG-{_scramble(order_id, 40, self.salt):010X}", order.shopper.id, order.channel, status,
-            order.placed_at, order.updated_at, order.placed_by[0], order.placed_by[1], CURRENCY, order.subtotal_minor,
-            order.shipping_minor, order.tax_minor, order.total_minor, order.cancelled_minor, order.refunded_minor,
-            order.method.code, order.pickup.id if order.pickup else None, order.promised_delivery_by, order.hold_reason,
-            *ship_to,
-        ))
+        ship_to = (
+            (a.name, a.line1, a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone)
+            if a
+            else ((None,) * 8)
+        )
+        batch["orders"].append(
+            (
+                order_id,
+                f"OG-{_scramble(order_id, 40, self.salt):010X}",
+                order.shopper.id,
+                order.channel,
+                status,
+                order.placed_at,
+                order.updated_at,
+                order.placed_by[0],
+                order.placed_by[1],
+                CURRENCY,
+                order.subtotal_minor,
+                order.shipping_minor,
+                order.tax_minor,
+                order.total_minor,
+                order.cancelled_minor,
+                order.refunded_minor,
+                order.method.code,
+                order.pickup.id if order.pickup else None,
+                order.promised_delivery_by,
+                order.hold_reason,
+                *ship_to,
+            )
+        )
         line_ids = {line: self._line_row(batch, order_id, line) for line in order.lines}
         fo_ids = {fo: self._fulfillment_rows(batch, order_id, fo, line_ids) for fo in order.fulfillments}
         return_id = self._return_rows(batch, order_id, order.return_, line_ids) if order.return_ else None
@@ -1379,21 +1997,38 @@ class RowMaker:
 
     def _line_row(self, batch: Batch, order_id: int, line: LineDraft) -> int:
         line_id = self._id("order_line")
-        batch["order_line"].append((line_id, order_id, line.line_number, line.item.sku, line.item.name,
-                                    line.customization, line.quantity, line.quantity_cancelled, line.quantity_shipped,
-                                    line.quantity_delivered, line.quantity_returned, line.item.price_minor,
-                                    line.tax_minor, CURRENCY))
+        batch["order_line"].append(
+            (
+                line_id,
+                order_id,
+                line.line_number,
+                line.item.sku,
+                line.item.name,
+                line.customization,
+                line.quantity,
+                line.quantity_cancelled,
+                line.quantity_shipped,
+                line.quantity_delivered,
+                line.quantity_returned,
+                line.item.price_minor,
+                line.tax_minor,
+                CURRENCY,
+            )
+        )
         return line_id
 
-    def _fulfillment_rows(self, batch: Batch, order_id: int, fo: FulfillmentDraft,
-                          line_ids: dict[LineDraft, int]) -> int:
+    def _fulfillment_rows(
+        self, batch: Batch, order_id: int, fo: FulfillmentDraft, line_ids: dict[LineDraft, int]
+    ) -> int:
         fo_id = self._id("fulfillment_order")
-        batch["fulfillment_order"].append((fo_id, order_id, fo.site.id, fo.kind, fo.status, fo.created_at,
-                                           fo.updated_at))
+        batch["fulfillment_order"].append(
+            (fo_id, order_id, fo.site.id, fo.kind, fo.status, fo.created_at, fo.updated_at)
+        )
         for line in fo.lines:
             if line.active:  # cancelled units leave the fulfillment order, as cancelOrder does
-                batch["fulfillment_order_line"].append((self._id("fulfillment_order_line"), fo_id, line_ids[line],
-                                                        line.active))
+                batch["fulfillment_order_line"].append(
+                    (self._id("fulfillment_order_line"), fo_id, line_ids[line], line.active)
+                )
                 if fo.status in HOLDING_STOCK:
                     self.reserved[line.item.sku, fo.site.id] += line.active
         if fo.shipment:
@@ -1403,34 +2038,100 @@ class RowMaker:
     def _shipment_rows(self, batch: Batch, order_id: int, fo_id: int, s: ShipmentDraft) -> None:
         shipment_id = self._id("shipment")
         number = f"{s.carrier.prefix}{_scramble(shipment_id, 64, self.salt):016X}"
-        batch["shipment"].append((shipment_id, order_id, fo_id, s.carrier.name, number, s.carrier.tracking_url(number),
-                                  s.status, s.shipped_at, s.estimated_delivery_at, s.delivered_at))
+        batch["shipment"].append(
+            (
+                shipment_id,
+                order_id,
+                fo_id,
+                s.carrier.name,
+                number,
+                s.carrier.tracking_url(number),
+                s.status,
+                s.shipped_at,
+                s.estimated_delivery_at,
+                s.delivered_at,
+            )
+        )
         for index, (status, at, description, where) in enumerate(s.scans, start=1):
-            batch["shipment_event"].append((self._id("shipment_event"), shipment_id, status, at, description, where,
-                                            s.carrier.name, f"{number}-{index}"))
+            batch["shipment_event"].append(
+                (
+                    self._id("shipment_event"),
+                    shipment_id,
+                    status,
+                    at,
+                    description,
+                    where,
+                    s.carrier.name,
+                    f"{number}-{index}",
+                )
+            )
 
     def _return_rows(self, batch: Batch, order_id: int, r: ReturnDraft, line_ids: dict[LineDraft, int]) -> int:
         return_id = self._id("return_request")
-        batch["return_request"].append((return_id, order_id, f"RMA-{_scramble(return_id, 32, self.salt):08X}",
-                                        r.status, r.method, r.drop_off.id if r.drop_off else None, CURRENCY,
-                                        r.refund_minor, r.requested_at, r.approved_at, r.received_at, r.refunded_at,
-                                        r.rejected_reason))
+        batch["return_request"].append(
+            (
+                return_id,
+                order_id,
+                f"RMA-{_scramble(return_id, 32, self.salt):08X}",
+                r.status,
+                r.method,
+                r.drop_off.id if r.drop_off else None,
+                CURRENCY,
+                r.refund_minor,
+                r.requested_at,
+                r.approved_at,
+                r.received_at,
+                r.refunded_at,
+                r.rejected_reason,
+            )
+        )
         for rl in r.lines:
-            batch["return_line"].append((self._id("return_line"), return_id, line_ids[rl.line], rl.quantity,
-                                         rl.reason, rl.received, rl.restocked))
+            batch["return_line"].append(
+                (
+                    self._id("return_line"),
+                    return_id,
+                    line_ids[rl.line],
+                    rl.quantity,
+                    rl.reason,
+                    rl.received,
+                    rl.restocked,
+                )
+            )
         return return_id
 
-    def _payment_rows(self, batch: Batch, order_id: int, p: PaymentDraft, fo_ids: dict[FulfillmentDraft, int],
-                      return_id: int | None) -> None:
+    def _payment_rows(
+        self, batch: Batch, order_id: int, p: PaymentDraft, fo_ids: dict[FulfillmentDraft, int], return_id: int | None
+    ) -> None:
         payment_id = self._id("payment")
         kinds = PaymentTransactionKind
-        batch["payment"].append((payment_id, order_id, GATEWAY, p.reference, p.method_description, CURRENCY,
-                                 p.totals[kinds.AUTHORIZATION], p.totals[kinds.CAPTURE], p.totals[kinds.REFUND],
-                                 p.totals[kinds.VOID], p.created_at))
+        batch["payment"].append(
+            (
+                payment_id,
+                order_id,
+                GATEWAY,
+                p.reference,
+                p.method_description,
+                CURRENCY,
+                p.totals[kinds.AUTHORIZATION],
+                p.totals[kinds.CAPTURE],
+                p.totals[kinds.REFUND],
+                p.totals[kinds.VOID],
+                p.created_at,
+            )
+        )
         for t in p.transactions:
-            batch["payment_transaction"].append((self._id("payment_transaction"), payment_id, t.kind, t.amount_minor,
-                                                 t.reference, fo_ids[t.fulfillment] if t.fulfillment else None,
-                                                 return_id if t.for_return else None, t.at))
+            batch["payment_transaction"].append(
+                (
+                    self._id("payment_transaction"),
+                    payment_id,
+                    t.kind,
+                    t.amount_minor,
+                    t.reference,
+                    fo_ids[t.fulfillment] if t.fulfillment else None,
+                    return_id if t.for_return else None,
+                    t.at,
+                )
+            )
 
     def stock_rows(self, batch: Batch, rng: random.Random, anchor: datetime) -> None:
         """Every location's stock of what it carries: reserved is exactly what its open fulfillment orders hold.
@@ -1446,12 +2147,24 @@ class RowMaker:
                 on_hand = reserved + free
                 incoming = rng.randint(20, 200) if free == 0 or rng.random() < 0.2 else 0
                 safety = rng.randint(0, 3) if site.kind is LocationKind.STORE else rng.randint(0, 10)
-                batch["inventory_level"].append((self._id("inventory_level"), sku, site.id, on_hand, reserved,
-                                                 incoming, safety, anchor))
+                batch["inventory_level"].append(
+                    (self._id("inventory_level"), sku, site.id, on_hand, reserved, incoming, safety, anchor)
+                )
                 if on_hand:
-                    batch["inventory_adjustment"].append((self._id("inventory_adjustment"), sku, site.id, on_hand,
-                                                          reserved, "opening balance (demo data)", None,
-                                                          ActorKind.SYSTEM, None, anchor))
+                    batch["inventory_adjustment"].append(
+                        (
+                            self._id("inventory_adjustment"),
+                            sku,
+                            site.id,
+                            on_hand,
+                            reserved,
+                            "opening balance (demo data)",
+                            None,
+                            ActorKind.SYSTEM,
+                            None,
+                            anchor,
+                        )
+                    )
 
 
 # --- Loading ---------------------------------------------------------------------------------------------------
@@ -1496,7 +2209,8 @@ class BulkWriter:
             await self.connection.exec_driver_sql(statement)
         for table in ID_TABLES:
             await self.connection.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}")
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce(max(id), 0) + 1, false) FROM {table}"
+            )
         await self.connection.exec_driver_sql(f"ANALYZE {', '.join(LOAD_ORDER)}")
 
     async def write(self, batch: Batch) -> None:
@@ -1517,7 +2231,7 @@ class BulkWriter:
     async def _insert(self, table: str, rows: list[tuple]) -> None:
         columns, statement = COLUMNS[table], TABLES[table].insert()
         for start in range(0, len(rows), SQLITE_BATCH_ROWS):
-            chunk = rows[start:start + SQLITE_BATCH_ROWS]
+            chunk = rows[start : start + SQLITE_BATCH_ROWS]
             await self.connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in chunk])
 
 
@@ -1567,8 +2281,9 @@ def _default_anchor() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-async def seed_demo(database: Database, *, seed: int = 1, customers: int = 200, orders: int = 2000,
-                    anchor: datetime | None = None) -> str:
+async def seed_demo(
+    database: Database, *, seed: int = 1, customers: int = 200, orders: int = 2000, anchor: datetime | None = None
+) -> str:
     """Loads the demo data into an empty, migrated database and says what it loaded. The same seed and anchor
     load identical data; `anchor` (default: the current hour) is "now" for the data: nothing happens after it."""
     if customers < 1 or orders < 0:
@@ -1604,9 +2319,11 @@ async def seed_demo(database: Database, *, seed: int = 1, customers: int = 200, 
     return _summary(writer.counts, rows.statuses, world, seed, anchor, stopwatch.perf_counter() - started)
 
 
-def _summary(counts: Counter[str], statuses: Counter[OrderStatus], world: World, seed: int, anchor: datetime,
-             seconds: float) -> str:
+def _summary(
+    counts: Counter[str], statuses: Counter[OrderStatus], world: World, seed: int, anchor: datetime, seconds: float
+) -> str:
     by_status = ", ".join(f"{statuses[s]:,} {s.value.lower().replace('_', ' ')}" for s in OrderStatus if statuses[s])
+
     def n(table: str) -> str:
         return f"{counts[table]:,}"
 

@@ -3,9 +3,9 @@
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from loaders import Loaders
-from resolvers.context import RequestContext
-from subscriptions.hub import Delivery, Hub
+from ordergraph.loaders import Loaders
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.subscriptions.hub import Delivery, Hub
 
 # Strawberry shares one context among all operations of a connection, and runs each operation in a task of
 # its own; keeping the loaders in a context variable gives every subscription the loaders of the event it is

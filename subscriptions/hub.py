@@ -22,12 +22,12 @@ from broadcaster import Broadcast
 from broadcaster._base import Subscriber as Inbox
 from sqlmodel import select
 
-from loaders import Loaders
-from models import OrderEvent
-from server.database import Database
-from subscriptions.background import cancel_and_wait
-from subscriptions.interests import CustomerOrders, Interest, OneOrder
-from subscriptions.wire import RESUBSCRIBED, decode_event
+from ordergraph.loaders import Loaders
+from ordergraph.models import OrderEvent
+from ordergraph.models.database import Database
+from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.interests import CustomerOrders, Interest, OneOrder
+from ordergraph.subscriptions.wire import RESUBSCRIBED, decode_event
 
 logger = logging.getLogger("ordergraph.hub")
 
@@ -43,7 +43,7 @@ class Delivery:
 
     __slots__ = ("_loaders", "_read", "event", "executions")
 
-    def __init__(self, event: OrderEvent, read) -> None:  # noqa: ANN001
+    def __init__(self, event: OrderEvent, read) -> None:
         self.event = event
         self._read = read
         self._loaders: Loaders | None = None
@@ -127,8 +127,10 @@ class Hub:
         """The events of `interest` after sequence `after` from the database, then live, with no gap and no
         duplicate; without `after`, live from now."""
         subscriber = LiveSubscriber(
-            interest, asyncio.Queue(self.queue_size),
-            last_sequence=self.position if after is None else after, lagging=after is not None,
+            interest,
+            asyncio.Queue(self.queue_size),
+            last_sequence=self.position if after is None else after,
+            lagging=after is not None,
         )
         # Registered before replaying: what is published meanwhile waits in the queue (or marks it lagging).
         self._subscribers.add(subscriber)
@@ -178,10 +180,14 @@ class Hub:
         """Passes on everything committed after `position`, read from the database."""
         while True:
             async with self.db.read() as session:
-                events = (await session.exec(
-                    select(OrderEvent).where(OrderEvent.sequence > self.position)
-                    .order_by(OrderEvent.sequence).limit(PAGE_SIZE)
-                )).all()
+                events = (
+                    await session.exec(
+                        select(OrderEvent)
+                        .where(OrderEvent.sequence > self.position)
+                        .order_by(OrderEvent.sequence)
+                        .limit(PAGE_SIZE)
+                    )
+                ).all()
             for event in events:
                 self._dispatch(event)
             if len(events) < PAGE_SIZE:
@@ -190,11 +196,14 @@ class Hub:
     async def _replay(self, interest: Interest, after: int, up_to: int) -> AsyncIterator[Delivery]:
         while after < up_to:
             async with self.db.read() as session:
-                events = (await session.exec(
-                    select(OrderEvent).where(OrderEvent.sequence > after, OrderEvent.sequence <= up_to,
-                                             *interest.where())
-                    .order_by(OrderEvent.sequence).limit(PAGE_SIZE)
-                )).all()
+                events = (
+                    await session.exec(
+                        select(OrderEvent)
+                        .where(OrderEvent.sequence > after, OrderEvent.sequence <= up_to, *interest.where())
+                        .order_by(OrderEvent.sequence)
+                        .limit(PAGE_SIZE)
+                    )
+                ).all()
             for event in events:
                 yield Delivery(event, self.db.read)
             if len(events) < PAGE_SIZE:
@@ -206,7 +215,7 @@ class Hub:
             return (await session.exec(select(sa.func.coalesce(sa.func.max(OrderEvent.sequence), 0)))).one()
 
     @staticmethod
-    async def _retrying(read):  # noqa: ANN001, ANN205
+    async def _retrying(read):
         """The database is the only source of what was missed: wait for it rather than skip anything."""
         retry = FIRST_RETRY_SECONDS
         while True:

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from loaders import Loaders
-from models import Order, OrderEvent
-from models.enums import EventVisibility, OrderStatus
+from ordergraph.loaders import Loaders
+from ordergraph.models import Order, OrderEvent
+from ordergraph.models.enums import EventVisibility, OrderStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,12 +17,18 @@ class CustomerOrders:
     customer_id: int
 
     def matches(self, event: OrderEvent) -> bool:
-        return (event.customer_id == self.customer_id and event.order_id is not None
-                and event.visibility is EventVisibility.CUSTOMER)
+        return (
+            event.customer_id == self.customer_id
+            and event.order_id is not None
+            and event.visibility is EventVisibility.CUSTOMER
+        )
 
     def where(self) -> list[sa.ColumnElement[bool]]:
-        return [OrderEvent.customer_id == self.customer_id, OrderEvent.order_id.is_not(None),
-                OrderEvent.visibility == EventVisibility.CUSTOMER]
+        return [
+            OrderEvent.customer_id == self.customer_id,
+            OrderEvent.order_id.is_not(None),
+            OrderEvent.visibility == EventVisibility.CUSTOMER,
+        ]
 
     async def admits(self, event: OrderEvent, loaders: Loaders) -> bool:
         return True
@@ -37,7 +43,8 @@ class OneOrder:
 
     def matches(self, event: OrderEvent) -> bool:
         return event.order_id == self.order_id and (
-            not self.customer_visible_only or event.visibility is EventVisibility.CUSTOMER)
+            not self.customer_visible_only or event.visibility is EventVisibility.CUSTOMER
+        )
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         visible = [OrderEvent.visibility == EventVisibility.CUSTOMER] if self.customer_visible_only else []
@@ -58,8 +65,9 @@ class AllOrders:
     statuses: frozenset[OrderStatus] = frozenset()
 
     def matches(self, event: OrderEvent) -> bool:
-        return ((not self.types or event.type in self.types)
-                and (self.customer_id is None or event.customer_id == self.customer_id))
+        return (not self.types or event.type in self.types) and (
+            self.customer_id is None or event.customer_id == self.customer_id
+        )
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         clauses = []

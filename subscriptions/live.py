@@ -6,13 +6,13 @@ subscribers it went to), so what a subscriber selects around it is read fresh fo
 
 from collections.abc import AsyncIterator
 
-from models import Order, OrderEvent
-from models.columns import utcnow
-from models.enums import OrderStatus
-from resolvers.access import require_agent, require_authenticated
-from resolvers.errors import ApiError, Forbidden, Unauthenticated
-from subscriptions.context import LiveContext, current_delivery
-from subscriptions.interests import AllOrders, CustomerOrders, Interest, OneOrder
+from ordergraph.models import Order, OrderEvent
+from ordergraph.models.columns import utcnow
+from ordergraph.models.enums import OrderStatus
+from ordergraph.resolvers.access import require_agent, require_authenticated
+from ordergraph.resolvers.errors import ApiError, Forbidden, Unauthenticated
+from ordergraph.subscriptions.context import LiveContext, current_delivery
+from ordergraph.subscriptions.interests import AllOrders, CustomerOrders, Interest, OneOrder
 
 
 class NotFound(ApiError):

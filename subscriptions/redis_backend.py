@@ -18,8 +18,8 @@ from broadcaster._backends.base import BroadcastBackend
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from subscriptions.background import cancel_and_wait
-from subscriptions.wire import RESUBSCRIBED
+from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.wire import RESUBSCRIBED
 
 logger = logging.getLogger("ordergraph.broadcast")
 

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from broadcaster import Broadcast
 from sqlmodel import select
 
-from models.event import EventRelay, OrderEvent
-from server.database import Database
-from subscriptions.background import cancel_and_wait
-from subscriptions.wire import encode_event
+from ordergraph.models.database import Database
+from ordergraph.models.event import EventRelay, OrderEvent
+from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.wire import encode_event
 
 logger = logging.getLogger("ordergraph.relay")
 
@@ -74,10 +74,14 @@ class OutboxRelay:
             return False
         async with self.db.write() as session:
             relay = (await session.exec(select(EventRelay).where(EventRelay.id == 1).with_for_update())).one()
-            events = (await session.exec(
-                select(OrderEvent).where(OrderEvent.sequence > relay.published_sequence)
-                .order_by(OrderEvent.sequence).limit(BATCH_SIZE)
-            )).all()
+            events = (
+                await session.exec(
+                    select(OrderEvent)
+                    .where(OrderEvent.sequence > relay.published_sequence)
+                    .order_by(OrderEvent.sequence)
+                    .limit(BATCH_SIZE)
+                )
+            ).all()
             if not events:
                 return False
             for event in events:

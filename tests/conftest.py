@@ -17,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.engine import make_url
 
-from server.database import Database
-from server.migrate import upgrade
+from ordergraph.models.database import Database
+from ordergraph.models.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("ORDERGRAPH_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ORDERGRAPH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -65,7 +65,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 class DatabaseFactory:
     """Hands out migrated, empty databases of one backend, each a copy of a template migrated once."""
 
-    def __init__(self, backend: str, workdir) -> None:  # noqa: ANN001
+    def __init__(self, backend: str, workdir) -> None:
         self.backend = backend
         self.workdir = workdir
         self.run_id = uuid.uuid4().hex[:8]
@@ -117,7 +117,9 @@ class DatabaseFactory:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-async def database_factory(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DatabaseFactory]:
+async def database_factory(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[DatabaseFactory]:
     factory = DatabaseFactory(request.param, tmp_path_factory.mktemp(request.param))
     yield factory
     await factory.drop_all()
@@ -138,16 +140,16 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime  # noqa: E402
 
 import httpx  # noqa: E402
+from contract import document  # noqa: E402
+from factories import NOW, World, build_shop, build_world  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 
-from resolvers.access import Role  # noqa: E402
-from schema.node import encode_global_id  # noqa: E402
-from server.app import create_app  # noqa: E402
-from server.auth import issue_token  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from tests.contract import document  # noqa: E402
-from tests.factories import NOW, World, build_shop, build_world  # noqa: E402
+from ordergraph.resolvers.access import Role  # noqa: E402
+from ordergraph.schema.node import encode_global_id  # noqa: E402
+from ordergraph.server.app import create_app  # noqa: E402
+from ordergraph.server.auth import issue_token  # noqa: E402
+from ordergraph.server.settings import Settings  # noqa: E402
 
 TEST_SECRET = "test-secret-for-ordergraph-tests-only"
 
@@ -181,12 +183,12 @@ class Api:
         return response.json()
 
     @contextlib.contextmanager
-    def statements(self):  # noqa: ANN201
+    def statements(self):
         """Counts the SQL statements the app sends while the block runs."""
         executed: list[str] = []
         engine = self.app.state.services.db.engine.sync_engine
 
-        def record(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        def record(_conn, _cursor, statement, *_args) -> None:
             executed.append(statement)
 
         event.listen(engine, "before_cursor_execute", record)
@@ -200,8 +202,11 @@ class Api:
 async def serving(url: str, world: World, backend: str, **settings: object) -> AsyncIterator[Api]:
     """The app on `url`: with the in-memory broadcast on SQLite, with Redis on PostgreSQL, under a prefix of its own
     so that apps and test runs sharing the Redis never hear each other's events or share cost buckets."""
-    broadcast = {"broadcast_url": REDIS_URL, "redis_prefix": f"ordergraph-test-{uuid.uuid4().hex[:12]}"} \
-        if backend == "postgresql" else {"broadcast_url": "memory://"}
+    broadcast = (
+        {"broadcast_url": REDIS_URL, "redis_prefix": f"ordergraph-test-{uuid.uuid4().hex[:12]}"}
+        if backend == "postgresql"
+        else {"broadcast_url": "memory://"}
+    )
     app = create_app(Settings(**{"database_url": url, "jwt_secret": TEST_SECRET, **broadcast, **settings}))
     app.state.services.clock = lambda: NOW
     async with app.router.lifespan_context(app):
@@ -233,7 +238,7 @@ async def shop(database_factory: DatabaseFactory) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-def open_shop(database_factory: DatabaseFactory):  # noqa: ANN201
+def open_shop(database_factory: DatabaseFactory):
     """Opens a shop like `shop`'s, served with settings of the test's own:
     `async with open_shop(smtp_host="127.0.0.1", smtp_port=port) as shop: …`."""
 

@@ -1,6 +1,6 @@
 """The client contract's operations (frontend-contract/operations), each as the document a client sends."""
 
-from schema.trusted_documents import OPERATIONS, contract_documents
+from ordergraph.schema.trusted_documents import OPERATIONS, contract_documents
 
 __all__ = ["OPERATIONS", "document", "operation_names"]
 

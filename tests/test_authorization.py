@@ -5,8 +5,8 @@ import json
 import pytest
 from sqlmodel import select
 
-from models import Customer, CustomerAddress, Order
-from schema.node import encode_global_id
+from ordergraph.models import Customer, CustomerAddress, Order
+from ordergraph.schema.node import encode_global_id
 
 ORDER_QUERY = "query($id: ID!) { node(id: $id) { id ... on Order { number } } }"
 
@@ -21,7 +21,9 @@ async def test_customer_sees_own_order(api):
     assert body["data"]["node"]["id"] == order_id
 
 
-@pytest.mark.parametrize("type_name", ["Order", "Shipment", "Return", "Payment", "Customer", "OrderLine", "FulfillmentOrder"])
+@pytest.mark.parametrize(
+    "type_name", ["Order", "Shipment", "Return", "Payment", "Customer", "OrderLine", "FulfillmentOrder"]
+)
 async def test_customer_probing_another_customers_ids_learns_nothing(api, type_name):
     alice = api.token("customer", "alice")
     other_id = {
@@ -35,7 +37,8 @@ async def test_customer_probing_another_customers_ids_learns_nothing(api, type_n
     }[type_name]
     query = "query($id: ID!) { node(id: $id) { id } }"
     body = (await api.post(query, {"id": encode_global_id(type_name, other_id)}, token=alice)).json()
-    assert body["data"] == {"node": None} and "errors" not in body
+    assert body["data"] == {"node": None}
+    assert "errors" not in body
 
 
 async def test_an_unknown_id_and_a_forbidden_id_look_the_same(api):
@@ -44,7 +47,8 @@ async def test_an_unknown_id_and_a_forbidden_id_look_the_same(api):
     unknown = await api.post(ORDER_QUERY, {"id": encode_global_id("Order", 10**9)}, token=alice)
     assert forbidden.status_code == unknown.status_code == 200
     assert forbidden.json() == unknown.json()
-    assert forbidden.json()["data"] == {"node": None} and "errors" not in forbidden.json()
+    assert forbidden.json()["data"] == {"node": None}
+    assert "errors" not in forbidden.json()
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,9 @@ async def test_customer_timeline_and_activity_hold_customer_visible_events_only(
         activity(first: 100) { edges { node { visibility } } }
         orders(first: 50) { edges { node { timeline(first: 50) { edges { node { visibility } } } } } } } } }"""
     alice = api.world.customers["alice"]
-    body = (await api.post(query, {"id": encode_global_id("Customer", alice)}, token=api.token("customer", "alice"))).json()
+    body = (
+        await api.post(query, {"id": encode_global_id("Customer", alice)}, token=api.token("customer", "alice"))
+    ).json()
     customer = body["data"]["node"]
     visibilities = {e["node"]["visibility"] for e in customer["activity"]["edges"]}
     for order in customer["orders"]["edges"]:
@@ -87,32 +93,51 @@ async def test_expired_token_is_unauthenticated(api):
 
 
 async def test_token_signed_with_another_secret_is_unauthenticated(api):
-    body = (await api.post("{ me { id } }", token=api.token("agent", secret="not-the-secret-of-this-server-at-all!!"))).json()
+    body = (
+        await api.post("{ me { id } }", token=api.token("agent", secret="not-the-secret-of-this-server-at-all!!"))
+    ).json()
     assert _codes(body) == ["UNAUTHENTICATED"]
 
 
 async def test_products_need_no_token(api):
     body = (await api.post('{ products(skus: ["SKU-1"]) { sku name } }')).json()
-    assert body["data"] == {"products": [{"sku": "SKU-1", "name": "Trail Runner"}]} and "errors" not in body
+    assert body["data"] == {"products": [{"sku": "SKU-1", "name": "Trail Runner"}]}
+    assert "errors" not in body
 
 
 async def test_agent_sees_any_customer_in_full(api):
-    body = await api.run("Customer360", {"id": encode_global_id("Customer", api.world.customers["bob"])}, token=api.token("agent"))
+    body = await api.run(
+        "Customer360", {"id": encode_global_id("Customer", api.world.customers["bob"])}, token=api.token("agent")
+    )
     customer = body["data"]["node"]
-    assert customer["email"] == "bob@example.com" and customer["addresses"]
+    assert customer["email"] == "bob@example.com"
+    assert customer["addresses"]
 
 
 async def test_analyst_gets_no_personal_data_by_any_path(api):
     analyst = api.token("analyst")
-    customer = await api.run("Customer360", {"id": encode_global_id("Customer", api.world.customers["alice"])}, token=analyst)
+    customer = await api.run(
+        "Customer360", {"id": encode_global_id("Customer", api.world.customers["alice"])}, token=analyst
+    )
     c = customer["data"]["node"]
-    assert (c["name"], c["email"], c["phone"], c["addresses"], c["notificationPreferences"]["phone"]) == (None, None, None, [], None)
+    assert (c["name"], c["email"], c["phone"], c["addresses"], c["notificationPreferences"]["phone"]) == (
+        None,
+        None,
+        None,
+        [],
+        None,
+    )
     assert all(o["node"]["shippingAddress"] is None for o in c["orders"]["edges"])
-    assert all(a["node"]["actor"]["name"] is None for a in c["activity"]["edges"] if a["node"]["actor"]["kind"] == "CUSTOMER")
-    detail = await api.run("AgentOrderDetail", {"id": encode_global_id("Order", api.world.orders["alice"][0])}, token=analyst)
+    assert all(
+        a["node"]["actor"]["name"] is None for a in c["activity"]["edges"] if a["node"]["actor"]["kind"] == "CUSTOMER"
+    )
+    detail = await api.run(
+        "AgentOrderDetail", {"id": encode_global_id("Order", api.world.orders["alice"][0])}, token=analyst
+    )
     order = detail["data"]["node"]
     assert order["customer"] == {"id": c["id"], "name": None, "email": None, "phone": None}
-    assert order["shippingAddress"] is None and order["placedBy"] == {"kind": "CUSTOMER", "name": None}
+    assert order["shippingAddress"] is None
+    assert order["placedBy"] == {"kind": "CUSTOMER", "name": None}
     search = await api.run("SearchOrders", {"first": 5}, token=analyst)
     assert all(e["node"]["customer"]["email"] is None for e in search["data"]["orders"]["edges"])
 
@@ -124,7 +149,8 @@ async def test_analyst_cannot_search_customers_by_personal_data(api):
 
 async def test_me_is_null_for_staff(api):
     body = (await api.post("{ me { id } }", token=api.token("agent"))).json()
-    assert body["data"] == {"me": None} and "errors" not in body
+    assert body["data"] == {"me": None}
+    assert "errors" not in body
 
 
 ANALYST_PATHS = """
@@ -173,15 +199,27 @@ async def test_analysts_never_receive_personal_data_through_any_path(api):
     world = api.world
     node_ids = [encode_global_id("Customer", i) for i in world.customers.values()] + [
         encode_global_id(type_name, i)
-        for type_name, ids in (("Order", world.orders), ("Shipment", world.shipments), ("Return", world.returns),
-                               ("Payment", world.payments), ("FulfillmentOrder", world.fulfillment_orders))
-        for group in ids.values() for i in group
+        for type_name, ids in (
+            ("Order", world.orders),
+            ("Shipment", world.shipments),
+            ("Return", world.returns),
+            ("Payment", world.payments),
+            ("FulfillmentOrder", world.fulfillment_orders),
+        )
+        for group in ids.values()
+        for i in group
     ]
 
     async def every_path(token: str) -> list[dict]:
         requests = [{"operationName": "Lists"}] + [{"operationName": "Node", "variables": {"id": i}} for i in node_ids]
-        bodies = [(await api.client.post("/graphql", json={"query": ANALYST_PATHS, **request},
-                                         headers={"Authorization": f"Bearer {token}"})).json() for request in requests]
+        bodies = [
+            (
+                await api.client.post(
+                    "/graphql", json={"query": ANALYST_PATHS, **request}, headers={"Authorization": f"Bearer {token}"}
+                )
+            ).json()
+            for request in requests
+        ]
         assert all("errors" not in body for body in bodies), [body["errors"] for body in bodies if "errors" in body][:1]
         return bodies
 
@@ -198,7 +236,9 @@ async def test_analysts_never_receive_personal_data_through_any_path(api):
         responses.append(await api.run("Customer360", {"id": encode_global_id("Customer", customer_id)}, token=analyst))
     for group in world.orders.values():
         for order_id in group:
-            responses.append(await api.run("AgentOrderDetail", {"id": encode_global_id("Order", order_id)}, token=analyst))
+            responses.append(
+                await api.run("AgentOrderDetail", {"id": encode_global_id("Order", order_id)}, token=analyst)
+            )
     text = json.dumps(responses)
     assert '"data": null' not in text
     assert sorted(value for value in personal if value in text) == []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from schema.node import encode_global_id
+from ordergraph.schema.node import encode_global_id
 
 
 def _codes(body: dict) -> list[str]:
@@ -33,13 +33,24 @@ async def test_an_order_cursor_is_not_accepted_by_another_list(api):
     agent = api.token("agent")
     page = (await api.post("{ orders(first: 1) { pageInfo { endCursor } } }", token=agent)).json()
     cursor = page["data"]["orders"]["pageInfo"]["endCursor"]
-    body = (await api.post("query($a: String) { customers(first: 1, after: $a) { edges { cursor } } }", {"a": cursor}, token=agent)).json()
+    body = (
+        await api.post(
+            "query($a: String) { customers(first: 1, after: $a) { edges { cursor } } }", {"a": cursor}, token=agent
+        )
+    ).json()
     assert _codes(body) == ["BAD_USER_INPUT"]
 
 
 async def test_an_unknown_id_of_a_known_type_is_null(api):
-    body = (await api.post("query($id: ID!) { node(id: $id) { id } }", {"id": encode_global_id("Order", 10**9)}, token=api.token("agent"))).json()
-    assert body["data"] == {"node": None} and "errors" not in body
+    body = (
+        await api.post(
+            "query($id: ID!) { node(id: $id) { id } }",
+            {"id": encode_global_id("Order", 10**9)},
+            token=api.token("agent"),
+        )
+    ).json()
+    assert body["data"] == {"node": None}
+    assert "errors" not in body
 
 
 @pytest.mark.parametrize(

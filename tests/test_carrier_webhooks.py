@@ -10,20 +10,20 @@ from datetime import timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
+from conftest import Api
+from factories import NOW
+from test_fulfillment import detail, event_types, ledger, step
+from test_live_harness import LiveClient, serving_on_a_port
+from test_placement import place
 
-from models import OrderEvent, Shipment, ShipmentEvent
-from tests.conftest import Api
-from tests.factories import NOW
-from tests.test_fulfillment import detail, event_types, ledger, step
-from tests.test_live_harness import LiveClient, serving_on_a_port
-from tests.test_placement import place
+from ordergraph.models import OrderEvent, Shipment, ShipmentEvent
 
 SECRETS = {"UPS": "ups-shared-secret", "FedEx": "fedex-shared-secret"}
 TRACKING = "1ZWEBHOOK1"
 
 
 @pytest.fixture
-async def shop(open_shop) -> AsyncIterator[Api]:  # noqa: ANN001
+async def shop(open_shop) -> AsyncIterator[Api]:
     # USPS is a carrier we ship with but have no secret for.
     async with open_shop(carrier_webhook_secrets=" UPS=ups-shared-secret , FedEx=fedex-shared-secret") as served:
         yield served
@@ -34,12 +34,23 @@ def signed(body: bytes, secret: str) -> str:
 
 
 def carrier_event(event_id: str, status: str, hours: float, **fields: object) -> dict:
-    return {"carrierEventId": event_id, "trackingNumber": TRACKING, "status": status,
-            "occurredAt": (NOW + timedelta(hours=hours)).isoformat(), **fields}
+    return {
+        "carrierEventId": event_id,
+        "trackingNumber": TRACKING,
+        "status": status,
+        "occurredAt": (NOW + timedelta(hours=hours)).isoformat(),
+        **fields,
+    }
 
 
-async def post(shop: Api, payload: dict | bytes, *, carrier: str = "UPS", secret: str | None = SECRETS["UPS"],
-               signature: str | None = None) -> httpx.Response:
+async def post(
+    shop: Api,
+    payload: dict | bytes,
+    *,
+    carrier: str = "UPS",
+    secret: str | None = SECRETS["UPS"],
+    signature: str | None = None,
+) -> httpx.Response:
     """Posts like a carrier: the body signed with `secret` (or the given signature header, or none)."""
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
@@ -53,8 +64,11 @@ async def shipped_order(shop: Api, carrier: str = "UPS", tracking_number: str = 
     order = (await place(shop, key=f"{carrier}-{tracking_number}"))["order"]
     fulfillment_order = (await detail(shop, order["id"]))["fulfillmentOrders"][0]["id"]
     await step(shop, "StartFulfillment", {"fulfillmentOrderId": fulfillment_order})
-    shipped = await step(shop, "ShipFulfillmentOrder", {"fulfillmentOrderId": fulfillment_order, "carrier": carrier,
-                                                        "trackingNumber": tracking_number})
+    shipped = await step(
+        shop,
+        "ShipFulfillmentOrder",
+        {"fulfillmentOrderId": fulfillment_order, "carrier": carrier, "trackingNumber": tracking_number},
+    )
     return order["id"], shipped["shipment"]["id"]
 
 
@@ -62,12 +76,21 @@ async def tracking_rows(shop: Api) -> dict:
     """What a carrier event could change: shipments, their carrier scans and the event log."""
     async with shop.db.read() as session:
         shipments = (await session.exec(sa.select(Shipment.id, Shipment.status).order_by(Shipment.id))).all()
-        scans = (await session.exec(sa.select(ShipmentEvent.carrier_event_id, ShipmentEvent.status)
-                                    .order_by(ShipmentEvent.id))).all()
-        events = (await session.exec(sa.select(OrderEvent.type, OrderEvent.actor_kind, OrderEvent.actor_name)
-                                     .order_by(OrderEvent.sequence))).all()
-    return {"shipments": [tuple(r) for r in shipments], "scans": [tuple(r) for r in scans],
-            "events": [tuple(r) for r in events]}
+        scans = (
+            await session.exec(
+                sa.select(ShipmentEvent.carrier_event_id, ShipmentEvent.status).order_by(ShipmentEvent.id)
+            )
+        ).all()
+        events = (
+            await session.exec(
+                sa.select(OrderEvent.type, OrderEvent.actor_kind, OrderEvent.actor_name).order_by(OrderEvent.sequence)
+            )
+        ).all()
+    return {
+        "shipments": [tuple(r) for r in shipments],
+        "scans": [tuple(r) for r in scans],
+        "events": [tuple(r) for r in events],
+    }
 
 
 async def test_a_signed_event_moves_the_shipment_and_the_order(shop: Api) -> None:
@@ -105,8 +128,9 @@ async def test_unsigned_wrongly_signed_and_unknown_carriers_get_401_and_change_n
         "another body's signature": await post(shop, event, signature=signed(body + b" ", SECRETS["UPS"])),
         "bare hex": await post(shop, event, signature=signed(body, SECRETS["UPS"]).removeprefix("sha256=")),
         "empty header": await post(shop, event, signature=""),
-        "a carrier without a secret": await post(shop, {**event, "trackingNumber": "94USPS1"}, carrier="USPS",
-                                                 secret="anything"),
+        "a carrier without a secret": await post(
+            shop, {**event, "trackingNumber": "94USPS1"}, carrier="USPS", secret="anything"
+        ),
         "an unknown carrier": await post(shop, event, carrier="pigeon", secret="anything"),
     }
     for case, response in refusals.items():
@@ -148,7 +172,8 @@ async def test_a_replayed_event_is_acknowledged_and_recorded_once(shop: Api) -> 
     event = carrier_event("ups-1", "IN_TRANSIT", 2)
     first, replay = await post(shop, event), await post(shop, event)
     assert first.json() == {"outcome": "MOVED", "shipmentStatus": "IN_TRANSIT"}
-    assert replay.status_code == 200 and replay.json() == {"outcome": "DUPLICATE", "shipmentStatus": "IN_TRANSIT"}
+    assert replay.status_code == 200
+    assert replay.json() == {"outcome": "DUPLICATE", "shipmentStatus": "IN_TRANSIT"}
     rows = await tracking_rows(shop)
     assert [scan for scan in rows["scans"] if scan[0] == "ups-1"] == [("ups-1", "IN_TRANSIT")]
     assert event_types(await detail(shop, order_id)).count("SHIPMENT_IN_TRANSIT") == 1
@@ -175,7 +200,9 @@ async def test_an_exception_and_the_next_scan_show_live_on_the_agent_console(sho
         feed = await console.subscribe("LiveOrderEvents", {"after": str(last)})
         assert (await post(shop, carrier_event("ups-1", "IN_TRANSIT", 2))).status_code == 200
         assert (await post(shop, carrier_event("ups-2", "EXCEPTION", 20, description="Address not found"))).json() == {
-            "outcome": "MOVED", "shipmentStatus": "EXCEPTION"}
+            "outcome": "MOVED",
+            "shipmentStatus": "EXCEPTION",
+        }
         in_transit, exception = await feed.take(2)
         assert in_transit["type"] == "SHIPMENT_IN_TRANSIT"
         assert (exception["type"], exception["order"]["id"]) == ("SHIPMENT_EXCEPTION", order_id)

@@ -1,6 +1,6 @@
 """Every query of the client contract runs against both databases and returns the data behind it."""
 
-from schema.node import encode_global_id
+from ordergraph.schema.node import encode_global_id
 
 
 async def test_my_order_history_lists_only_my_orders_newest_first(api):
@@ -43,7 +43,8 @@ async def test_my_order_detail_hides_internal_events_from_the_customer(api):
     assert order["taxTotal"]["amount"] == "11.76"
     assert [e["node"]["type"] for e in order["timeline"]["edges"]] == ["ORDER_PLACED"]
     assert order["payments"][0]["capturedAmount"]["amount"] == "150.25"
-    assert order["canCancel"] is False and order["canChangeShipping"] is False
+    assert order["canCancel"] is False
+    assert order["canChangeShipping"] is False
 
 
 async def test_product_availability_is_public(api):
@@ -55,21 +56,26 @@ async def test_product_availability_is_public(api):
     assert trail["availability"]["totalAvailable"] == 40
     assert trail["availability"]["stockStatus"] == "IN_STOCK"
     by_location = {la["location"]["name"]: la for la in trail["availability"]["locations"]}
-    assert by_location["Brooklyn Store"]["available"] == 2 and by_location["Brooklyn Store"]["pickupAvailable"]
+    assert by_location["Brooklyn Store"]["available"] == 2
+    assert by_location["Brooklyn Store"]["pickupAvailable"]
     assert socks["availability"]["stockStatus"] == "OUT_OF_STOCK"
     assert not any(option["available"] for option in socks["availability"]["deliveryOptions"])
     same_day = next(o for o in trail["availability"]["deliveryOptions"] if o["method"]["code"] == "SAME_DAY")
-    assert same_day["available"] and same_day["price"] == {"amount": "19.99", "currency": "USD"}
+    assert same_day["available"]
+    assert same_day["price"] == {"amount": "19.99", "currency": "USD"}
 
 
 async def test_search_orders_for_an_agent(api):
     customer_id = encode_global_id("Customer", api.world.customers["bob"])
     body = await api.run(
-        "SearchOrders", {"first": 10, "filter": {"customerId": customer_id, "status": ["CONFIRMED"]}}, token=api.token("agent")
+        "SearchOrders",
+        {"first": 10, "filter": {"customerId": customer_id, "status": ["CONFIRMED"]}},
+        token=api.token("agent"),
     )
     orders = body["data"]["orders"]
     assert orders["totalCount"] == 48  # bob's 50 orders less the shipped and the delivered one
-    assert len(orders["edges"]) == 10 and orders["pageInfo"]["hasNextPage"]
+    assert len(orders["edges"]) == 10
+    assert orders["pageInfo"]["hasNextPage"]
     assert all(edge["node"]["customer"]["email"] == "bob@example.com" for edge in orders["edges"])
 
 
@@ -77,8 +83,13 @@ async def test_search_customers_by_email(api):
     body = await api.run("SearchCustomers", {"search": "carol@"}, token=api.token("agent"))
     nodes = [edge["node"] for edge in body["data"]["customers"]["edges"]]
     assert nodes == [
-        {"id": encode_global_id("Customer", api.world.customers["carol"]), "name": "Carol Example",
-         "email": "carol@example.com", "phone": "+12125550100", "orderCount": 1}
+        {
+            "id": encode_global_id("Customer", api.world.customers["carol"]),
+            "name": "Carol Example",
+            "email": "carol@example.com",
+            "phone": "+12125550100",
+            "orderCount": 1,
+        }
     ]
 
 
@@ -92,7 +103,8 @@ async def test_customer_360(api):
     assert customer["notificationPreferences"] == {"email": True, "sms": True, "phone": "+12125550199"}
     assert len(customer["orders"]["edges"]) == 5
     activity = [edge["node"] for edge in customer["activity"]["edges"]]
-    assert len(activity) == 10 and activity[0]["sequence"] > activity[-1]["sequence"]
+    assert len(activity) == 10
+    assert activity[0]["sequence"] > activity[-1]["sequence"]
     assert {a["actor"]["kind"] for a in activity} == {"CUSTOMER", "SYSTEM"}
 
 
@@ -132,7 +144,9 @@ async def test_inventory_position(api):
     body = await api.run("InventoryPosition", {"first": 2}, token=api.token("analyst"))
     page = body["data"]["inventoryLevels"]
     assert page["pageInfo"]["hasNextPage"]
-    body = await api.run("InventoryPosition", {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=api.token("analyst"))
+    body = await api.run(
+        "InventoryPosition", {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=api.token("analyst")
+    )
     rest = body["data"]["inventoryLevels"]
     levels = [e["node"] for e in page["edges"] + rest["edges"]]
     assert [(lv["sku"], lv["location"]["name"], lv["available"]) for lv in levels] == [
@@ -140,4 +154,5 @@ async def test_inventory_position(api):
         ("SKU-1", "Brooklyn Store", 2),
         ("SKU-2", "Newark Warehouse", 0),
     ]
-    assert levels[2]["incoming"] == 50 and not rest["pageInfo"]["hasNextPage"]
+    assert levels[2]["incoming"] == 50
+    assert not rest["pageInfo"]["hasNextPage"]

@@ -17,9 +17,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 import websockets
+from contract import document
 from starlette.applications import Starlette
-
-from tests.contract import document
 
 ROOT = Path(__file__).resolve().parent.parent
 # Only a guard against a test hanging for ever: no test asserts how fast anything arrives.
@@ -148,9 +147,19 @@ class ServerProcess:
 
     async def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory", "--port", str(self.port),
-             "--log-level", "warning"],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "ordergraph.server.app:create_app",
+                "--factory",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
         )
         async with httpx.AsyncClient() as client:
             for _ in range(PATIENCE_SECONDS * 10):
@@ -172,8 +181,11 @@ class ServerProcess:
 
     async def run(self, operation: str, variables: dict, token: str) -> dict:
         async with httpx.AsyncClient(base_url=self.http_url, timeout=PATIENCE_SECONDS) as client:
-            response = await client.post("/graphql", json={"query": document(operation), "variables": variables},
-                                         headers={"Authorization": f"Bearer {token}"})
+            response = await client.post(
+                "/graphql",
+                json={"query": document(operation), "variables": variables},
+                headers={"Authorization": f"Bearer {token}"},
+            )
         assert response.status_code == 200, response.text
         body = response.json()
         assert "errors" not in body, body
@@ -194,8 +206,20 @@ class RedisServer:
 
     async def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.dir], stdout=subprocess.DEVNULL,
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+            ],
+            stdout=subprocess.DEVNULL,
         )
         for _ in range(PATIENCE_SECONDS * 10):
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.1):

@@ -7,24 +7,24 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from conftest import BACKENDS, REDIS_URL, TEST_SECRET
+from factories import World, build_shop
+from test_live_harness import LiveClient, RedisServer, ServerProcess
+from test_placement import order_input
 
-from models import OrderEvent
-from models.enums import ActorKind, EventType, EventVisibility
-from resolvers.access import Role
-from resolvers.events import append_event, change
-from schema.node import encode_global_id
-from server.auth import issue_token
-from server.database import Database
-from tests.conftest import BACKENDS, REDIS_URL, TEST_SECRET
-from tests.factories import World, build_shop
-from tests.test_live_harness import LiveClient, RedisServer, ServerProcess
-from tests.test_placement import order_input
+from ordergraph.models import OrderEvent
+from ordergraph.models.database import Database
+from ordergraph.models.enums import ActorKind, EventType, EventVisibility
+from ordergraph.resolvers.access import Role
+from ordergraph.resolvers.events import append_event, change
+from ordergraph.schema.node import encode_global_id
+from ordergraph.server.auth import issue_token
 
 # These need a database that several processes share: PostgreSQL.
 pytestmark = pytest.mark.parametrize("database_factory", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 
 
-async def new_shop(database_factory) -> tuple[str, World]:  # noqa: ANN001
+async def new_shop(database_factory) -> tuple[str, World]:
     url = await database_factory.new_url()
     db = Database(url)
     world = await build_shop(db)
@@ -53,10 +53,14 @@ def received(events: list[dict]) -> list[tuple[int, str]]:
 
 
 @contextlib.asynccontextmanager
-async def server_processes(n: int, url: str, broadcast_url: str):  # noqa: ANN201
-    env = {"ORDERGRAPH_DATABASE_URL": url, "ORDERGRAPH_BROADCAST_URL": broadcast_url,
-           "ORDERGRAPH_REDIS_PREFIX": f"ordergraph-test-{uuid.uuid4().hex[:12]}",
-           "ORDERGRAPH_JWT_SECRET": TEST_SECRET, "ORDERGRAPH_RELAY_POLL_SECONDS": "0.5"}
+async def server_processes(n: int, url: str, broadcast_url: str):
+    env = {
+        "ORDERGRAPH_DATABASE_URL": url,
+        "ORDERGRAPH_BROADCAST_URL": broadcast_url,
+        "ORDERGRAPH_REDIS_PREFIX": f"ordergraph-test-{uuid.uuid4().hex[:12]}",
+        "ORDERGRAPH_JWT_SECRET": TEST_SECRET,
+        "ORDERGRAPH_RELAY_POLL_SECONDS": "0.5",
+    }
     servers = [ServerProcess(env) for _ in range(n)]
     try:
         await asyncio.gather(*(server.start() for server in servers))
@@ -71,21 +75,27 @@ async def make_changes(server: ServerProcess, world: World, n: int, *, prefix: s
     agent = token(world, "agent")
     for i in range(n):
         customer = ("alice", "bob")[i % 2]
-        placed = await server.run("PlaceOrder", {"input": order_input(key=f"{prefix}-{i}")}, token(world, "customer", customer))
+        placed = await server.run(
+            "PlaceOrder", {"input": order_input(key=f"{prefix}-{i}")}, token(world, "customer", customer)
+        )
         order_id = placed["placeOrder"]["order"]["id"]
         if i % 3 == 0:
             await server.run("HoldOrder", {"input": {"orderId": order_id, "reason": "check"}}, agent)
         if i % 3 == 1:
-            await server.run("AddOrderNote", {"input": {"orderId": order_id, "message": "hi", "visibility": "CUSTOMER"}}, agent)
+            await server.run(
+                "AddOrderNote", {"input": {"orderId": order_id, "message": "hi", "visibility": "CUSTOMER"}}, agent
+            )
         if i % 3 == 2:
             await server.run("CancelMyOrder", {"input": {"orderId": order_id}}, token(world, "customer", customer))
 
 
-async def test_changes_made_through_one_process_reach_subscribers_of_another_in_order(database_factory) -> None:  # noqa: ANN001
+async def test_changes_made_through_one_process_reach_subscribers_of_another_in_order(database_factory) -> None:
     url, world = await new_shop(database_factory)
     async with server_processes(2, url, REDIS_URL) as (watched, changed):
-        async with LiveClient.connect(watched.ws_url, token(world, "agent")) as console, \
-                LiveClient.connect(watched.ws_url, token(world, "customer", "alice")) as spa:
+        async with (
+            LiveClient.connect(watched.ws_url, token(world, "agent")) as console,
+            LiveClient.connect(watched.ws_url, token(world, "customer", "alice")) as spa,
+        ):
             feed = await console.subscribe("LiveOrderEvents", {"after": "0"})
             mine = await spa.subscribe("MyOrderUpdates", {"after": "0"})
             # Several writers at once, all through the other process.
@@ -96,17 +106,21 @@ async def test_changes_made_through_one_process_reach_subscribers_of_another_in_
             assert received(await mine.events_until(alices[-1][0])) == alices
 
 
-async def test_every_subscriber_has_every_event_once_in_order_across_a_redis_restart(database_factory) -> None:  # noqa: ANN001
+async def test_every_subscriber_has_every_event_once_in_order_across_a_redis_restart(database_factory) -> None:
     url, world = await new_shop(database_factory)
     redis = RedisServer()
     await redis.start()
     try:
         async with server_processes(2, url, redis.url) as (first, second):
-            async with LiveClient.connect(first.ws_url, token(world, "agent")) as console_1, \
-                    LiveClient.connect(second.ws_url, token(world, "agent")) as console_2, \
-                    LiveClient.connect(first.ws_url, token(world, "customer", "alice")) as spa:
-                feeds = [await console_1.subscribe("LiveOrderEvents", {"after": "0"}),
-                         await console_2.subscribe("LiveOrderEvents", {"after": "0"})]
+            async with (
+                LiveClient.connect(first.ws_url, token(world, "agent")) as console_1,
+                LiveClient.connect(second.ws_url, token(world, "agent")) as console_2,
+                LiveClient.connect(first.ws_url, token(world, "customer", "alice")) as spa,
+            ):
+                feeds = [
+                    await console_1.subscribe("LiveOrderEvents", {"after": "0"}),
+                    await console_2.subscribe("LiveOrderEvents", {"after": "0"}),
+                ]
                 mine = await spa.subscribe("MyOrderUpdates", {"after": "0"})
                 changes = asyncio.create_task(make_changes(second, world, 12, prefix="before"))
                 await asyncio.sleep(0.5)
@@ -123,14 +137,14 @@ async def test_every_subscriber_has_every_event_once_in_order_across_a_redis_res
                 assert received(await mine.events_until(alices[-1][0])) == alices
                 # Nothing stale follows: the next thing each feed sees is the next change.
                 await make_changes(second, world, 1, prefix="last")
-                newest = (await logged_events(url))[len(everything):]
+                newest = (await logged_events(url))[len(everything) :]
                 for feed in feeds:
                     assert received(await feed.take(len(newest))) == newest
     finally:
         redis.remove()
 
 
-async def test_an_event_numbered_first_never_commits_after_a_higher_number_is_visible(database_factory) -> None:  # noqa: ANN001
+async def test_an_event_numbered_first_never_commits_after_a_higher_number_is_visible(database_factory) -> None:
     """Two writers race. The transaction that appends its event first but commits last gets the higher number,
     and a transaction that has numbered its events holds the next writer back until it commits; so a reader
     resuming `after` the last sequence it saw never skips one that commits later."""
@@ -139,20 +153,29 @@ async def test_an_event_numbered_first_never_commits_after_a_higher_number_is_vi
     numbered, commit = asyncio.Event(), asyncio.Event()
 
     @contextlib.asynccontextmanager
-    async def write_held_before_commit():  # noqa: ANN202
+    async def write_held_before_commit():
         async with db.write() as session:
             yield session
             numbered.set()  # change() has numbered and inserted its events; the commit waits
             await commit.wait()
 
-    def note(session, text: str) -> None:  # noqa: ANN001
-        append_event(session, customer_id=world.customers["alice"], type=EventType.ORDER_NOTE_ADDED, message=text,
-                     visibility=EventVisibility.INTERNAL, actor=(ActorKind.AGENT, "racer"))
+    def note(session, text: str) -> None:
+        append_event(
+            session,
+            customer_id=world.customers["alice"],
+            type=EventType.ORDER_NOTE_ADDED,
+            message=text,
+            visibility=EventVisibility.INTERNAL,
+            actor=(ActorKind.AGENT, "racer"),
+        )
 
     async def read_after(after: int) -> list[tuple[int, str]]:
         async with db.read() as session:
-            rows = await session.exec(sa.select(OrderEvent.sequence, OrderEvent.message)
-                                      .where(OrderEvent.sequence > after).order_by(OrderEvent.sequence))
+            rows = await session.exec(
+                sa.select(OrderEvent.sequence, OrderEvent.message)
+                .where(OrderEvent.sequence > after)
+                .order_by(OrderEvent.sequence)
+            )
             return [tuple(row) for row in rows.all()]
 
     async def slow_writer(text: str, appended: asyncio.Event, go: asyncio.Event) -> None:
@@ -193,6 +216,6 @@ async def test_an_event_numbered_first_never_commits_after_a_higher_number_is_vi
     await db.dispose()
 
 
-async def _write(transaction, note, text: str) -> None:  # noqa: ANN001
+async def _write(transaction, note, text: str) -> None:
     async with transaction as session:
         note(session, text)

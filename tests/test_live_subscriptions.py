@@ -4,18 +4,20 @@ process (SQLite with the in-memory broadcast, PostgreSQL with Redis)."""
 import asyncio
 
 import sqlalchemy as sa
+from conftest import Api
+from test_live_harness import LiveClient, close_code, serving_on_a_port
+from test_placement import place
 
-from models import Order, OrderEvent
-from models.enums import ActorKind, EventType, EventVisibility
-from resolvers.events import append_event, change
-from schema.node import encode_global_id
-from server.database import Database
-from tests.conftest import Api
-from tests.test_live_harness import LiveClient, close_code, serving_on_a_port
-from tests.test_placement import place
+from ordergraph.models import Order, OrderEvent
+from ordergraph.models.database import Database
+from ordergraph.models.enums import ActorKind, EventType, EventVisibility
+from ordergraph.resolvers.events import append_event, change
+from ordergraph.schema.node import encode_global_id
 
 
-async def logged_events(shop: Api, *, customer: str | None = None, customer_visible: bool = False) -> list[tuple[int, str]]:
+async def logged_events(
+    shop: Api, *, customer: str | None = None, customer_visible: bool = False
+) -> list[tuple[int, str]]:
     """(sequence, type) of the log as the database holds it."""
     query = sa.select(OrderEvent.sequence, OrderEvent.type).where(OrderEvent.order_id.is_not(None))
     if customer:
@@ -33,8 +35,11 @@ def received(events: list[dict]) -> list[tuple[int, str]]:
 async def test_contract_subscriptions_replay_the_log_then_continue_live_in_order(shop: Api) -> None:
     agent, alice = shop.token("agent"), shop.token("customer", "alice")
     first = (await place(shop, key="k-1"))["order"]
-    async with serving_on_a_port(shop.app) as url, LiveClient.connect(url, agent) as console, \
-            LiveClient.connect(url, alice) as spa:
+    async with (
+        serving_on_a_port(shop.app) as url,
+        LiveClient.connect(url, agent) as console,
+        LiveClient.connect(url, alice) as spa,
+    ):
         feed = await console.subscribe("LiveOrderEvents", {"after": "0"})
         watch = await console.subscribe("WatchOrder", {"id": first["id"], "after": "0"})
         mine = await spa.subscribe("MyOrderUpdates", {"after": "0"})
@@ -56,7 +61,7 @@ async def test_contract_subscriptions_replay_the_log_then_continue_live_in_order
         await shop.run("CancelMyOrder", {"input": {"orderId": second["id"]}}, token=alice)
         everything = await logged_events(shop)
         live = await feed.events_until(everything[-1][0])
-        assert received(live) == everything[len(placed):]
+        assert received(live) == everything[len(placed) :]
         assert [e["order"]["id"] for e in live[-3:]] == [second["id"]] * 3
         assert live[0]["actor"] == {"kind": "AGENT", "name": "Test agent"}
         customer_visible = await logged_events(shop, customer_visible=True)
@@ -87,13 +92,19 @@ async def test_the_agent_feed_filters_by_type_status_and_customer(shop: Api) -> 
     async with serving_on_a_port(shop.app) as url, LiveClient.connect(url, agent) as console:
         placements = await console.subscribe("LiveOrderEvents", {"after": "0", "filter": {"types": ["ORDER_PLACED"]}})
         bob_only = await console.subscribe(
-            "LiveOrderEvents", {"after": "0", "filter": {"customerId": encode_global_id("Customer", shop.world.customers["bob"])}})
+            "LiveOrderEvents",
+            {"after": "0", "filter": {"customerId": encode_global_id("Customer", shop.world.customers["bob"])}},
+        )
         on_hold = await console.subscribe("LiveOrderEvents", {"filter": {"status": ["ON_HOLD"]}})
         assert [e["order"]["id"] for e in await placements.take(2)] == [alices["id"], bobs["id"]]
         bob_events = await logged_events(shop, customer="bob")
         assert received(await bob_only.take(len(bob_events))) == bob_events
 
-        await shop.run("AddOrderNote", {"input": {"orderId": alices["id"], "message": "called", "visibility": "INTERNAL"}}, token=agent)
+        await shop.run(
+            "AddOrderNote",
+            {"input": {"orderId": alices["id"], "message": "called", "visibility": "INTERNAL"}},
+            token=agent,
+        )
         await shop.run("HoldOrder", {"input": {"orderId": bobs["id"], "reason": "check"}}, token=agent)
         held = await on_hold.next()
         assert (held["type"], held["order"]["id"]) == ("ORDER_HELD", bobs["id"])
@@ -118,30 +129,45 @@ async def test_customers_never_receive_other_customers_events(shop: Api) -> None
         mine = await intruder.subscribe("MyOrderUpdates", {"after": "0"})
 
         # Alice's order changes, with events of every visibility; then Bob places one of his own.
-        await shop.run("AddOrderNote", {"input": {"orderId": alices["id"], "message": "to alice", "visibility": "CUSTOMER"}}, token=agent)
+        await shop.run(
+            "AddOrderNote",
+            {"input": {"orderId": alices["id"], "message": "to alice", "visibility": "CUSTOMER"}},
+            token=agent,
+        )
         await shop.run("HoldOrder", {"input": {"orderId": alices["id"], "reason": "check"}}, token=agent)
         await shop.run("CancelMyOrder", {"input": {"orderId": alices["id"]}}, token=alice)
         bobs = (await place(shop, "bob", key="k-2"))["order"]
         first_of_bob = await mine.next()
         assert (first_of_bob["type"], first_of_bob["order"]["id"]) == ("ORDER_PLACED", bobs["id"])
         # Nothing else came on any of Bob's subscriptions: the refused ones ended with their error.
-        assert mine.messages.empty() and watch.messages.empty() and feed.messages.empty()
+        assert mine.messages.empty()
+        assert watch.messages.empty()
+        assert feed.messages.empty()
 
 
 async def test_a_socket_without_a_valid_token_is_closed_with_4403(shop: Api) -> None:
     async with serving_on_a_port(shop.app) as url:
         assert await close_code(url, {"type": "connection_init"}) == 4403
-        assert await close_code(url, {"type": "connection_init", "payload": {"authorization": "Bearer nonsense"}}) == 4403
+        assert (
+            await close_code(url, {"type": "connection_init", "payload": {"authorization": "Bearer nonsense"}}) == 4403
+        )
         expired = shop.token("agent", ttl=-10)
-        assert await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {expired}"}}) == 4403
+        assert (
+            await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {expired}"}})
+            == 4403
+        )
         forged = shop.token("agent", secret="another-secret-of-at-least-thirty-two-bytes")
-        assert await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {forged}"}}) == 4403
+        assert (
+            await close_code(url, {"type": "connection_init", "payload": {"authorization": f"Bearer {forged}"}}) == 4403
+        )
 
 
 async def test_a_subscription_ends_when_its_token_expires(shop: Api) -> None:
-    async with serving_on_a_port(shop.app) as url, \
-            LiveClient.connect(url, shop.token("customer", "alice", ttl=1)) as expiring, \
-            LiveClient.connect(url, shop.token("customer", "alice")) as fresh:
+    async with (
+        serving_on_a_port(shop.app) as url,
+        LiveClient.connect(url, shop.token("customer", "alice", ttl=1)) as expiring,
+        LiveClient.connect(url, shop.token("customer", "alice")) as fresh,
+    ):
         ending = await expiring.subscribe("MyOrderUpdates")
         going_on = await fresh.subscribe("MyOrderUpdates")
         await asyncio.sleep(1.5)
@@ -187,9 +213,15 @@ async def test_an_event_committed_but_never_published_is_still_delivered(shop: A
         crashed_writer = Database(shop.db.url)
         async with change(crashed_writer.write) as session:
             order_row = (await session.exec(sa.select(Order))).scalars().one()
-            append_event(session, order=order_row, customer_id=order_row.customer_id, type=EventType.ORDER_NOTE_ADDED,
-                         message="written by a process that died", visibility=EventVisibility.INTERNAL,
-                         actor=(ActorKind.AGENT, "gone"))
+            append_event(
+                session,
+                order=order_row,
+                customer_id=order_row.customer_id,
+                type=EventType.ORDER_NOTE_ADDED,
+                message="written by a process that died",
+                visibility=EventVisibility.INTERNAL,
+                actor=(ActorKind.AGENT, "gone"),
+            )
         await crashed_writer.dispose()
         orphan = await watch.next()
     assert (orphan["type"], int(orphan["sequence"])) == ("ORDER_NOTE_ADDED", placed[-1][0] + 1)

@@ -1,6 +1,6 @@
 from sqlmodel import SQLModel, text
 
-import models  # noqa: F401
+from ordergraph import models  # noqa: F401
 
 
 async def test_migrated_database_has_every_table_and_the_postal_codes(empty_db):

@@ -12,25 +12,25 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from conftest import Api, DatabaseFactory
+from factories import NOW
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from test_carrier_webhooks import SECRETS, carrier_event, post
+from test_fulfillment import detail, step
+from test_live_harness import free_port, serving_on_a_port
+from test_placement import place
 
-from models import Customer, Notification, Order, OrderEvent
-from models.enums import ActorKind, EventType, EventVisibility
-from resolvers.events import append_event, change
-from server.database import Database
-from server.migrate import upgrade
-from server.notifier import notifier_for
-from server.seed import seed_demo
-from server.settings import Settings
-from tests.conftest import Api, DatabaseFactory
-from tests.factories import NOW
-from tests.test_carrier_webhooks import SECRETS, carrier_event, post
-from tests.test_fulfillment import detail, step
-from tests.test_live_harness import free_port, serving_on_a_port
-from tests.test_placement import place
+from ordergraph.models import Customer, Notification, Order, OrderEvent
+from ordergraph.models.database import Database
+from ordergraph.models.enums import ActorKind, EventType, EventVisibility
+from ordergraph.models.migrate import upgrade
+from ordergraph.resolvers.events import append_event, change
+from ordergraph.server.notifier import notifier_for
+from ordergraph.server.seed import seed_demo
+from ordergraph.server.settings import Settings
 
 ALICE_PHONE = "+12125550123"
 
@@ -43,7 +43,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: int = 0
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802  (aiosmtpd's handler hook)
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.refuse:
             self.refuse -= 1
             return "451 Requested action aborted: try again later"
@@ -92,12 +92,18 @@ async def sms_gateway() -> AsyncIterator[SmsGateway]:
 
 
 @pytest.fixture
-async def shop(open_shop, mailbox: Mailbox, sms_gateway: SmsGateway) -> AsyncIterator[Api]:  # noqa: ANN001
+async def shop(open_shop, mailbox: Mailbox, sms_gateway: SmsGateway) -> AsyncIterator[Api]:
     # The notifier's own loop waits an hour between passes: the tests run each pass themselves.
-    async with open_shop(smtp_host="127.0.0.1", smtp_port=mailbox.port, sms_endpoint=sms_gateway.url,
-                         email_from="Shop <orders@shop.example>", carrier_webhook_secrets=f"UPS={SECRETS['UPS']}",
-                         notification_poll_seconds=3600,
-                         notification_retry_seconds=0, notification_max_attempts=3) as served:
+    async with open_shop(
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        sms_endpoint=sms_gateway.url,
+        email_from="Shop <orders@shop.example>",
+        carrier_webhook_secrets=f"UPS={SECRETS['UPS']}",
+        notification_poll_seconds=3600,
+        notification_retry_seconds=0,
+        notification_max_attempts=3,
+    ) as served:
         yield served
 
 
@@ -106,8 +112,11 @@ async def notify(shop: Api) -> None:
 
 
 async def opt_in_to_sms(shop: Api, customer: str, phone: str) -> None:
-    body = await shop.run("UpdateMyNotificationPreferences", {"input": {"sms": True, "phone": phone}},
-                          token=shop.token("customer", customer))
+    body = await shop.run(
+        "UpdateMyNotificationPreferences",
+        {"input": {"sms": True, "phone": phone}},
+        token=shop.token("customer", customer),
+    )
     assert body["data"]["updateNotificationPreferences"]["userErrors"] == []
 
 
@@ -116,23 +125,36 @@ async def ship(shop: Api, customer: str = "alice", key: str = "k-1") -> dict:
     order = (await place(shop, customer, key=key))["order"]
     fulfillment_order = (await detail(shop, order["id"]))["fulfillmentOrders"][0]["id"]
     await step(shop, "StartFulfillment", {"fulfillmentOrderId": fulfillment_order})
-    await step(shop, "ShipFulfillmentOrder", {"fulfillmentOrderId": fulfillment_order, "carrier": "UPS",
-                                              "trackingNumber": f"1Z{key.upper()}"})
+    await step(
+        shop,
+        "ShipFulfillmentOrder",
+        {"fulfillmentOrderId": fulfillment_order, "carrier": "UPS", "trackingNumber": f"1Z{key.upper()}"},
+    )
     return order
 
 
 async def notifications(shop: Api) -> list[tuple[str, str, str, str, int]]:
     """(event type, channel, recipient, status, attempts) of every notification row."""
     async with shop.db.read() as session:
-        rows = (await session.exec(
-            sa.select(OrderEvent.type, Notification.channel, Notification.recipient, Notification.status,
-                      Notification.attempts)
-            .join(OrderEvent, OrderEvent.id == Notification.event_id).order_by(Notification.id))).all()
+        rows = (
+            await session.exec(
+                sa.select(
+                    OrderEvent.type,
+                    Notification.channel,
+                    Notification.recipient,
+                    Notification.status,
+                    Notification.attempts,
+                )
+                .join(OrderEvent, OrderEvent.id == Notification.event_id)
+                .order_by(Notification.id)
+            )
+        ).all()
     return [tuple(row) for row in rows]
 
 
 async def test_a_shipped_order_is_emailed_and_texted_to_a_customer_who_opted_in(
-        shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+    shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
     await opt_in_to_sms(shop, "alice", "+1 (212) 555-0123")
     order = await ship(shop)
     number = order["number"]
@@ -140,10 +162,14 @@ async def test_a_shipped_order_is_emailed_and_texted_to_a_customer_who_opted_in(
 
     # Placed and shipped; starting fulfillment, payments and routing are not news for the customer.
     assert mailbox.to("alice@shop.example") == [
-        (f"Order {number} is confirmed", f"Hello Alice Shopper,\n\nOrder {number} is confirmed.\n"
-                                         f"Order {number} placed.\n"),
-        (f"Order {number} has shipped", f"Hello Alice Shopper,\n\nOrder {number} has shipped.\n"
-                                        f"Shipped with UPS, tracking number 1ZK-1.\n"),
+        (
+            f"Order {number} is confirmed",
+            f"Hello Alice Shopper,\n\nOrder {number} is confirmed.\nOrder {number} placed.\n",
+        ),
+        (
+            f"Order {number} has shipped",
+            f"Hello Alice Shopper,\n\nOrder {number} has shipped.\nShipped with UPS, tracking number 1ZK-1.\n",
+        ),
     ]
     assert all(m["From"] == "Shop <orders@shop.example>" for m in mailbox.messages)
     assert [(sms["to"], sms["text"]) for sms in sms_gateway.received] == [
@@ -162,19 +188,25 @@ async def test_a_shipped_order_is_emailed_and_texted_to_a_customer_who_opted_in(
 
     # Another pass sends nothing again; what happens next is sent on its own.
     await notify(shop)
-    assert len(mailbox.messages) == 2 and len(sms_gateway.received) == 2
+    assert len(mailbox.messages) == 2
+    assert len(sms_gateway.received) == 2
     second = (await place(shop, key="k-2"))["order"]
     await shop.run("CancelMyOrder", {"input": {"orderId": second["id"]}}, token=shop.token("customer", "alice"))
     await notify(shop)
     await notify(shop)
-    assert [m["Subject"] for m in mailbox.messages[2:]] == [f"Order {second['number']} is confirmed",
-                                                           f"Order {second['number']} is cancelled"]
+    assert [m["Subject"] for m in mailbox.messages[2:]] == [
+        f"Order {second['number']} is confirmed",
+        f"Order {second['number']} is cancelled",
+    ]
     assert [sms["text"].split(".")[0] for sms in sms_gateway.received[2:]] == [
-        f"Order {second['number']} is confirmed", f"Order {second['number']} is cancelled"]
+        f"Order {second['number']} is confirmed",
+        f"Order {second['number']} is cancelled",
+    ]
 
 
 async def test_carrier_scans_tell_the_customer_when_the_parcel_is_out_for_delivery_and_delivered(
-        shop: Api, mailbox: Mailbox) -> None:
+    shop: Api, mailbox: Mailbox
+) -> None:
     number = (await ship(shop))["number"]
     scans = (("e-1", "IN_TRANSIT", 2), ("e-2", "OUT_FOR_DELIVERY", 40), ("e-3", "DELIVERED", 44))
     for event_id, status, hours in scans:
@@ -183,74 +215,97 @@ async def test_carrier_scans_tell_the_customer_when_the_parcel_is_out_for_delive
     await notify(shop)
     # In transit is no news: the customer heard it shipped.
     assert [subject for subject, _ in mailbox.to("alice@shop.example")] == [
-        f"Order {number} is confirmed", f"Order {number} has shipped", f"Order {number} is out for delivery",
-        f"Order {number} was delivered"]
+        f"Order {number} is confirmed",
+        f"Order {number} has shipped",
+        f"Order {number} is out for delivery",
+        f"Order {number} was delivered",
+    ]
 
 
 async def test_customers_hear_only_on_the_channels_they_chose(
-        shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+    shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
     # Bob switched order updates off; Newbie keeps the default: email, no SMS.
-    body = await shop.run("UpdateMyNotificationPreferences", {"input": {"email": False, "sms": False}},
-                          token=shop.token("customer", "bob"))
+    body = await shop.run(
+        "UpdateMyNotificationPreferences",
+        {"input": {"email": False, "sms": False}},
+        token=shop.token("customer", "bob"),
+    )
     assert body["data"]["updateNotificationPreferences"]["userErrors"] == []
     await ship(shop, "bob", key="bob-1")
     newbies = await ship(shop, "newbie", key="newbie-1")
     await notify(shop)
     assert mailbox.to("bob@shop.example") == []
     assert [subject for subject, _ in mailbox.to("newbie@shop.example")] == [
-        f"Order {newbies['number']} is confirmed", f"Order {newbies['number']} has shipped"]
+        f"Order {newbies['number']} is confirmed",
+        f"Order {newbies['number']} has shipped",
+    ]
     assert sms_gateway.received == []
     assert {(channel, recipient) for _, channel, recipient, _, _ in await notifications(shop)} == {
-        ("EMAIL", "newbie@shop.example")}
+        ("EMAIL", "newbie@shop.example")
+    }
 
 
 async def test_a_send_that_fails_once_is_retried_and_delivered_exactly_once(
-        shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+    shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
     await opt_in_to_sms(shop, "alice", ALICE_PHONE)
     mailbox.refuse = sms_gateway.refuse = 1
     order = (await place(shop))["order"]
 
     await notify(shop)
-    assert mailbox.messages == [] and sms_gateway.received == []
-    assert await notifications(shop) == [("ORDER_PLACED", "EMAIL", "alice@shop.example", "PENDING", 1),
-                                         ("ORDER_PLACED", "SMS", ALICE_PHONE, "PENDING", 1)]
+    assert mailbox.messages == []
+    assert sms_gateway.received == []
+    assert await notifications(shop) == [
+        ("ORDER_PLACED", "EMAIL", "alice@shop.example", "PENDING", 1),
+        ("ORDER_PLACED", "SMS", ALICE_PHONE, "PENDING", 1),
+    ]
     async with shop.db.read() as session:
         errors = (await session.exec(sa.select(Notification.last_error).order_by(Notification.id))).scalars().all()
-    assert "451" in errors[0] and "503" in errors[1]
+    assert "451" in errors[0]
+    assert "503" in errors[1]
 
     await notify(shop)
     await notify(shop)
     assert [m["Subject"] for m in mailbox.messages] == [f"Order {order['number']} is confirmed"]
     assert [sms["to"] for sms in sms_gateway.received] == [ALICE_PHONE]
-    assert await notifications(shop) == [("ORDER_PLACED", "EMAIL", "alice@shop.example", "SENT", 2),
-                                         ("ORDER_PLACED", "SMS", ALICE_PHONE, "SENT", 2)]
+    assert await notifications(shop) == [
+        ("ORDER_PLACED", "EMAIL", "alice@shop.example", "SENT", 2),
+        ("ORDER_PLACED", "SMS", ALICE_PHONE, "SENT", 2),
+    ]
 
 
 async def test_a_send_that_keeps_failing_is_failed_after_the_last_attempt(
-        shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+    shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
     await opt_in_to_sms(shop, "alice", ALICE_PHONE)
     mailbox.refuse = sms_gateway.refuse = 100
     await place(shop)
     for _ in range(5):  # two passes more than the three attempts allowed
         await notify(shop)
-    assert await notifications(shop) == [("ORDER_PLACED", "EMAIL", "alice@shop.example", "FAILED", 3),
-                                         ("ORDER_PLACED", "SMS", ALICE_PHONE, "FAILED", 3)]
+    assert await notifications(shop) == [
+        ("ORDER_PLACED", "EMAIL", "alice@shop.example", "FAILED", 3),
+        ("ORDER_PLACED", "SMS", ALICE_PHONE, "FAILED", 3),
+    ]
     assert mailbox.refuse == sms_gateway.refuse == 97  # no attempt after the last
     mailbox.refuse = sms_gateway.refuse = 0
     await notify(shop)
-    assert mailbox.messages == [] and sms_gateway.received == []
+    assert mailbox.messages == []
+    assert sms_gateway.received == []
 
 
 async def test_notifiers_of_several_processes_send_each_message_once(
-        shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway) -> None:
+    shop: Api, mailbox: Mailbox, sms_gateway: SmsGateway
+) -> None:
     await opt_in_to_sms(shop, "alice", ALICE_PHONE)
     for n in range(4):
         await place(shop, key=f"k-{n}")
     services = shop.app.state.services
     others = [Database(shop.db.url) for _ in range(2)]
     try:
-        await asyncio.gather(services.notifier.run_once(),
-                             *(notifier_for(services.settings, db).run_once() for db in others))
+        await asyncio.gather(
+            services.notifier.run_once(), *(notifier_for(services.settings, db).run_once() for db in others)
+        )
     finally:
         for db in others:
             await db.dispose()
@@ -260,8 +315,7 @@ async def test_notifiers_of_several_processes_send_each_message_once(
     assert {status for *_, status, _ in await notifications(shop)} == {"SENT"}
 
 
-async def test_without_smtp_or_an_sms_endpoint_messages_are_files_in_the_outbox(
-        open_shop, tmp_path: Path) -> None:  # noqa: ANN001
+async def test_without_smtp_or_an_sms_endpoint_messages_are_files_in_the_outbox(open_shop, tmp_path: Path) -> None:
     async with open_shop(notification_outbox=tmp_path, notification_poll_seconds=3600) as shop:
         await opt_in_to_sms(shop, "alice", ALICE_PHONE)
         order = (await place(shop))["order"]
@@ -275,7 +329,8 @@ async def test_without_smtp_or_an_sms_endpoint_messages_are_files_in_the_outbox(
 
 
 async def test_demo_history_is_not_notified_but_what_happens_next_is(
-        database_factory: DatabaseFactory, tmp_path: Path) -> None:
+    database_factory: DatabaseFactory, tmp_path: Path
+) -> None:
     db = Database(await database_factory.new_url())
     try:
         await upgrade(db)
@@ -285,15 +340,33 @@ async def test_demo_history_is_not_notified_but_what_happens_next_is(
         await notifier.run_once()
         assert list(tmp_path.iterdir()) == []
         async with change(db.write) as session:
-            order = (await session.exec(sa.select(Order).join(Customer, Customer.id == Order.customer_id)
-                                        .where(Customer.notify_email).order_by(Order.id).limit(1))).scalars().one()
-            append_event(session, order=order, customer_id=order.customer_id, type=EventType.ORDER_CANCELLED,
-                         message=f"Order {order.number} cancelled.", visibility=EventVisibility.CUSTOMER,
-                         actor=(ActorKind.AGENT, "Test agent"))
+            order = (
+                (
+                    await session.exec(
+                        sa.select(Order)
+                        .join(Customer, Customer.id == Order.customer_id)
+                        .where(Customer.notify_email)
+                        .order_by(Order.id)
+                        .limit(1)
+                    )
+                )
+                .scalars()
+                .one()
+            )
+            append_event(
+                session,
+                order=order,
+                customer_id=order.customer_id,
+                type=EventType.ORDER_CANCELLED,
+                message=f"Order {order.number} cancelled.",
+                visibility=EventVisibility.CUSTOMER,
+                actor=(ActorKind.AGENT, "Test agent"),
+            )
         await notifier.run_once()
         async with db.read() as session:
             queued = (await session.exec(sa.select(Notification.status))).scalars().all()
     finally:
         await db.dispose()
-    assert queued and set(queued) == {"SENT"}
+    assert queued
+    assert set(queued) == {"SENT"}
     assert len(list(tmp_path.glob("*.eml"))) == 1

@@ -4,12 +4,12 @@ from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
 import sqlalchemy as sa
+from conftest import Api
+from test_placement import order_input, place
 
-from models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
-from models.enums import FulfillmentOrderStatus
-from schema.node import decode_global_id, encode_global_id
-from tests.conftest import Api
-from tests.test_placement import order_input, place
+from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
+from ordergraph.models.enums import FulfillmentOrderStatus
+from ordergraph.schema.node import decode_global_id, encode_global_id
 
 FROM, TO = "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"
 
@@ -21,13 +21,19 @@ def minor(money: dict) -> int:
 async def busy_shop(shop: Api) -> None:
     """Orders of both channels, a split order, a partial cancellation and a hold."""
     first = (await place(shop, lines=(("SKU-1", 2), ("SKU-2", 1))))["order"]
-    split = (await place(shop, "bob", lines=(("LAST", 1), ("TV", 1)), key="split"))["order"]  # Chicago + Newark
+    (await place(shop, "bob", lines=(("LAST", 1), ("TV", 1)), key="split"))["order"]  # Chicago + Newark
     bob = encode_global_id("Customer", shop.world.customers["bob"])
-    on_behalf = await shop.run("PlaceOrderOnBehalf", {"input": order_input(lines=(("SKU-2", 4),), key="agent-1", customerId=bob)},
-                               token=shop.token("agent"))
+    on_behalf = await shop.run(
+        "PlaceOrderOnBehalf",
+        {"input": order_input(lines=(("SKU-2", 4),), key="agent-1", customerId=bob)},
+        token=shop.token("agent"),
+    )
     assert on_behalf["data"]["placeOrder"]["userErrors"] == []
-    await shop.run("AgentCancelOrder", {"input": {"orderId": first["id"], "lines": [{"orderLineId": first["lines"][0]["id"],
-                                                                                  "quantity": 1}]}}, token=shop.token("agent"))
+    await shop.run(
+        "AgentCancelOrder",
+        {"input": {"orderId": first["id"], "lines": [{"orderLineId": first["lines"][0]["id"], "quantity": 1}]}},
+        token=shop.token("agent"),
+    )
     held = (await place(shop, "bob", lines=(("MUG", 1),), key="held"))["order"]
     await shop.run("HoldOrder", {"input": {"orderId": held["id"], "reason": "check"}}, token=shop.token("agent"))
 
@@ -54,7 +60,10 @@ async def test_revenue_by_day_and_status_matches_the_orders(shop: Api) -> None:
         expected[key][0] += 1
         expected[key][1] += units[order.id]
         expected[key][2] += order.total_minor - order.cancelled_minor
-    got = {(g["day"], g["status"], g["currency"]): [g["orderCount"], g["unitCount"], minor(g["revenue"])] for g in stats["groups"]}
+    got = {
+        (g["day"], g["status"], g["currency"]): [g["orderCount"], g["unitCount"], minor(g["revenue"])]
+        for g in stats["groups"]
+    }
     assert got == dict(expected)
     assert {g["status"] for g in stats["groups"]} == {"CONFIRMED", "ON_HOLD"}
     for group in stats["groups"]:
@@ -71,11 +80,19 @@ async def test_revenue_by_location_shares_a_split_order(shop: Api) -> None:
     groups = body["data"]["orderStats"]["groups"]
     orders = {o.id: o for o in await expected_by_order(shop)}
     async with shop.db.read() as session:
-        rows = (await session.exec(
-            sa.select(FulfillmentOrder.order_id, FulfillmentOrder.location_id, FulfillmentOrderLine.quantity, OrderLine.unit_price_minor)
-            .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
-            .join(OrderLine, OrderLine.id == FulfillmentOrderLine.order_line_id)
-            .where(FulfillmentOrder.status != FulfillmentOrderStatus.CANCELLED))).all()
+        rows = (
+            await session.exec(
+                sa.select(
+                    FulfillmentOrder.order_id,
+                    FulfillmentOrder.location_id,
+                    FulfillmentOrderLine.quantity,
+                    OrderLine.unit_price_minor,
+                )
+                .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
+                .join(OrderLine, OrderLine.id == FulfillmentOrderLine.order_line_id)
+                .where(FulfillmentOrder.status != FulfillmentOrderStatus.CANCELLED)
+            )
+        ).all()
     value = defaultdict(int)
     for order_id, location_id, quantity, price in rows:
         value[(order_id, location_id)] += quantity * price
@@ -90,7 +107,9 @@ async def test_revenue_by_location_shares_a_split_order(shop: Api) -> None:
         key = (order.channel.value, location_id)
         expected[key][0] += 1
         expected[key][1] += revenue_share
-    got = {(g["channel"], decode_global_id(g["location"]["id"])[1]): [g["orderCount"], minor(g["revenue"])] for g in groups}
+    got = {
+        (g["channel"], decode_global_id(g["location"]["id"])[1]): [g["orderCount"], minor(g["revenue"])] for g in groups
+    }
     assert got == dict(expected)
     # The split order counts at Chicago (LAST) and at Newark (TV), each with its share of the revenue.
     chicago, newark = shop.world.locations["chicago"], shop.world.locations["newark"]

@@ -7,28 +7,32 @@ from decimal import Decimal
 
 import pytest
 
-from models.enums import Channel
-from resolvers.ports import Ports, builtin_ports, load_ports
-from resolvers.ports.carrier import TemplateCarrier, TemplateCarriers, UnknownCarrier
-from resolvers.ports.fraud import FraudCheck, RuleFraudScreen, address_fingerprint
-from resolvers.ports.payment import PaymentDeclined, TestPaymentGateway
-from resolvers.ports.tax import TableTaxCalculator, tax_minor
+from ordergraph.models.enums import Channel
+from ordergraph.resolvers.ports import Ports, builtin_ports, load_ports
+from ordergraph.resolvers.ports.carrier import TemplateCarrier, TemplateCarriers, UnknownCarrier
+from ordergraph.resolvers.ports.fraud import FraudCheck, RuleFraudScreen, address_fingerprint
+from ordergraph.resolvers.ports.payment import PaymentDeclined, TestPaymentGateway
+from ordergraph.resolvers.ports.tax import TableTaxCalculator, tax_minor
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 
 # Tax
 
-@pytest.mark.parametrize(("amount", "rate", "expected"), [
-    (1000, "0.0625", 63),   # 62.5: half up
-    (999, "0.0625", 62),    # 62.4375
-    (5, "0.5", 3),          # 2.5: half up, not to even
-    (1, "0.5", 1),          # 0.5
-    (12_000, "0.06625", 795),
-    (599, "0.04", 24),      # 23.96
-    (0, "0.0725", 0),
-    (1000, "0", 0),
-])
+
+@pytest.mark.parametrize(
+    ("amount", "rate", "expected"),
+    [
+        (1000, "0.0625", 63),  # 62.5: half up
+        (999, "0.0625", 62),  # 62.4375
+        (5, "0.5", 3),  # 2.5: half up, not to even
+        (1, "0.5", 1),  # 0.5
+        (12_000, "0.06625", 795),
+        (599, "0.04", 24),  # 23.96
+        (0, "0.0725", 0),
+        (1000, "0", 0),
+    ],
+)
 def test_tax_rounds_half_up_exactly(amount, rate, expected):
     assert tax_minor(amount, Decimal(rate)) == expected
 
@@ -38,16 +42,19 @@ def test_tax_refuses_a_float_rate():
         tax_minor(1000, 0.0625)
 
 
-@pytest.mark.parametrize(("country", "region", "expected"), [
-    ("US", "NY", "0.04"),
-    ("US", "NJ", "0.06625"),
-    ("US", "CA", "0.0725"),
-    ("US", "OR", "0"),
-    ("us", " ny ", "0.04"),   # codes in any case and spacing
-    ("US", None, "0"),         # no region: the country's default
-    ("US", "ZZ", "0"),         # unknown region: the country's default
-    ("ZZ", "NY", "0"),         # unknown country: no tax
-])
+@pytest.mark.parametrize(
+    ("country", "region", "expected"),
+    [
+        ("US", "NY", "0.04"),
+        ("US", "NJ", "0.06625"),
+        ("US", "CA", "0.0725"),
+        ("US", "OR", "0"),
+        ("us", " ny ", "0.04"),  # codes in any case and spacing
+        ("US", None, "0"),  # no region: the country's default
+        ("US", "ZZ", "0"),  # unknown region: the country's default
+        ("ZZ", "NY", "0"),  # unknown country: no tax
+    ],
+)
 def test_table_rates(country, region, expected):
     assert TableTaxCalculator().rate(country, region) == Decimal(expected)
 
@@ -62,11 +69,15 @@ def test_an_unknown_region_falls_back_to_the_country_default():
 
 # Payment
 
-@pytest.mark.parametrize(("token", "description"), [
-    ("tok_visa", "Visa ending 4242"),
-    ("tok_mastercard", "Mastercard ending 4444"),
-    ("tok_amex", "Amex ending 0005"),
-])
+
+@pytest.mark.parametrize(
+    ("token", "description"),
+    [
+        ("tok_visa", "Visa ending 4242"),
+        ("tok_mastercard", "Mastercard ending 4444"),
+        ("tok_amex", "Amex ending 0005"),
+    ],
+)
 async def test_test_tokens_are_authorised(token, description):
     authorization = await TestPaymentGateway().authorize(token, 12_599, "USD", reference="OG-1")
     assert authorization.gateway == "test"
@@ -81,12 +92,15 @@ async def test_each_authorisation_has_its_own_reference():
     assert first.gateway_reference != second.gateway_reference
 
 
-@pytest.mark.parametrize(("token", "message"), [
-    ("tok_declined", "The card was declined."),
-    ("tok_insufficient_funds", "The card was declined: insufficient funds."),
-    ("tok_unknown", "The payment token is not recognised."),
-    ("", "The payment token is not recognised."),
-])
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("tok_declined", "The card was declined."),
+        ("tok_insufficient_funds", "The card was declined: insufficient funds."),
+        ("tok_unknown", "The payment token is not recognised."),
+        ("", "The payment token is not recognised."),
+    ],
+)
 async def test_other_tokens_are_declined(token, message):
     with pytest.raises(PaymentDeclined) as declined:
         await TestPaymentGateway().authorize(token, 12_599, "USD", reference="OG-1")
@@ -118,9 +132,14 @@ async def test_amounts_must_be_positive(operation, amount):
 
 NEW_ADDRESS = address_fingerprint("12 Main St.", "10001", "US")
 RISKY = FraudCheck(
-    customer_created_at=NOW - timedelta(days=2), customer_order_count=0, total_minor=125_000, currency="USD",
-    shipping_address=NEW_ADDRESS, known_addresses=frozenset({address_fingerprint("5 Court St", "11201", "US")}),
-    channel=Channel.WEB, now=NOW,
+    customer_created_at=NOW - timedelta(days=2),
+    customer_order_count=0,
+    total_minor=125_000,
+    currency="USD",
+    shipping_address=NEW_ADDRESS,
+    known_addresses=frozenset({address_fingerprint("5 Court St", "11201", "US")}),
+    channel=Channel.WEB,
+    now=NOW,
 )
 OLD = NOW - timedelta(days=400)
 
@@ -131,21 +150,27 @@ def test_a_new_customers_high_value_order_to_a_new_address_is_held():
     assert verdict.reason == "Review: new customer's order of 1,250.00 USD to an address never used before."
 
 
-@pytest.mark.parametrize(("changes", "hold"), [
-    ({}, True),
-    ({"channel": Channel.AGENT}, True),                                  # agent-placed orders are screened too
-    ({"known_addresses": frozenset({NEW_ADDRESS})}, False),              # an address used before
-    ({"known_addresses": {address_fingerprint("12  main st", "10001", "us")}}, False),  # written differently
-    ({"customer_created_at": OLD, "customer_order_count": 5}, False),    # an established customer
-    ({"customer_created_at": OLD, "customer_order_count": 0}, True),     # old account, first order
-    ({"customer_created_at": NOW - timedelta(days=5), "customer_order_count": 3}, True),  # recent account
-    ({"customer_created_at": NOW - timedelta(days=29), "customer_order_count": 1}, True),
-    ({"customer_created_at": NOW - timedelta(days=30), "customer_order_count": 1}, False),  # 30 days is no longer new
-    ({"total_minor": 100_000}, True),                                    # the threshold itself
-    ({"total_minor": 99_999}, False),                                    # just below it
-    ({"shipping_address": None}, False),                                 # pickup
-    ({"shipping_address": None, "known_addresses": frozenset()}, False),
-])
+@pytest.mark.parametrize(
+    ("changes", "hold"),
+    [
+        ({}, True),
+        ({"channel": Channel.AGENT}, True),  # agent-placed orders are screened too
+        ({"known_addresses": frozenset({NEW_ADDRESS})}, False),  # an address used before
+        ({"known_addresses": {address_fingerprint("12  main st", "10001", "us")}}, False),  # written differently
+        ({"customer_created_at": OLD, "customer_order_count": 5}, False),  # an established customer
+        ({"customer_created_at": OLD, "customer_order_count": 0}, True),  # old account, first order
+        ({"customer_created_at": NOW - timedelta(days=5), "customer_order_count": 3}, True),  # recent account
+        ({"customer_created_at": NOW - timedelta(days=29), "customer_order_count": 1}, True),
+        (
+            {"customer_created_at": NOW - timedelta(days=30), "customer_order_count": 1},
+            False,
+        ),  # 30 days is no longer new
+        ({"total_minor": 100_000}, True),  # the threshold itself
+        ({"total_minor": 99_999}, False),  # just below it
+        ({"shipping_address": None}, False),  # pickup
+        ({"shipping_address": None, "known_addresses": frozenset()}, False),
+    ],
+)
 def test_fraud_rule_matrix(changes, hold):
     verdict = RuleFraudScreen().screen(replace(RISKY, **changes))
     assert verdict.hold is hold
@@ -166,14 +191,17 @@ def test_fraud_reason_uses_the_currency_exponent():
     assert verdict.reason == "Review: new customer's order of 1,250,000 JPY to an address never used before."
 
 
-@pytest.mark.parametrize(("a", "b", "same"), [
-    (("12 Main St.", "10001", "US"), ("12  main st", "10001", "us"), True),
-    (("12 Main St., Apt #4", "10001", "US"), (" 12 MAIN ST APT 4 ", " 10001", "US "), True),
-    (("12 Main St.", "10001", "US"), ("21 Main St.", "10001", "US"), False),
-    (("12 Main St.", "10001", "US"), ("12 Main St.", "10002", "US"), False),
-    (("12 Main St.", "10001", "US"), ("12 Main St.", "10001", "CA"), False),
-    (("12 Main St.", "10001", None), ("12 Main St.", "10001", ""), True),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        (("12 Main St.", "10001", "US"), ("12  main st", "10001", "us"), True),
+        (("12 Main St., Apt #4", "10001", "US"), (" 12 MAIN ST APT 4 ", " 10001", "US "), True),
+        (("12 Main St.", "10001", "US"), ("21 Main St.", "10001", "US"), False),
+        (("12 Main St.", "10001", "US"), ("12 Main St.", "10002", "US"), False),
+        (("12 Main St.", "10001", "US"), ("12 Main St.", "10001", "CA"), False),
+        (("12 Main St.", "10001", None), ("12 Main St.", "10001", ""), True),
+    ],
+)
 def test_address_fingerprint(a, b, same):
     assert (address_fingerprint(*a) == address_fingerprint(*b)) is same
 
@@ -184,13 +212,17 @@ def test_address_fingerprint_value():
 
 # Carriers
 
-@pytest.mark.parametrize(("name", "url"), [
-    ("UPS", "https://www.ups.com/track?tracknum=1Z999AA10123456784"),
-    ("FedEx", "https://www.fedex.com/fedextrack/?trknbr=1Z999AA10123456784"),
-    ("USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels=1Z999AA10123456784"),
-    ("METRO", "https://track.ordergraph.dev/metro/1Z999AA10123456784"),
-    ("fedex", "https://www.fedex.com/fedextrack/?trknbr=1Z999AA10123456784"),  # any case
-])
+
+@pytest.mark.parametrize(
+    ("name", "url"),
+    [
+        ("UPS", "https://www.ups.com/track?tracknum=1Z999AA10123456784"),
+        ("FedEx", "https://www.fedex.com/fedextrack/?trknbr=1Z999AA10123456784"),
+        ("USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels=1Z999AA10123456784"),
+        ("METRO", "https://track.ordergraph.dev/metro/1Z999AA10123456784"),
+        ("fedex", "https://www.fedex.com/fedextrack/?trknbr=1Z999AA10123456784"),  # any case
+    ],
+)
 def test_tracking_urls(name, url):
     assert TemplateCarriers().carrier(name).tracking_url("1Z999AA10123456784") == url
 
@@ -224,10 +256,14 @@ def test_a_directory_of_its_own_carriers():
 
 # Choosing ports
 
-@pytest.mark.parametrize("ports", [
-    builtin_ports(),
-    load_ports(tax="table", payments="test", fraud="rules", carriers="templates"),
-])
+
+@pytest.mark.parametrize(
+    "ports",
+    [
+        builtin_ports(),
+        load_ports(tax="table", payments="test", fraud="rules", carriers="templates"),
+    ],
+)
 def test_builtin_ports(ports):
     assert isinstance(ports, Ports)
     assert isinstance(ports.tax, TableTaxCalculator)
@@ -236,12 +272,15 @@ def test_builtin_ports(ports):
     assert isinstance(ports.carriers, TemplateCarriers)
 
 
-@pytest.mark.parametrize(("setting", "message"), [
-    ({"tax": "avalara"}, "Unknown tax calculator 'avalara'; choose one of: table."),
-    ({"payments": "stripe"}, "Unknown payment gateway 'stripe'; choose one of: test."),
-    ({"fraud": "none"}, "Unknown fraud screen 'none'; choose one of: rules."),
-    ({"carriers": "shippo"}, "Unknown carrier directory 'shippo'; choose one of: templates."),
-])
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"tax": "avalara"}, "Unknown tax calculator 'avalara'; choose one of: table."),
+        ({"payments": "stripe"}, "Unknown payment gateway 'stripe'; choose one of: test."),
+        ({"fraud": "none"}, "Unknown fraud screen 'none'; choose one of: rules."),
+        ({"carriers": "shippo"}, "Unknown carrier directory 'shippo'; choose one of: templates."),
+    ],
+)
 def test_an_unknown_port_name_lists_the_valid_ones(setting, message):
     with pytest.raises(ValueError) as error:
         load_ports(**setting)

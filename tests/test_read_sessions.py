@@ -6,18 +6,16 @@ import itertools
 
 import pytest
 import sqlalchemy as sa
+from conftest import Api
+from contract import document
 from sqlalchemy import event
-
-from tests.conftest import Api
-from tests.contract import document
-from tests.test_statement_counts import MY_ORDER_HISTORY_STATEMENTS
+from test_statement_counts import MY_ORDER_HISTORY_STATEMENTS
 
 NEW = itertools.count()  # an unused variable numbered anew: no result cache answers the request
 
 
 async def _history(api: Api) -> dict:
-    return await api.run("MyOrderHistory", {"first": 50, "unused": next(NEW)},
-                         token=api.token("customer", "alice"))
+    return await api.run("MyOrderHistory", {"first": 50, "unused": next(NEW)}, token=api.token("customer", "alice"))
 
 
 async def test_postgresql_reads_send_their_statements_and_nothing_around_them(api: Api) -> None:
@@ -27,7 +25,7 @@ async def test_postgresql_reads_send_their_statements_and_nothing_around_them(ap
     await engine.dispose()  # connections from now on carry the logger
     around: list[str] = []
 
-    def log_driver_queries(connection, _record) -> None:  # noqa: ANN001
+    def log_driver_queries(connection, _record) -> None:
         # asyncpg logs what it sends outside prepared statements: BEGIN, ROLLBACK, the pool's ';' ping.
         connection.driver_connection.add_query_logger(lambda logged: around.append(logged.query))
 
@@ -56,8 +54,12 @@ async def test_reads_serve_again_once_the_database_has_cut_the_pools_connections
         pytest.skip("server-side disconnects: PostgreSQL only")
     assert "errors" not in await _history(api)
     async with api.db.engine.connect() as admin:
-        await admin.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        await admin.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
     # Without a ping at checkout the first read on a cut connection fails; the pool then replaces them all.
     cut = (await api.post(document("MyOrderHistory"), {"first": 1}, token=api.token("customer", "alice"))).json()
     # ... masked like any unexpected error, even where it is raised outside a field (the result cache's read).

@@ -15,17 +15,17 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from conftest import Api
+from contract import document
+from factories import NOW
+from test_fulfillment import detail, step
+from test_placement import NEW_ADDRESS, order_input, place
+from test_returns import REJECT, line_ids
 
-from models import OrderEvent
-from schema.node import encode_global_id
-from schema.result_cache import Entry, ResultStore
-from server.carrier_webhooks import SIGNATURE_HEADER, signature
-from tests.conftest import Api
-from tests.contract import document
-from tests.factories import NOW
-from tests.test_fulfillment import detail, step
-from tests.test_placement import NEW_ADDRESS, order_input, place
-from tests.test_returns import REJECT, line_ids
+from ordergraph.models import OrderEvent
+from ordergraph.schema.node import encode_global_id
+from ordergraph.schema.result_cache import Entry, ResultStore
+from ordergraph.server.carrier_webhooks import SIGNATURE_HEADER, signature
 
 HISTORY = document("MyOrderHistory")
 ACCOUNT = """
@@ -144,7 +144,8 @@ async def test_a_repeated_query_is_answered_from_the_cache_with_one_statement_an
     assert len(executed) > 1
     again, executed = await respond(shop, HISTORY, {"first": 20}, token)
     assert len(executed) == 1 and is_version_read(executed[0]), executed
-    assert "errors" not in json.loads(first) and json.loads(first)["extensions"]["cost"]["actualQueryCost"] > 0
+    assert "errors" not in json.loads(first)
+    assert json.loads(first)["extensions"]["cost"]["actualQueryCost"] > 0
     assert again == first  # data and the reported cost alike
 
 
@@ -159,7 +160,8 @@ async def test_cached_answers_still_spend_the_callers_cost_budget(shop: Api) -> 
 
     shop.app.state.services.cost_limiter = Recording()
     await cached(shop, HISTORY, {"first": 20}, shop.token("customer", "alice"))
-    assert len(spent) == 2 and spent[0] == spent[1] > 0
+    assert len(spent) == 2
+    assert spent[0] == spent[1] > 0
 
 
 async def test_every_change_a_customer_can_see_is_answered_fresh_the_next_time(shop: Api) -> None:
@@ -170,10 +172,13 @@ async def test_every_change_a_customer_can_see_is_answered_fresh_the_next_time(s
     await alice.changed_by("a customer-visible note", agent(shop, "AddOrderNote", note))
     await alice.changed_by("a hold", agent(shop, "HoldOrder", {**order, "reason": "Address check"}))
     await alice.changed_by("a hold released", agent(shop, "ReleaseOrderHold", order))
-    await alice.changed_by("a shipping change",
-                           customer(shop, "ChangeMyShipping", {**order, "shippingAddress": NEW_ADDRESS}))
-    await alice.changed_by("notification preferences", customer(shop, "UpdateMyNotificationPreferences",
-                                                                {"sms": True, "phone": "+12125550123"}))
+    await alice.changed_by(
+        "a shipping change", customer(shop, "ChangeMyShipping", {**order, "shippingAddress": NEW_ADDRESS})
+    )
+    await alice.changed_by(
+        "notification preferences",
+        customer(shop, "UpdateMyNotificationPreferences", {"sms": True, "phone": "+12125550123"}),
+    )
     (fulfillment_order,) = [fo for fo in (await detail(shop, order_id))["fulfillmentOrders"] if fo["status"] == "OPEN"]
     started = {"fulfillmentOrderId": fulfillment_order["id"]}
     await alice.changed_by("fulfillment started", agent(shop, "StartFulfillment", started))
@@ -182,10 +187,17 @@ async def test_every_change_a_customer_can_see_is_answered_fresh_the_next_time(s
     scan = {"shipmentId": await _shipment_id(shop, order_id), "status": "IN_TRANSIT"}
     await alice.changed_by("a carrier event", agent(shop, "RecordShipmentEvent", {**scan, "carrierEventId": "scan-1"}))
     # The same step again moves nothing and writes no order event, but the customer sees it in the history.
-    await alice.changed_by("a carrier event that moves nothing", agent(shop, "RecordShipmentEvent", {
-        **scan, "carrierEventId": "scan-2", "description": "Arrived at the Secaucus hub"}))
-    await alice.changed_by("delivery", agent(shop, "RecordShipmentEvent", {**scan, "status": "DELIVERED",
-                                                                            "carrierEventId": "scan-3"}))
+    await alice.changed_by(
+        "a carrier event that moves nothing",
+        agent(
+            shop,
+            "RecordShipmentEvent",
+            {**scan, "carrierEventId": "scan-2", "description": "Arrived at the Secaucus hub"},
+        ),
+    )
+    await alice.changed_by(
+        "delivery", agent(shop, "RecordShipmentEvent", {**scan, "status": "DELIVERED", "carrierEventId": "scan-3"})
+    )
     await alice.changed_by("a return approved at once", returns(shop, order_id, {"SKU-2": 1}))
     # Worth more than returns approved without an agent: it waits.
     await alice.changed_by("a return request", returns(shop, order_id, {"SKU-1": 1}))
@@ -203,8 +215,12 @@ async def test_orders_placed_cancelled_and_collected_are_answered_fresh(shop: Ap
     alice = Views(shop, "alice", first)
     on_behalf = order_input(key="agent-1", customerId=encode_global_id("Customer", shop.world.customers["alice"]))
     await alice.changed_by("an order placed by an agent for the customer", agent(shop, "PlaceOrderOnBehalf", on_behalf))
-    pickup = order_input(key="k-pickup", method="PICKUP", address=None,
-                         pickupLocationId=encode_global_id("Location", shop.world.locations["brooklyn"]))
+    pickup = order_input(
+        key="k-pickup",
+        method="PICKUP",
+        address=None,
+        pickupLocationId=encode_global_id("Location", shop.world.locations["brooklyn"]),
+    )
     await alice.changed_by("an order placed by the customer", customer(shop, "PlaceOrder", pickup))
     await alice.changed_by("a cancellation", customer(shop, "CancelMyOrder", {"orderId": first}))
 
@@ -223,15 +239,28 @@ async def test_a_carrier_webhook_is_answered_fresh(open_shop: Callable[..., Abst
         order_id = (await place(shop))["order"]["id"]
         (fulfillment_order,) = (await detail(shop, order_id))["fulfillmentOrders"]
         await agent(shop, "StartFulfillment", {"fulfillmentOrderId": fulfillment_order["id"]})
-        await agent(shop, "ShipFulfillmentOrder", {"fulfillmentOrderId": fulfillment_order["id"], "carrier": "UPS",
-                                                   "trackingNumber": "1ZHOOK"})
+        await agent(
+            shop,
+            "ShipFulfillmentOrder",
+            {"fulfillmentOrderId": fulfillment_order["id"], "carrier": "UPS", "trackingNumber": "1ZHOOK"},
+        )
         alice = Views(shop, "alice", order_id)
 
         async def carrier_posts(event_id: str, status: str) -> None:
-            body = json.dumps({"carrierEventId": event_id, "trackingNumber": "1ZHOOK", "status": status,
-                               "occurredAt": (NOW + timedelta(hours=1)).isoformat(), "location": "Newark, NJ"}).encode()
-            response = await shop.client.post("/webhooks/carriers/UPS", content=body, headers={
-                "Content-Type": "application/json", SIGNATURE_HEADER: signature(body, "ups-secret")})
+            body = json.dumps(
+                {
+                    "carrierEventId": event_id,
+                    "trackingNumber": "1ZHOOK",
+                    "status": status,
+                    "occurredAt": (NOW + timedelta(hours=1)).isoformat(),
+                    "location": "Newark, NJ",
+                }
+            ).encode()
+            response = await shop.client.post(
+                "/webhooks/carriers/UPS",
+                content=body,
+                headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature(body, "ups-secret")},
+            )
             assert response.status_code == 200, response.text
 
         await alice.changed_by("a carrier's webhook", carrier_posts("hook-1", "IN_TRANSIT"))
@@ -285,7 +314,8 @@ class Gate:
 
 
 async def test_a_change_committing_while_a_query_executes_is_never_hidden_by_its_answer(
-        shop: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    shop: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Whichever read of the request a change commits before, the next answer shows it."""
     order_id = (await place(shop))["order"]["id"]
     token = shop.token("customer", "alice")
@@ -373,7 +403,8 @@ async def test_answers_with_errors_are_never_cached(shop: Api) -> None:
     refused = '{ me { name } node(id: "not-an-id") { id } }'
     for _ in range(2):
         body, statements = await answer(shop, refused, {}, shop.token("customer", "alice"))
-        assert body["data"]["me"]["name"] == "Alice Shopper" and body["errors"][0]["extensions"]["code"] == "INVALID_ID"
+        assert body["data"]["me"]["name"] == "Alice Shopper"
+        assert body["errors"][0]["extensions"]["code"] == "INVALID_ID"
         assert len(statements) > 1, statements
 
 
@@ -383,8 +414,11 @@ async def test_what_follows_the_clock_or_stock_is_never_cached(shop: Api) -> Non
     handover = {"fulfillmentOrderId": fulfillment_order["id"]}
     await agent(shop, "StartFulfillment", handover)
     await agent(shop, "ShipFulfillmentOrder", {**handover, "carrier": "UPS", "trackingNumber": "1ZCLOCK"})
-    await agent(shop, "RecordShipmentEvent", {"shipmentId": await _shipment_id(shop, order_id), "status": "DELIVERED",
-                                              "carrierEventId": "clock-1"})
+    await agent(
+        shop,
+        "RecordShipmentEvent",
+        {"shipmentId": await _shipment_id(shop, order_id), "status": "DELIVERED", "carrierEventId": "clock-1"},
+    )
     token = shop.token("customer", "alice")
     detail_of_order = ("MyOrderDetail", {"id": order_id})
     availability = ("ProductAvailability", {"skus": ["SKU-2"], "postalCode": "10001"})
@@ -408,10 +442,12 @@ def test_the_store_keeps_the_most_recently_used_entries_within_its_bounds() -> N
     entry = Entry((1, 0), {"me": None}, 40)
     for key in "abc":
         store.put((key,), entry)
-    assert store.get(("a",)) is None and store.get(("b",)) is entry
+    assert store.get(("a",)) is None
+    assert store.get(("b",)) is entry
     store.put(("d",), entry)  # b was used last: c goes
     assert [store.get((key,)) is entry for key in "bcd"] == [True, False, True]
     store.put(("e",), Entry((1, 0), {}, 70))  # 40 + 70 > 100: the least recently used goes until it fits
     assert [store.get((key,)) is not None for key in "bde"] == [False, False, True]
     store.put(("f",), Entry((1, 0), {}, 101))  # larger than the whole store: not kept
-    assert store.get(("f",)) is None and store.get(("e",)) is not None
+    assert store.get(("f",)) is None
+    assert store.get(("e",)) is not None

@@ -6,8 +6,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.enums import DeliveryKind
-from models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, great_circle_km, route
+from ordergraph.models.enums import DeliveryKind
+from ordergraph.models.routing import (
+    CartLine,
+    Destination,
+    Method,
+    RoutePlan,
+    Source,
+    Unroutable,
+    great_circle_km,
+    route,
+)
 
 NY = "America/New_York"
 # Midtown Manhattan; Chicago Loop.
@@ -26,8 +35,18 @@ PICKUP = Method("PICKUP", DeliveryKind.PICKUP, time(18), transit_hours=2, weeken
 WEDNESDAY_MORNING = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
 
-def source(location_id: int, lat: float, lon: float, metro: str | None, stock: dict[str, int], *, tz: str = NY,
-           ships: bool = True, pickup: bool = False, customization: bool = False) -> Source:
+def source(
+    location_id: int,
+    lat: float,
+    lon: float,
+    metro: str | None,
+    stock: dict[str, int],
+    *,
+    tz: str = NY,
+    ships: bool = True,
+    pickup: bool = False,
+    customization: bool = False,
+) -> Source:
     return Source(location_id, lat, lon, metro, tz, ships, pickup, customization, stock)
 
 
@@ -82,16 +101,21 @@ def test_same_day_ships_only_from_the_destination_metro_area() -> None:
     cart = [CartLine(1, "A", 1)]
     assert plan(cart, [chicago({"A": 5}), newark({"A": 5})], SAME_DAY, MANHATTAN).allocations == {1: ((1, 1),)}
     refused = route(cart, [chicago({"A": 5})], SAME_DAY, MANHATTAN, now=WEDNESDAY_MORNING)
-    assert refused == Unroutable("DELIVERY_METHOD_UNAVAILABLE", "SAME_DAY is not available for this destination at this time.")
+    assert refused == Unroutable(
+        "DELIVERY_METHOD_UNAVAILABLE", "SAME_DAY is not available for this destination at this time."
+    )
     outside = route(cart, [newark({"A": 5})], ONE_HOUR, RURAL, now=WEDNESDAY_MORNING)
-    assert isinstance(outside, Unroutable) and outside.code == "DELIVERY_METHOD_UNAVAILABLE"
+    assert isinstance(outside, Unroutable)
+    assert outside.code == "DELIVERY_METHOD_UNAVAILABLE"
 
 
 def test_customised_lines_come_only_from_locations_that_customise() -> None:
     cart = [CartLine(1, "A", 1, customized=True), CartLine(2, "A", 1)]
     sources = [brooklyn({"A": 5}), chicago({"A": 1}, customization=True)]
     assert plan(cart, sources, STANDARD, MANHATTAN).allocations == {2: ((2, 1),), 3: ((1, 1),)}
-    nowhere = route([CartLine(1, "A", 1, customized=True)], [brooklyn({"A": 5})], STANDARD, MANHATTAN, now=WEDNESDAY_MORNING)
+    nowhere = route(
+        [CartLine(1, "A", 1, customized=True)], [brooklyn({"A": 5})], STANDARD, MANHATTAN, now=WEDNESDAY_MORNING
+    )
     assert nowhere == Unroutable("INSUFFICIENT_STOCK", "Not enough stock for this order.")
 
 
@@ -99,12 +123,16 @@ def test_pickup_is_only_at_the_chosen_store() -> None:
     cart = [CartLine(1, "A", 1)]
     sources = [newark({"A": 5}), brooklyn({"A": 5})]
     assert plan(cart, sources, PICKUP, MANHATTAN, pickup_location_id=2).allocations == {2: ((1, 1),)}
-    empty_store = route(cart, [newark({"A": 5}), brooklyn({})], PICKUP, MANHATTAN, now=WEDNESDAY_MORNING, pickup_location_id=2)
+    empty_store = route(
+        cart, [newark({"A": 5}), brooklyn({})], PICKUP, MANHATTAN, now=WEDNESDAY_MORNING, pickup_location_id=2
+    )
     assert empty_store.code == "DELIVERY_METHOD_UNAVAILABLE"
 
 
 def test_stock_short_everywhere_is_insufficient_stock() -> None:
-    result = route([CartLine(1, "A", 11)], [newark({"A": 5}), brooklyn({"A": 5})], STANDARD, MANHATTAN, now=WEDNESDAY_MORNING)
+    result = route(
+        [CartLine(1, "A", 11)], [newark({"A": 5}), brooklyn({"A": 5})], STANDARD, MANHATTAN, now=WEDNESDAY_MORNING
+    )
     assert result == Unroutable("INSUFFICIENT_STOCK", "Not enough stock for this order.")
 
 
@@ -125,7 +153,9 @@ def test_weekend_delivery_runs_on_saturday() -> None:
     friday_morning = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     result = plan([CartLine(1, "A", 1)], [newark({"A": 5})], WEEKEND, MANHATTAN, now=friday_morning)
     assert result.promised_delivery_by == datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # Saturday 20:00 New York
-    assert plan([CartLine(1, "A", 1)], [newark({"A": 5})], NEXT_DAY, MANHATTAN, now=friday_morning).promised_delivery_by == (
+    assert plan(
+        [CartLine(1, "A", 1)], [newark({"A": 5})], NEXT_DAY, MANHATTAN, now=friday_morning
+    ).promised_delivery_by == (
         datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Monday
     )
 
@@ -134,7 +164,9 @@ def test_the_cut_off_is_the_shipping_locations_local_time() -> None:
     # 11:30 in Chicago is 12:30 in New York: Chicago is still before SAME_DAY's 12:00 cut-off, New York is not.
     now = datetime(2026, 11, 18, 17, 30, tzinfo=UTC)
     chicago_dest = Destination(41.88, -87.63, "Chicago", "America/Chicago")
-    assert plan([CartLine(1, "A", 1)], [chicago({"A": 5})], SAME_DAY, chicago_dest, now=now).allocations == {3: ((1, 1),)}
+    assert plan([CartLine(1, "A", 1)], [chicago({"A": 5})], SAME_DAY, chicago_dest, now=now).allocations == {
+        3: ((1, 1),)
+    }
     late = route([CartLine(1, "A", 1)], [newark({"A": 5})], SAME_DAY, MANHATTAN, now=now)
     assert late.code == "DELIVERY_METHOD_UNAVAILABLE"
 
@@ -143,7 +175,10 @@ def test_one_hour_is_promised_within_the_hour_and_not_on_a_sunday() -> None:
     result = plan([CartLine(1, "A", 1)], [brooklyn({"A": 5})], ONE_HOUR, MANHATTAN)
     assert result.promised_delivery_by == datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
     sunday = datetime(2026, 11, 22, 15, 0, tzinfo=UTC)
-    assert route([CartLine(1, "A", 1)], [brooklyn({"A": 5})], ONE_HOUR, MANHATTAN, now=sunday).code == "DELIVERY_METHOD_UNAVAILABLE"
+    assert (
+        route([CartLine(1, "A", 1)], [brooklyn({"A": 5})], ONE_HOUR, MANHATTAN, now=sunday).code
+        == "DELIVERY_METHOD_UNAVAILABLE"
+    )
 
 
 def test_pickup_after_the_cut_off_is_ready_the_next_morning() -> None:
@@ -162,7 +197,11 @@ carts = st.lists(st.tuples(skus, st.integers(1, 6), st.booleans()), min_size=1, 
 stocks = st.dictionaries(skus, st.integers(0, 12))
 locations = st.lists(
     st.tuples(st.floats(25, 48), st.floats(-122, -70), stocks, st.booleans()), min_size=1, max_size=6
-).map(lambda rows: [source(i, lat, lon, None, stock, customization=custom) for i, (lat, lon, stock, custom) in enumerate(rows, 1)])
+).map(
+    lambda rows: [
+        source(i, lat, lon, None, stock, customization=custom) for i, (lat, lon, stock, custom) in enumerate(rows, 1)
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,7 +1,5 @@
 """Every relation is batched: a page of orders costs the same few SQL statements however long it is."""
 
-from tests.contract import document
-
 # The result cache's version read (schema/result_cache.py; a repeat is answered with it alone), me, orders page,
 # totalCount, then one statement per relation of the page: delivery methods, lines, shipments, returns, pickup
 # locations (none here, so no statement), and the shipments' tracking events.

@@ -48,7 +48,9 @@ def main() -> None:
         if not z["active"] or not z["lat"] or not z["timezone"] or z["country"] != "US":
             continue
         lat, lon = float(z["lat"]), float(z["long"])
-        rows.append((z["zip_code"], "US", z["state"], z["city"], f"{lat:.4f}", f"{lon:.4f}", metro_of(lat, lon), z["timezone"]))
+        rows.append(
+            (z["zip_code"], "US", z["state"], z["city"], f"{lat:.4f}", f"{lon:.4f}", metro_of(lat, lon), z["timezone"])
+        )
     rows.sort()
     out = Path(__file__).with_name("postal_codes.csv.gz")
     with gzip.open(out, "wt", newline="") as fh:

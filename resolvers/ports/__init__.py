@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from resolvers.ports.carrier import Carriers, TemplateCarriers
-from resolvers.ports.fraud import FraudScreen, RuleFraudScreen
-from resolvers.ports.payment import PaymentGateway, TestPaymentGateway
-from resolvers.ports.sms import SmsSender, http_sms_sender
-from resolvers.ports.tax import TableTaxCalculator, TaxCalculator
+from ordergraph.resolvers.ports.carrier import Carriers, TemplateCarriers
+from ordergraph.resolvers.ports.fraud import FraudScreen, RuleFraudScreen
+from ordergraph.resolvers.ports.payment import PaymentGateway, TestPaymentGateway
+from ordergraph.resolvers.ports.sms import SmsSender, http_sms_sender
+from ordergraph.resolvers.ports.tax import TableTaxCalculator, TaxCalculator
 
 T = TypeVar("T")
 

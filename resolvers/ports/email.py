@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-from resolvers.ports.outbox_folder import write_message
+from ordergraph.resolvers.ports.outbox_folder import write_message
 
 TIMEOUT_SECONDS = 30.0
 
@@ -48,8 +48,9 @@ class FolderEmailSender:
         write_message(self.folder, f"{reference}.eml", message.as_bytes())
 
 
-def email_sender(*, host: str | None, port: int, starttls: bool, username: str | None, password: str | None,
-                 outbox: Path) -> EmailSender:
+def email_sender(
+    *, host: str | None, port: int, starttls: bool, username: str | None, password: str | None, outbox: Path
+) -> EmailSender:
     if not host:
         return FolderEmailSender(outbox)
     return SmtpEmailSender(host, port, starttls, username, password)

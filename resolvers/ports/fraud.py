@@ -5,8 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from models.enums import Channel
-from models.money import to_decimal
+from ordergraph.models.enums import Channel
+from ordergraph.models.money import to_decimal
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ class RuleFraudScreen:
         self.new_customer_days = new_customer_days
 
     def screen(self, check: FraudCheck) -> FraudVerdict:
-        new_customer = (check.customer_order_count == 0
-                        or check.now - check.customer_created_at < timedelta(days=self.new_customer_days))
+        new_customer = check.customer_order_count == 0 or check.now - check.customer_created_at < timedelta(
+            days=self.new_customer_days
+        )
         unfamiliar_address = check.shipping_address is not None and check.shipping_address not in check.known_addresses
         if new_customer and unfamiliar_address and check.total_minor >= self.high_value_minor:
             amount = f"{to_decimal(check.total_minor, check.currency):,} {check.currency}"

@@ -10,7 +10,7 @@ from typing import Protocol
 
 import httpx
 
-from resolvers.ports.outbox_folder import write_message
+from ordergraph.resolvers.ports.outbox_folder import write_message
 
 TIMEOUT_SECONDS = 10.0
 

@@ -17,12 +17,57 @@ def _rates(**rates: str) -> dict[str, Decimal]:
 
 # State-level sales-tax rates (2025). County and city add-ons are beyond the built-in table.
 US_STATE_RATES = _rates(
-    AL="0.04", AK="0", AZ="0.056", AR="0.065", CA="0.0725", CO="0.029", CT="0.0635", DE="0", DC="0.06",
-    FL="0.06", GA="0.04", HI="0.04", ID="0.06", IL="0.0625", IN="0.07", IA="0.06", KS="0.065", KY="0.06",
-    LA="0.05", ME="0.055", MD="0.06", MA="0.0625", MI="0.06", MN="0.06875", MS="0.07", MO="0.04225", MT="0",
-    NE="0.055", NV="0.0685", NH="0", NJ="0.06625", NM="0.04875", NY="0.04", NC="0.0475", ND="0.05", OH="0.0575",
-    OK="0.045", OR="0", PA="0.06", RI="0.07", SC="0.06", SD="0.042", TN="0.07", TX="0.0625", UT="0.061",
-    VT="0.06", VA="0.053", WA="0.065", WV="0.06", WI="0.05", WY="0.04",
+    AL="0.04",
+    AK="0",
+    AZ="0.056",
+    AR="0.065",
+    CA="0.0725",
+    CO="0.029",
+    CT="0.0635",
+    DE="0",
+    DC="0.06",
+    FL="0.06",
+    GA="0.04",
+    HI="0.04",
+    ID="0.06",
+    IL="0.0625",
+    IN="0.07",
+    IA="0.06",
+    KS="0.065",
+    KY="0.06",
+    LA="0.05",
+    ME="0.055",
+    MD="0.06",
+    MA="0.0625",
+    MI="0.06",
+    MN="0.06875",
+    MS="0.07",
+    MO="0.04225",
+    MT="0",
+    NE="0.055",
+    NV="0.0685",
+    NH="0",
+    NJ="0.06625",
+    NM="0.04875",
+    NY="0.04",
+    NC="0.0475",
+    ND="0.05",
+    OH="0.0575",
+    OK="0.045",
+    OR="0",
+    PA="0.06",
+    RI="0.07",
+    SC="0.06",
+    SD="0.042",
+    TN="0.07",
+    TX="0.0625",
+    UT="0.061",
+    VT="0.06",
+    VA="0.053",
+    WA="0.065",
+    WV="0.06",
+    WI="0.05",
+    WY="0.04",
 )
 REGION_RATES: Mapping[str, Mapping[str, Decimal]] = {"US": US_STATE_RATES}
 COUNTRY_RATES: Mapping[str, Decimal] = {"US": Decimal(0)}  # no federal sales tax
@@ -31,10 +76,15 @@ COUNTRY_RATES: Mapping[str, Decimal] = {"US": Decimal(0)}  # no federal sales ta
 class TableTaxCalculator:
     """The region's rate from the table, else the country's default, else zero."""
 
-    def __init__(self, regions: Mapping[str, Mapping[str, Decimal]] = REGION_RATES,
-                 countries: Mapping[str, Decimal] = COUNTRY_RATES) -> None:
-        self._regions = {country.upper(): {region.upper(): rate for region, rate in rates.items()}
-                         for country, rates in regions.items()}
+    def __init__(
+        self,
+        regions: Mapping[str, Mapping[str, Decimal]] = REGION_RATES,
+        countries: Mapping[str, Decimal] = COUNTRY_RATES,
+    ) -> None:
+        self._regions = {
+            country.upper(): {region.upper(): rate for region, rate in rates.items()}
+            for country, rates in regions.items()
+        }
         self._countries = {country.upper(): rate for country, rate in countries.items()}
 
     def rate(self, country: str, region: str | None) -> Decimal:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import models.columns
+import ordergraph.models.columns
 
 revision = '0001'
 down_revision = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('created_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('notify_email', sa.Boolean(), nullable=False),
     sa.Column('notify_sms', sa.Boolean(), nullable=False),
     sa.Column('sms_phone', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -118,7 +118,7 @@ def upgrade() -> None:
     sa.Column('reserved', sa.Integer(), nullable=False),
     sa.Column('incoming', sa.Integer(), nullable=False),
     sa.Column('safety_stock', sa.Integer(), nullable=False),
-    sa.Column('updated_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('incoming >= 0 AND safety_stock >= 0', name=op.f('ck_inventory_level_nonnegative')),
     sa.CheckConstraint('reserved >= 0 AND reserved <= on_hand', name=op.f('ck_inventory_level_reserved')),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_inventory_level_location_id_location')),
@@ -135,8 +135,8 @@ def upgrade() -> None:
     sa.Column('customer_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('channel', sa.Enum('WEB', 'AGENT', 'STORE', 'MARKETPLACE', name='channel', native_enum=False, length=32), nullable=False),
     sa.Column('status', sa.Enum('ON_HOLD', 'CONFIRMED', 'PROCESSING', 'PARTIALLY_SHIPPED', 'SHIPPED', 'READY_FOR_PICKUP', 'DELIVERED', 'CANCELLED', 'RETURNED', name='orderstatus', native_enum=False, length=32), nullable=False),
-    sa.Column('placed_at', models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('placed_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('placed_by_kind', sa.Enum('CUSTOMER', 'AGENT', 'SYSTEM', 'CARRIER', name='actorkind', native_enum=False, length=32), nullable=False),
     sa.Column('placed_by_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
@@ -148,7 +148,7 @@ def upgrade() -> None:
     sa.Column('refunded_minor', sa.Integer(), nullable=False),
     sa.Column('delivery_method_code', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('pickup_location_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('promised_delivery_by', models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('promised_delivery_by', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('hold_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('ship_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('ship_line1', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -180,8 +180,8 @@ def upgrade() -> None:
     sa.Column('location_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.Enum('SHIP', 'PICKUP', name='deliverykind', native_enum=False, length=32), nullable=False),
     sa.Column('status', sa.Enum('OPEN', 'IN_PROGRESS', 'SHIPPED', 'DELIVERED', 'READY_FOR_PICKUP', 'PICKED_UP', 'CANCELLED', name='fulfillmentorderstatus', native_enum=False, length=32), nullable=False),
-    sa.Column('created_at', models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_fulfillment_order_location_id_location')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_fulfillment_order_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fulfillment_order'))
@@ -200,7 +200,7 @@ def upgrade() -> None:
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('actor_kind', sa.Enum('CUSTOMER', 'AGENT', 'SYSTEM', 'CARRIER', name='actorkind', native_enum=False, length=32), nullable=False),
     sa.Column('actor_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('created_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_inventory_adjustment_location_id_location')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_inventory_adjustment_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_adjustment'))
@@ -218,7 +218,7 @@ def upgrade() -> None:
     sa.Column('visibility', sa.Enum('CUSTOMER', 'INTERNAL', name='eventvisibility', native_enum=False, length=32), nullable=False),
     sa.Column('actor_kind', sa.Enum('CUSTOMER', 'AGENT', 'SYSTEM', 'CARRIER', name='actorkind', native_enum=False, length=32), nullable=False),
     sa.Column('actor_name', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('occurred_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], name=op.f('fk_order_event_customer_id_customer')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_event_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_event')),
@@ -262,7 +262,7 @@ def upgrade() -> None:
     sa.Column('captured_minor', sa.Integer(), nullable=False),
     sa.Column('refunded_minor', sa.Integer(), nullable=False),
     sa.Column('voided_minor', sa.Integer(), nullable=False),
-    sa.Column('created_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_payment_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_payment'))
     )
@@ -278,10 +278,10 @@ def upgrade() -> None:
     sa.Column('drop_off_location_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
     sa.Column('refund_minor', sa.Integer(), nullable=True),
-    sa.Column('requested_at', models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('approved_at', models.columns.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('received_at', models.columns.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('refunded_at', models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('requested_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('approved_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('refunded_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
     sa.Column('rejected_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.ForeignKeyConstraint(['drop_off_location_id'], ['location.id'], name=op.f('fk_return_request_drop_off_location_id_location')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_return_request_order_id_orders')),
@@ -312,8 +312,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('PENDING', 'SENT', 'FAILED', name='notificationstatus', native_enum=False, length=32), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('next_attempt_at', models.columns.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['event_id'], ['order_event.id'], name=op.f('fk_notification_event_id_order_event')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
     sa.UniqueConstraint('event_id', 'channel', name='uq_notification_event_channel')
@@ -329,7 +329,7 @@ def upgrade() -> None:
     sa.Column('gateway_reference', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('fulfillment_order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('return_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('created_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['fulfillment_order_id'], ['fulfillment_order.id'], name=op.f('fk_payment_transaction_fulfillment_order_id_fulfillment_order')),
     sa.ForeignKeyConstraint(['payment_id'], ['payment.id'], name=op.f('fk_payment_transaction_payment_id_payment')),
     sa.ForeignKeyConstraint(['return_id'], ['return_request.id'], name=op.f('fk_payment_transaction_return_id_return_request')),
@@ -362,9 +362,9 @@ def upgrade() -> None:
     sa.Column('tracking_number', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('tracking_url', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('status', sa.Enum('LABEL_CREATED', 'IN_TRANSIT', 'OUT_FOR_DELIVERY', 'DELIVERED', 'EXCEPTION', name='shipmentstatus', native_enum=False, length=32), nullable=False),
-    sa.Column('shipped_at', models.columns.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('estimated_delivery_at', models.columns.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('delivered_at', models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('shipped_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('estimated_delivery_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['fulfillment_order_id'], ['fulfillment_order.id'], name=op.f('fk_shipment_fulfillment_order_id_fulfillment_order')),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_shipment_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_shipment'))
@@ -377,7 +377,7 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('shipment_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('status', sa.Enum('LABEL_CREATED', 'IN_TRANSIT', 'OUT_FOR_DELIVERY', 'DELIVERED', 'EXCEPTION', name='shipmentstatus', native_enum=False, length=32), nullable=False),
-    sa.Column('occurred_at', models.columns.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('occurred_at', ordergraph.models.columns.UTCDateTime(timezone=True), nullable=False),
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('location', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('carrier', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
@@ -391,7 +391,7 @@ def upgrade() -> None:
     load_postal_codes()
 
 
-POSTAL_CODES = Path(models.columns.__file__).resolve().parent / "reference" / "postal_codes.csv.gz"
+POSTAL_CODES = Path(ordergraph.models.columns.__file__).resolve().parent / "reference" / "postal_codes.csv.gz"
 
 
 def load_postal_codes() -> None:

@@ -1,19 +1,18 @@
 """Alembic migrations, run over the application's own async engine."""
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-from server.database import Database
+from ordergraph.models.database import Database
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "models" / "migrations"
+# A package resource, so an installed wheel finds its migrations as a checkout does.
+MIGRATIONS = "ordergraph.models:migrations"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", MIGRATIONS)
     config.attributes["connection"] = connection
     return config
 

@@ -72,7 +72,7 @@ class Database:
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def on_connect(dbapi_connection, _record) -> None:
         # Take transaction control from the driver so that BEGIN is ours to issue (see on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -83,5 +83,5 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(conn) -> None:  # noqa: ANN001
+    def on_begin(conn) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN")
