@@ -35,13 +35,13 @@ import asyncpg
 import httpx
 import redis.asyncio as aioredis
 import websockets
-from contract import document
 
 from bench import seed
 from bench.report import Table, ms, percentile, times
 from bench.servers import ORDERGRAPH, ROOT, Server, bench_env, customer_token, ordergraph_settings, staff_token
 from ordergraph.resolvers.access import Role
 from ordergraph.schema.node import encode_global_id
+from ordergraph.schema.trusted_documents import contract_documents
 
 PER_SOCKET = 10
 AGENT_SHARE = 10  # one socket in this many is an agent's
@@ -64,21 +64,37 @@ class Deliveries:
     def __init__(self) -> None:
         self.latest: dict[tuple[int, str], int] = {}
         self.latencies: list[tuple[int, float]] = []
+        # Once the parent has said DONE: the sequence every timed subscriber must reach, how many subscribers
+        # must reach it, and how many have (kept up to date per delivery, so no delivery rescans them all).
+        self._last: int | None = None
+        self._expected = 0
+        self._reached = 0
+        self._all_reached = asyncio.Event()
 
     def timed(self, subscriber: tuple[int, str], sequence: int, latency: float) -> None:
+        before = self.latest.get(subscriber)
         self.latest[subscriber] = sequence
         self.latencies.append((sequence, latency))
+        if self._last is not None:
+            self._reached += (sequence >= self._last) - (before is not None and before >= self._last)
+            self._check()
+
+    def _check(self) -> None:
+        if self._reached >= self._expected:
+            self._all_reached.set()
 
     async def report(self, timed_total: int) -> None:
-        """On `DONE <since> <last>` from the parent: waits for every timed subscriber to reach `last`, then
-        prints the latencies of the events after `since` and how many subscribers are behind."""
+        """On `DONE <since> <last>` from the parent: waits (WAIT_FOR_LAST at most) for every timed subscriber to
+        reach `last`, then prints the latencies of the events after `since` and how many subscribers are behind."""
         line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         since, last = (int(n) for n in line.split()[1:])
-        waited = time.monotonic()
-        while (
-            len(self.latest) < timed_total or min(self.latest.values()) < last
-        ) and time.monotonic() - waited < WAIT_FOR_LAST:
-            await asyncio.sleep(0.05)
+        self._last, self._expected = last, timed_total
+        self._reached = sum(1 for sequence in self.latest.values() if sequence >= last)
+        self._check()
+        try:
+            await asyncio.wait_for(self._all_reached.wait(), WAIT_FOR_LAST)
+        except TimeoutError:
+            pass  # the subscribers still short of `last` are counted behind
         behind = timed_total - sum(1 for sequence in self.latest.values() if sequence >= last)
         latencies = [seconds for sequence, seconds in self.latencies if since < sequence <= last]
         print(json.dumps({"latencies": latencies, "behind": behind}), flush=True)
@@ -101,7 +117,7 @@ async def _graphql_client(plan: dict) -> None:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {spec['token']}"}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         for n, sub in enumerate(spec["subscriptions"]):
-            payload = {"query": document(sub["operation"]), "variables": sub["variables"]}
+            payload = {"query": contract_documents()[sub["operation"]][1], "variables": sub["variables"]}
             await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": payload}))
         await ws.send(json.dumps({"type": "ping"}))
         timed = {str(n) for n, sub in enumerate(spec["subscriptions"]) if sub["timed"]}
@@ -278,7 +294,9 @@ async def _note_orders(http_url: str, order_ids: list[int], events: int, rate: f
                     "visibility": "CUSTOMER" if n % 2 else "INTERNAL",
                 }
             }
-            response = await client.post("/graphql", json={"query": document("AddOrderNote"), "variables": variables})
+            response = await client.post(
+                "/graphql", json={"query": contract_documents()["AddOrderNote"][1], "variables": variables}
+            )
             answer = response.json()
             if response.status_code != 200 or not answer.get("data") or answer["data"]["addOrderNote"]["userErrors"]:
                 raise RuntimeError(f"a note was not added: {response.text[:300]}")

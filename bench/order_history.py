@@ -25,20 +25,20 @@ from dataclasses import dataclass
 
 import asyncpg
 import httpx
-from contract import document
 from sqlalchemy import event
 
 from bench import load, raw_order_history, seed
 from bench.load import LoadResult, RequestMaker, closed_loop, fetch, graphql_ok, http_client
 from bench.report import Table, ms, percentile, rate, times
 from bench.servers import ORDERGRAPH, SECRET, Server, customer_token, ordergraph_settings
+from ordergraph.schema.trusted_documents import contract_documents
 from ordergraph.server.app import create_app
 from ordergraph.server.settings import Settings
 
 PAGE = 20
 CUSTOMERS_PER_CLIENT = 4
 STATEMENT_SAMPLES = 5
-DOCUMENT = document("MyOrderHistory")
+DOCUMENT = contract_documents()["MyOrderHistory"][1]
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per variant
@@ -199,7 +199,12 @@ def _first_difference(ours: object, floor: object, path: str = "$") -> str:
         return next((_first_difference(ours[k], floor[k], f"{path}.{k}") for k in ours if ours[k] != floor[k]), path)
     if isinstance(ours, list) and isinstance(floor, list) and len(ours) == len(floor):
         return next(
-            (_first_difference(a, b, f"{path}[{i}]") for i, (a, b) in enumerate(zip(ours, floor)) if a != b), path
+            (
+                _first_difference(a, b, f"{path}[{i}]")
+                for i, (a, b) in enumerate(zip(ours, floor, strict=True))
+                if a != b
+            ),
+            path,
         )
     return f"{path}: {json.dumps(ours)[:80]} vs {json.dumps(floor)[:80]}"
 

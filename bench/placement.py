@@ -16,12 +16,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
-from contract import document
 
 from bench import load, seed
 from bench.load import Attempt, LoadResult, closed_loop, http_client
 from bench.report import Table, ms, percentile, rate, times
 from bench.servers import ORDERGRAPH, Server, customer_token, ordergraph_settings
+from ordergraph.schema.trusted_documents import contract_documents
 
 REFUSED_FOR_STOCK = "refused INSUFFICIENT_STOCK"
 # resolvers/stock.py's reservation, as it reaches the database (one statement, autocommitted here).
@@ -117,7 +117,7 @@ def _placement(status: int, body: bytes) -> str:
 def _orders(buyers: list[tuple[int, dict]], skus: list[str], keys: itertools.count) -> load.RequestMaker:
     """Buyer c orders one unit of hot SKU c mod n, to their own address, with a new idempotency key each time."""
     tokens = [customer_token(customer_id) for customer_id, _ in buyers]
-    document_text = document("PlaceOrder")
+    document_text = contract_documents()["PlaceOrder"][1]
 
     def make(client: int, _n: int) -> bytes:
         variables = {

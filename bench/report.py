@@ -60,7 +60,8 @@ class Table:
         def line(cells: list[str]) -> str:
             # First column (a label) left-aligned, figures right-aligned.
             return "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(cells, widths))
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
             )
 
         out = [self.title, line(self.columns), "  ".join("-" * w for w in widths), *map(line, self.rows)]

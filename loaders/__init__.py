@@ -1,12 +1,13 @@
 """Per-request batch loaders: one per relation, each a single SQL statement per batch."""
 
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.loaders.base import Page, PageKey, ReadSession, pages_by_parent, rows_by_key, rows_by_parent
 from ordergraph.models import (
@@ -35,12 +36,12 @@ __all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey"]
 CUSTOMER_VISIBLE = "customer-visible"
 
 
-def _events_visible_to(variant: Hashable) -> list:
-    return [OrderEvent.visibility == EventVisibility.CUSTOMER] if variant == CUSTOMER_VISIBLE else []
+def _events_visible_to(variant: Hashable) -> list[sa.ColumnElement[bool]]:
+    return [col(OrderEvent.visibility) == EventVisibility.CUSTOMER] if variant == CUSTOMER_VISIBLE else []
 
 
-def _sequenced(variant: Hashable) -> list:
-    return [OrderEvent.sequence.is_not(None), *_events_visible_to(variant)]
+def _sequenced(variant: Hashable) -> list[sa.ColumnElement[bool]]:
+    return [col(OrderEvent.sequence).is_not(None), *_events_visible_to(variant)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +116,23 @@ class Loaders:
             where=_sequenced,
             batch=batch,
         )
-        self.order_stats_by_customer = DataLoader(batch_load_fn=self._order_stats_by_customer(read), batch=batch)
-        self.delivery_methods = DataLoader(batch_load_fn=self._all_delivery_methods(read), batch=batch)
+        self.order_stats_by_customer: DataLoader[int, CustomerOrderStats] = DataLoader(
+            batch_load_fn=self._order_stats_by_customer(read), batch=batch
+        )
+        self.delivery_methods: DataLoader[Hashable, list[DeliveryMethod]] = DataLoader(
+            batch_load_fn=self._all_delivery_methods(read), batch=batch
+        )
 
     @staticmethod
-    def _order_stats_by_customer(read: ReadSession):
+    def _order_stats_by_customer(
+        read: ReadSession,
+    ) -> Callable[[Sequence[int]], Coroutine[Any, Any, list[CustomerOrderStats]]]:
         async def batch(customer_ids: Sequence[int]) -> list[CustomerOrderStats]:
-            net = Order.total_minor - Order.cancelled_minor - Order.refunded_minor
+            net = col(Order.total_minor) - col(Order.cancelled_minor) - col(Order.refunded_minor)
             query = (
                 select(Order.customer_id, Order.currency, sa.func.count(), sa.func.sum(net))
-                .where(Order.customer_id.in_(set(customer_ids)))
-                .group_by(Order.customer_id, Order.currency)
+                .where(col(Order.customer_id).in_(set(customer_ids)))
+                .group_by(col(Order.customer_id), col(Order.currency))
             )
             async with read() as session:
                 rows = (await session.exec(query)).all()
@@ -139,12 +146,16 @@ class Loaders:
         return batch
 
     @staticmethod
-    def _all_delivery_methods(read: ReadSession):
+    def _all_delivery_methods(
+        read: ReadSession,
+    ) -> Callable[[Sequence[Hashable]], Coroutine[Any, Any, list[list[DeliveryMethod]]]]:
         """The catalogue of delivery methods (keyed by a constant: it is one small table)."""
 
         async def batch(keys: Sequence[Hashable]) -> list[list[DeliveryMethod]]:
             async with read() as session:
-                methods = list((await session.exec(select(DeliveryMethod).order_by(DeliveryMethod.position))).all())
+                methods = list(
+                    (await session.exec(select(DeliveryMethod).order_by(col(DeliveryMethod.position)))).all()
+                )
             return [methods for _ in keys]
 
         return batch

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -79,7 +80,7 @@ def pages_by_parent(
     statement, so a page costs the same however many children a parent has.
     """
 
-    def page_query(key: PageKey) -> sa.Select:
+    def page_query(key: PageKey) -> SelectOfScalar[SQLModel]:
         query = select(model).where(parent == key.parent_id, *where(key.variant))
         if key.after is not None:
             sort_key, cursor = sa.tuple_(*sort), sa.tuple_(*(sa.literal(v) for v in key.after))
@@ -94,7 +95,10 @@ def pages_by_parent(
             rows = (await session.exec(queries[0])).all()
         else:
             union = sa.union_all(*(q.subquery().select() for q in queries))
-            rows = (await session.exec(select(model).from_statement(union))).scalars().all()
+            # sqlmodel's exec() runs any statement, but its overloads list only Select, SelectOfScalar and
+            # UpdateBase: an ORM from_statement() (ExecutableReturnsRows) matches none of them.
+            statement = select(model).from_statement(union)
+            rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
         grouped: dict[int, list[Any]] = defaultdict(list)
         for row in rows:
             grouped[getattr(row, parent.key)].append(row)

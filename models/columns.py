@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +39,19 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def id_of(row: _Row) -> int:
+    """The id of a row read from the database or flushed to it. A table's `id` is typed `int | None` only
+    because a new row has none until it is flushed; asking for it then is a bug."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: it was never flushed")
+    return row.id
 
 
 def enum_column(enum: type[StrEnum]) -> sa.Enum:

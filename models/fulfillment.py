@@ -6,7 +6,7 @@ from sqlmodel import Field, SQLModel
 from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from ordergraph.models.enums import DeliveryKind, FulfillmentOrderStatus, ShipmentStatus
 
-# Units still at a location that has not let them go: cancellable, re-routable (DESIGN.md: CANCELLED from
+# Units still at a location that has not let them go: cancellable, re-routable (docs/domain.md: CANCELLED from
 # OPEN or IN_PROGRESS).
 NOT_YET_LEFT = frozenset({FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.IN_PROGRESS})
 

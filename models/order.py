@@ -65,6 +65,11 @@ class Order(SQLModel, table=True):
     def shipping_address(self) -> AddressFields | None:
         if self.ship_line1 is None:
             return None
+        # The ship_* columns are written together from one validated address, or all null (pickup): with a
+        # first line come the city, the postal code and the country.
+        assert self.ship_city is not None
+        assert self.ship_postal_code is not None
+        assert self.ship_country is not None
         return AddressFields.model_construct(
             name=self.ship_name,
             line1=self.ship_line1,

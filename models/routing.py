@@ -1,7 +1,7 @@
 """Routing, pure: which locations fulfil a cart for a delivery method and destination, and by when.
 
 Placement, shipping changes and the product page all call `route`, so what the product page promises
-is what placement stores. Rules (DESIGN.md, Routing and Shipping options):
+is what placement stores. Rules (docs/domain.md, Routing and Shipping options):
 - fewest locations first, then nearest: the total great-circle distance of the chosen locations;
 - customised lines only from locations that customise; pickup only at the chosen store;
 - metro-only methods (same-day, one-hour) only from locations in the destination's metro area;
@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import combinations
 from zoneinfo import ZoneInfo
 
+from ordergraph.models.columns import id_of
 from ordergraph.models.delivery import DeliveryMethod
 from ordergraph.models.enums import DeliveryKind
 from ordergraph.models.location import Location
@@ -64,7 +65,7 @@ class Source:
     @classmethod
     def of(cls, location: Location, available: Mapping[str, int]) -> "Source":
         return cls(
-            location.id,
+            id_of(location),
             location.latitude,
             location.longitude,
             location.metro_area,
@@ -158,7 +159,11 @@ def route(
     distance = {s.location_id: _distance(s, destination) for s in eligible}
     chosen = _fewest_nearest(cart, eligible, distance)
     allocations = _allocate(cart, chosen)
-    departures = {s.location_id: _departure(s, method, now) for s in chosen}
+    departures: dict[int, datetime] = {}
+    for s in chosen:
+        departure = _departure(s, method, now)
+        assert departure is not None  # chosen among the eligible sources, which all have a departure
+        departures[s.location_id] = departure
     promise = max(_arrival(method, departures[i], destination, _source_tz(chosen, i)) for i in allocations)
     return RoutePlan(allocations, promise.astimezone(UTC))
 

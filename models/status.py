@@ -18,7 +18,7 @@ class LineQuantities:
 def derive_order_status(
     *, on_hold: bool, lines: Iterable[LineQuantities], fulfillment_statuses: Iterable[FulfillmentOrderStatus]
 ) -> OrderStatus:
-    """DESIGN.md's precedence table, first match wins."""
+    """docs/domain.md's precedence table, first match wins."""
     ordered = cancelled = shipped = delivered = returned = 0
     for line in lines:
         ordered += line.quantity

@@ -6,11 +6,11 @@ order to leave would have."""
 
 from collections import defaultdict
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
-from ordergraph.models.columns import utcnow
+from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import EventType, EventVisibility, FulfillmentOrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
 from ordergraph.models.order import cancelled_value_minor
@@ -32,7 +32,7 @@ async def cancel_order(
         raise Forbidden("Analysts cannot change orders.")
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
-        all_lines = {line.id: line for line in await order_lines(session, order.id)}
+        all_lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
         held = await _cancellable_units(session, order)
         wanted = _wanted(lines, all_lines, held)
         value_before = order.cancelled_minor
@@ -42,7 +42,9 @@ async def cancel_order(
             session.add(all_lines[line_id])
         order.cancelled_minor = cancelled_value_minor(order, list(all_lines.values()))
         actor = actor_of(viewer)
-        await release_stock(session, moves, order_id=order.id, reason=f"cancelled: order {order.number}", actor=actor)
+        await release_stock(
+            session, moves, order_id=id_of(order), reason=f"cancelled: order {order.number}", actor=actor
+        )
         await payments.settle_reduction(session, ctx.ports.payments, order, order.cancelled_minor - value_before)
         captured = await _capture_remainder(session, ctx, order, list(all_lines.values()))
         await refresh_order_status(session, order)
@@ -75,7 +77,7 @@ async def _capture_remainder(session: AsyncSession, ctx: RequestContext, order: 
     """With nothing left to leave and something gone, captures what is still authorised."""
     if not any(line.quantity_shipped for line in lines):
         return 0
-    if any(fo.status in HOLDING for fo in await fulfillment_orders(session, order.id)):
+    if any(fo.status in HOLDING for fo in await fulfillment_orders(session, id_of(order))):
         return 0
     amount = payments.capturable_minor(await payments.payments_of(session, order))
     return await payments.capture(session, ctx.ports.payments, order, amount) if amount > 0 else 0
@@ -86,14 +88,14 @@ async def _cancellable_units(
 ) -> dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]]:
     """Per order line, the fulfillment lines still holding its units where they may be cancelled."""
     held: dict[int, list[tuple[FulfillmentOrder, FulfillmentOrderLine]]] = defaultdict(list)
-    cancellable = [fo for fo in await fulfillment_orders(session, order.id) if fo.status in NOT_YET_LEFT]
+    cancellable = [fo for fo in await fulfillment_orders(session, id_of(order)) if fo.status in NOT_YET_LEFT]
     if not cancellable:
         return held
     by_id = {fo.id: fo for fo in cancellable}
     query = (
         select(FulfillmentOrderLine)
-        .where(FulfillmentOrderLine.fulfillment_order_id.in_(by_id))
-        .order_by(FulfillmentOrderLine.id)
+        .where(col(FulfillmentOrderLine.fulfillment_order_id).in_(by_id))
+        .order_by(col(FulfillmentOrderLine.id))
     )
     for fo_line in (await session.exec(query)).all():
         held[fo_line.order_line_id].append((by_id[fo_line.fulfillment_order_id], fo_line))
@@ -108,10 +110,10 @@ def _wanted(
     """Units to cancel per order line: everything cancellable when no lines are named."""
     cancellable = {line_id: sum(fo_line.quantity for _, fo_line in pairs) for line_id, pairs in held.items()}
     if lines is None:
-        wanted = {line_id: quantity for line_id, quantity in cancellable.items() if quantity > 0}
-        if not wanted:
+        everything = {line_id: quantity for line_id, quantity in cancellable.items() if quantity > 0}
+        if not everything:
             raise Refusal("NOT_CANCELLABLE", "Nothing on this order can be cancelled any more.", ["orderId"])
-        return wanted
+        return everything
     if not lines:
         raise Refusal("INVALID_INPUT", "Name at least one line, or leave lines out to cancel everything.", ["lines"])
     wanted: dict[int, int] = defaultdict(int)

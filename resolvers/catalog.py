@@ -77,8 +77,10 @@ async def availability(ctx: RequestContext, product: Product, postal_code: str |
             _nearest_pickup_store(sources, product.sku, destination) if method.kind is DeliveryKind.PICKUP else None
         )
         plan = route(cart, sources, Method.of(method), destination, now=now, pickup_location_id=pickup_store)
-        routed = isinstance(plan, RoutePlan)
-        options.append(DeliveryOption(method, plan.promised_delivery_by if routed else None, routed))
+        if isinstance(plan, RoutePlan):
+            options.append(DeliveryOption(method, plan.promised_delivery_by, True))
+        else:
+            options.append(DeliveryOption(method, None, False))
     return Availability(total, stock_status(total), per_location, options)
 
 

@@ -1,10 +1,11 @@
 """Reading customers: the signed-in customer, the agents' search, a customer's activity."""
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey
 from ordergraph.models import Customer
+from ordergraph.models.columns import id_of
 from ordergraph.resolvers.access import require_authenticated, require_staff
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import Forbidden
@@ -35,11 +36,13 @@ async def search_customers(
     query = select(Customer)
     if search:
         term = f"%{search.strip()}%"
-        query = query.where(sa.or_(Customer.name.ilike(term), Customer.email.ilike(term), Customer.phone.ilike(term)))
+        query = query.where(
+            sa.or_(col(Customer.name).ilike(term), col(Customer.email).ilike(term), col(Customer.phone).ilike(term))
+        )
     if cursor is not None:
         query = query.where(Customer.id > cursor[0])
     async with ctx.read() as session:
-        rows = list((await session.exec(query.order_by(Customer.id).limit(size + 1))).all())
+        rows = list((await session.exec(query.order_by(col(Customer.id)).limit(size + 1))).all())
     return Connection(rows[:size], CUSTOMERS_SORT, len(rows) > size, cursor is not None)
 
 
@@ -50,5 +53,5 @@ async def customer_activity(
     size = page_size(first, ctx.max_page_size)
     cursor = ACTIVITY_SORT.decode(after, (int,))
     variant = None if ctx.viewer.sees_internal_events else CUSTOMER_VISIBLE
-    page = await ctx.loaders.activity_page_by_customer.load(PageKey(customer.id, size, cursor, variant))
+    page = await ctx.loaders.activity_page_by_customer.load(PageKey(id_of(customer), size, cursor, variant))
     return Connection(page.rows, ACTIVITY_SORT, page.has_next_page, cursor is not None)

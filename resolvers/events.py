@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import Order, OrderEvent
@@ -75,9 +75,10 @@ async def _insert_pending_events(session: AsyncSession) -> None:
     events: list[OrderEvent] = session.info.pop(_PENDING, [])
     if not events:
         return
-    if session.bind.dialect.name == "postgresql":
-        await session.exec(sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK_KEY)))
-    last = (await session.exec(select(sa.func.coalesce(sa.func.max(OrderEvent.sequence), 0)))).one()
+    if session.get_bind().dialect.name == "postgresql":
+        await session.exec(select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK_KEY)))
+    last = (await session.exec(select(sa.func.coalesce(sa.func.max(col(OrderEvent.sequence)), 0)))).one()
+    assert last is not None  # COALESCE(MAX(sequence), 0) is never NULL
     for number, event in enumerate(events, start=last + 1):
         event.sequence = number
     session.add_all(events)

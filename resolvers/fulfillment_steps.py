@@ -1,4 +1,4 @@
-"""Fulfillment steps for store and warehouse staff (agents), by DESIGN.md's lifecycle:
+"""Fulfillment steps for store and warehouse staff (agents), by docs/domain.md's lifecycle:
 
     shipped:  OPEN → IN_PROGRESS → SHIPPED → DELIVERED (delivery comes from carrier events, resolvers.tracking)
     pickup:   OPEN → IN_PROGRESS → READY_FOR_PICKUP → PICKED_UP
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
@@ -30,7 +30,7 @@ from ordergraph.models import (
     Shipment,
     ShipmentEvent,
 )
-from ordergraph.models.columns import utcnow
+from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import (
     ActorKind,
     DeliveryKind,
@@ -79,7 +79,7 @@ async def start_fulfillment(ctx: RequestContext, fulfillment_order_id: int) -> F
         fo.status, fo.updated_at = FulfillmentOrderStatus.IN_PROGRESS, ctx.clock()
         session.add(fo)
         await refresh_order_status(session, order)
-        location = await session.get(Location, fo.location_id)
+        location = await session.get_one(Location, fo.location_id)
         append_event(
             session,
             order=order,
@@ -122,10 +122,10 @@ async def ship_fulfillment_order(
                 ["fulfillmentOrderId"],
             )
         _expect(fo, FulfillmentOrderStatus.IN_PROGRESS, "ship")
-        location = await session.get(Location, fo.location_id)
+        location = await session.get_one(Location, fo.location_id)
         shipment = Shipment(
-            order_id=order.id,
-            fulfillment_order_id=fo.id,
+            order_id=id_of(order),
+            fulfillment_order_id=id_of(fo),
             carrier=carrier_port.name,
             tracking_number=tracking_number,
             tracking_url=carrier_port.tracking_url(tracking_number),
@@ -137,7 +137,7 @@ async def ship_fulfillment_order(
         await session.flush()
         session.add(
             ShipmentEvent(
-                shipment_id=shipment.id,
+                shipment_id=id_of(shipment),
                 status=ShipmentStatus.LABEL_CREATED,
                 occurred_at=now,
                 description=f"Label created by {location.name}",
@@ -172,7 +172,7 @@ async def mark_ready_for_pickup(ctx: RequestContext, fulfillment_order_id: int) 
         fo.status, fo.updated_at = FulfillmentOrderStatus.READY_FOR_PICKUP, ctx.clock()
         session.add(fo)
         await refresh_order_status(session, order)
-        location = await session.get(Location, fo.location_id)
+        location = await session.get_one(Location, fo.location_id)
         append_event(
             session,
             order=order,
@@ -198,7 +198,7 @@ async def confirm_pickup(ctx: RequestContext, fulfillment_order_id: int) -> Fulf
         # updated_at is when it was collected: the return window runs from it (resolvers.return_requests).
         fo.status, fo.updated_at = FulfillmentOrderStatus.PICKED_UP, now
         session.add(fo)
-        location = await session.get(Location, fo.location_id)
+        location = await session.get_one(Location, fo.location_id)
         captured = await _leave(session, ctx, order, fo, location, delivered=True, actor=actor_of(viewer))
         await refresh_order_status(session, order)
         append_event(
@@ -310,16 +310,16 @@ async def _leave(
             await session.exec(
                 select(FulfillmentOrderLine)
                 .where(FulfillmentOrderLine.fulfillment_order_id == fo.id)
-                .order_by(FulfillmentOrderLine.id)
+                .order_by(col(FulfillmentOrderLine.id))
             )
         ).all()
     )
-    lines = {line.id: line for line in await order_lines(session, order.id)}
+    lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
     leaving: dict[int, int] = defaultdict(int)
     for fo_line in fo_lines:
         leaving[fo_line.order_line_id] += fo_line.quantity
     others_holding = any(
-        other.id != fo.id and other.status in HOLDING for other in await fulfillment_orders(session, order.id)
+        other.id != fo.id and other.status in HOLDING for other in await fulfillment_orders(session, id_of(order))
     )
 
     amount = capture_amount(
@@ -400,9 +400,9 @@ async def _take_out_of_stock(
         result = await session.exec(
             sa.update(InventoryLevel)
             .where(
-                InventoryLevel.sku == sku,
-                InventoryLevel.location_id == location_id,
-                InventoryLevel.reserved >= quantity,
+                col(InventoryLevel.sku) == sku,
+                col(InventoryLevel.location_id) == location_id,
+                col(InventoryLevel.reserved) >= quantity,
             )
             .values(
                 on_hand=InventoryLevel.on_hand - quantity,

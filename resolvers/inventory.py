@@ -1,6 +1,6 @@
 """Stock positions across locations: reading them, and agents' adjustments."""
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.models import InventoryAdjustment, InventoryLevel, Location, Product
 from ordergraph.models.columns import utcnow
@@ -22,7 +22,7 @@ async def list_inventory_levels(ctx: RequestContext, *, first: int | None, after
     if cursor is not None:
         query = query.where(InventoryLevel.id > cursor[0])
     async with ctx.read() as session:
-        rows = list((await session.exec(query.order_by(InventoryLevel.id).limit(size + 1))).all())
+        rows = list((await session.exec(query.order_by(col(InventoryLevel.id)).limit(size + 1))).all())
     return Connection(rows[:size], INVENTORY_SORT, len(rows) > size, cursor is not None)
 
 
@@ -57,7 +57,8 @@ async def adjust_inventory(
         if level.on_hand + delta < level.reserved:
             raise Refusal(
                 "BELOW_RESERVED",
-                f"{level.reserved} units of {sku} are reserved there; on-hand cannot go below that (it is {level.on_hand}).",
+                f"{level.reserved} units of {sku} are reserved there; on-hand cannot go below that"
+                f" (it is {level.on_hand}).",
                 ["delta"],
             )
         level.on_hand += delta

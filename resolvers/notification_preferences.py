@@ -3,6 +3,7 @@
 import re
 
 from ordergraph.models import Customer
+from ordergraph.models.columns import id_of
 from ordergraph.models.enums import EventType, EventVisibility
 from ordergraph.resolvers.access import require_authenticated
 from ordergraph.resolvers.context import RequestContext
@@ -24,7 +25,7 @@ async def update_notification_preferences(
     if number is not None and not PHONE.fullmatch(number):
         raise Refusal("INVALID_PHONE", "Give the SMS number in international form, e.g. +12125550123.", ["phone"])
     async with change(ctx.write) as session:
-        customer = await session.get(Customer, viewer.customer_id)
+        customer = await session.get_one(Customer, viewer.customer_id)
         if email is not None:
             customer.notify_email = email
         if phone is not None:
@@ -36,7 +37,7 @@ async def update_notification_preferences(
         session.add(customer)
         append_event(
             session,
-            customer_id=customer.id,
+            customer_id=id_of(customer),
             type=EventType.NOTIFICATION_PREFERENCES_UPDATED,
             message=_summary(customer),
             visibility=EventVisibility.CUSTOMER,

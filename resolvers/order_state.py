@@ -1,11 +1,11 @@
 """What every change to an order starts and ends with: the order, locked and allowed, and its status
 derived again from what the change did."""
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, Order, OrderLine
-from ordergraph.models.columns import utcnow
+from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import FulfillmentOrderStatus
 from ordergraph.models.status import LineQuantities, derive_order_status
 from ordergraph.resolvers.access import Viewer, can_see_customer
@@ -24,21 +24,23 @@ async def order_for_change(session: AsyncSession, viewer: Viewer, order_id: int)
 async def order_lines(session: AsyncSession, order_id: int) -> list[OrderLine]:
     return list(
         (
-            await session.exec(select(OrderLine).where(OrderLine.order_id == order_id).order_by(OrderLine.line_number))
+            await session.exec(
+                select(OrderLine).where(OrderLine.order_id == order_id).order_by(col(OrderLine.line_number))
+            )
         ).all()
     )
 
 
 async def fulfillment_orders(session: AsyncSession, order_id: int) -> list[FulfillmentOrder]:
-    query = select(FulfillmentOrder).where(FulfillmentOrder.order_id == order_id).order_by(FulfillmentOrder.id)
+    query = select(FulfillmentOrder).where(FulfillmentOrder.order_id == order_id).order_by(col(FulfillmentOrder.id))
     return list((await session.exec(query)).all())
 
 
 async def refresh_order_status(session: AsyncSession, order: Order) -> None:
     """Status is never set by hand: derived from the hold, the line ledger and the fulfillment orders."""
     await session.flush()
-    statuses = [fo.status for fo in await fulfillment_orders(session, order.id)]
-    set_derived_status(order, await order_lines(session, order.id), statuses)
+    statuses = [fo.status for fo in await fulfillment_orders(session, id_of(order))]
+    set_derived_status(order, await order_lines(session, id_of(order)), statuses)
 
 
 def set_derived_status(
@@ -49,9 +51,13 @@ def set_derived_status(
         on_hold=order.on_hold,
         lines=[
             LineQuantities(
-                l.quantity, l.quantity_cancelled, l.quantity_shipped, l.quantity_delivered, l.quantity_returned
+                line.quantity,
+                line.quantity_cancelled,
+                line.quantity_shipped,
+                line.quantity_delivered,
+                line.quantity_returned,
             )
-            for l in lines
+            for line in lines
         ],
         fulfillment_statuses=fulfillment_statuses,
     )

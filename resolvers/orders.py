@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.loaders import PageKey
 from ordergraph.models import Customer, FulfillmentOrder, Order, OrderLine
@@ -40,25 +40,25 @@ class OrderFilter:
     customer_id: int | None = None
 
 
-def _conditions(f: OrderFilter) -> list:
-    conditions = []
+def _conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
     if f.statuses:
-        conditions.append(Order.status.in_(f.statuses))
+        conditions.append(col(Order.status).in_(f.statuses))
     if f.channels:
-        conditions.append(Order.channel.in_(f.channels))
+        conditions.append(col(Order.channel).in_(f.channels))
     if f.placed_after is not None:
-        conditions.append(Order.placed_at >= f.placed_after)
+        conditions.append(col(Order.placed_at) >= f.placed_after)
     if f.placed_before is not None:
-        conditions.append(Order.placed_at < f.placed_before)
+        conditions.append(col(Order.placed_at) < f.placed_before)
     if f.customer_id is not None:
-        conditions.append(Order.customer_id == f.customer_id)
+        conditions.append(col(Order.customer_id) == f.customer_id)
     if f.search:
         # An order number, or a customer's name or email.
         term = f.search.strip()
         matching_customers = select(Customer.id).where(
-            sa.or_(Customer.email.ilike(f"%{term}%"), Customer.name.ilike(f"%{term}%"))
+            sa.or_(col(Customer.email).ilike(f"%{term}%"), col(Customer.name).ilike(f"%{term}%"))
         )
-        conditions.append(sa.or_(Order.number == term.upper(), Order.customer_id.in_(matching_customers)))
+        conditions.append(sa.or_(col(Order.number) == term.upper(), col(Order.customer_id).in_(matching_customers)))
     return conditions
 
 
@@ -111,7 +111,7 @@ async def customer_orders(ctx: RequestContext, customer_id: int, *, first: int |
 
 
 # What the SPA may offer on an order. The capture and returns issues own the full rules; these follow
-# DESIGN.md's lifecycles from the data alone.
+# docs/domain.md's lifecycles from the data alone.
 
 
 async def can_cancel(ctx: RequestContext, order: Order) -> bool:

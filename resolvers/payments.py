@@ -1,11 +1,12 @@
 """The payment ledger: every authorisation, capture, void and refund against the gateway, with the
 payment's running totals kept in the same transaction. Capture never exceeds what is authorised and
-not voided; refund never exceeds what is captured (DESIGN.md, Payment)."""
+not voided; refund never exceeds what is captured (docs/domain.md, Payment)."""
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import Order, Payment, PaymentTransaction
+from ordergraph.models.columns import id_of
 from ordergraph.models.enums import PaymentTransactionKind
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.resolvers.ports.payment import PaymentDeclined, PaymentGateway
@@ -18,7 +19,7 @@ async def authorize(session: AsyncSession, gateway: PaymentGateway, order: Order
     except PaymentDeclined as declined:
         raise Refusal(declined.code, declined.message, ["paymentToken"]) from None
     payment = Payment(
-        order_id=order.id,
+        order_id=id_of(order),
         gateway=authorization.gateway,
         gateway_reference=authorization.gateway_reference,
         method_description=authorization.method_description,
@@ -38,7 +39,9 @@ async def release_authorization(gateway: PaymentGateway, payment: Payment) -> No
 
 
 async def payments_of(session: AsyncSession, order: Order) -> list[Payment]:
-    return list((await session.exec(select(Payment).where(Payment.order_id == order.id).order_by(Payment.id))).all())
+    return list(
+        (await session.exec(select(Payment).where(Payment.order_id == order.id).order_by(col(Payment.id)))).all()
+    )
 
 
 async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
@@ -147,7 +150,7 @@ def _record(
     session.add(payment)
     session.add(
         PaymentTransaction(
-            payment_id=payment.id,
+            payment_id=id_of(payment),
             kind=kind,
             amount_minor=amount_minor,
             gateway_reference=reference,

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
@@ -17,31 +17,31 @@ from ordergraph.models import (
     Customer,
     CustomerAddress,
     DeliveryMethod,
-    Location,
     Order,
     OrderLine,
     Product,
 )
+from ordergraph.models.columns import id_of
 from ordergraph.models.enums import (
     ActorKind,
     Channel,
-    DeliveryKind,
     EventType,
     EventVisibility,
     FulfillmentOrderStatus,
     OrderStatus,
 )
-from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan
+from ordergraph.models.routing import CartLine, Method, RoutePlan
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.destination import destination_for
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.order_state import set_derived_status
 from ordergraph.resolvers.ports import Ports
 from ordergraph.resolvers.ports.fraud import FraudCheck, address_fingerprint
 from ordergraph.resolvers.ports.tax import tax_minor
-from ordergraph.resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+from ordergraph.resolvers.sourcing import plan_route, reserve_and_fulfil
 
 MAX_LINES = 100
 MAX_QUANTITY = 999
@@ -109,7 +109,7 @@ async def place_order(ctx: RequestContext, request: PlacementRequest) -> Order:
 
 def _customer_and_channel(viewer: Viewer, request: PlacementRequest) -> tuple[int, Channel]:
     if viewer.role is Role.CUSTOMER:
-        if request.customer_id is not None and request.customer_id != viewer.customer_id:
+        if viewer.customer_id is None or request.customer_id not in (None, viewer.customer_id):
             raise Forbidden("Customers place orders for themselves only.")
         return viewer.customer_id, Channel.WEB
     if viewer.role is Role.AGENT:
@@ -134,7 +134,7 @@ def _check_request(request: PlacementRequest) -> None:
             )
 
 
-async def _placed_before(session: AsyncSession, scope: str, key: str, fingerprint: str) -> Order | None:
+async def _placed_before(session: AsyncSession, scope: str | None, key: str, fingerprint: str) -> Order | None:
     order = (
         await session.exec(select(Order).where(Order.idempotency_scope == scope, Order.idempotency_key == key))
     ).first()
@@ -152,7 +152,7 @@ async def _place(
     customer_id: int,
     channel: Channel,
     request: PlacementRequest,
-    scope: str,
+    scope: str | None,
     fingerprint: str,
 ) -> Order:
     now = ctx.clock()
@@ -165,12 +165,15 @@ async def _place(
         raise Refusal(
             "DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {request.delivery_method_code}.", ["deliveryMethodCode"]
         )
-    destination, pickup, tax_region = await _destination(session, method, request)
-    pricing = _price(ctx.ports, request, products, method, tax_region)
+    where = await destination_for(
+        session, method, shipping_address=request.shipping_address, pickup_location_id=request.pickup_location_id
+    )
+    destination, pickup = where.destination, where.pickup
+    pricing = _price(ctx.ports, request, products, method, where.tax_region)
 
     order = Order(
         number=_order_number(),
-        customer_id=customer.id,
+        customer_id=customer_id,
         channel=channel,
         status=OrderStatus.CONFIRMED,
         placed_at=now,
@@ -196,7 +199,7 @@ async def _place(
 
     lines = [
         OrderLine(
-            order_id=order.id,
+            order_id=id_of(order),
             line_number=n,
             sku=line.sku,
             product_name=products[line.sku].name,
@@ -229,7 +232,7 @@ async def _place(
 
 async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str, Product]:
     skus = {line.sku for line in lines}
-    products = {p.sku: p for p in (await session.exec(select(Product).where(Product.sku.in_(skus)))).all()}
+    products = {p.sku: p for p in (await session.exec(select(Product).where(col(Product.sku).in_(skus)))).all()}
     for index, line in enumerate(lines):
         product = products.get(line.sku)
         if product is None:
@@ -241,26 +244,6 @@ async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str
     if len({p.currency for p in products.values()}) > 1:
         raise Refusal("INVALID_INPUT", "Every line of an order must be in one currency.", ["lines"])
     return products
-
-
-async def _destination(
-    session: AsyncSession, method: DeliveryMethod, request: PlacementRequest
-) -> tuple[Destination, Location | None, tuple[str, str | None]]:
-    """Where the order goes, the pickup store if any, and the (country, region) whose tax applies."""
-    if method.kind is DeliveryKind.PICKUP:
-        store = await session.get(Location, request.pickup_location_id) if request.pickup_location_id else None
-        if store is None or not store.pickup:
-            raise Refusal("PICKUP_LOCATION_INVALID", "Choose a store that offers pickup.", ["pickupLocationId"])
-        return at_location(store), store, (store.country, store.region)
-    address = request.shipping_address
-    if address is None:
-        raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
-    destination = await locate(session, country=address.country, postal_code=address.postal_code, region=address.region)
-    if destination is None:
-        raise Refusal(
-            "DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {address.country}.", ["shippingAddress", "country"]
-        )
-    return destination, None, (address.country.upper(), address.region)
 
 
 def _price(
@@ -300,7 +283,7 @@ def _placement_events(
         message=f"Payment of {order.total_minor} {order.currency} minor units authorised.",
         visibility=EventVisibility.INTERNAL,
     )
-    if order.on_hold:
+    if order.hold_reason is not None:  # on hold
         append_event(
             session,
             order=order,
@@ -340,7 +323,7 @@ async def _fraud_check(
     shipped_to = (
         await session.exec(
             select(Order.ship_line1, Order.ship_postal_code, Order.ship_country).where(
-                Order.customer_id == customer.id, Order.ship_line1.is_not(None)
+                Order.customer_id == customer.id, col(Order.ship_line1).is_not(None)
             )
         )
     ).all()

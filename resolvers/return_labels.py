@@ -16,7 +16,7 @@ from reportlab.graphics.barcode import code128, qr
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import inch
 from reportlab.pdfgen import canvas
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.models import AddressFields, Customer, CustomerAddress, Location, Order, OrderLine, Return, ReturnLine
 from ordergraph.models.enums import ReturnMethod, ReturnStatus
@@ -149,10 +149,10 @@ async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
         ret = (await session.exec(select(Return).where(Return.rma_number == rma_number))).first()
         if ret is None:
             return None
-        order = await session.get(Order, ret.order_id)
+        order = await session.get_one(Order, ret.order_id)
         if not can_see_customer(viewer, order.customer_id) or ret.status not in ISSUED:
             return None
-        customer = await session.get(Customer, order.customer_id)
+        customer = await session.get_one(Customer, order.customer_id)
         to = await receiving_location(session, ret)
         address = (
             order.shipping_address
@@ -160,16 +160,16 @@ async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
                 await session.exec(
                     select(CustomerAddress)
                     .where(CustomerAddress.customer_id == customer.id)
-                    .order_by(CustomerAddress.position)
+                    .order_by(col(CustomerAddress.position))
                 )
             ).first()
         )
         rows = (
             await session.exec(
                 select(ReturnLine, OrderLine)
-                .join(OrderLine, OrderLine.id == ReturnLine.order_line_id)
+                .join(OrderLine, col(OrderLine.id) == col(ReturnLine.order_line_id))
                 .where(ReturnLine.return_id == ret.id)
-                .order_by(ReturnLine.id)
+                .order_by(col(ReturnLine.id))
             )
         ).all()
     return render_return_label(

@@ -1,4 +1,4 @@
-"""Returns (DESIGN.md, Return: REQUESTED → APPROVED (label issued) → RECEIVED → REFUNDED, or REJECTED).
+"""Returns (docs/domain.md, Return: REQUESTED → APPROVED (label issued) → RECEIVED → REFUNDED, or REJECTED).
 
 - requestReturn: the customer on their own order, an agent on any. Only delivered or collected units, each
   within the return window of its own delivery, never more than was delivered less what is returned or
@@ -14,12 +14,12 @@
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
@@ -34,7 +34,7 @@ from ordergraph.models import (
     ReturnLine,
     Shipment,
 )
-from ordergraph.models.columns import utcnow
+from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import (
     ActorKind,
     DeliveryKind,
@@ -79,7 +79,7 @@ class Eligibility:
 
 def deliveries(
     fulfillment: Iterable[FulfillmentOrder],
-    fo_lines: dict[int, Sequence[FulfillmentOrderLine]],
+    fo_lines: Mapping[int, Sequence[FulfillmentOrderLine]],
     shipments: Iterable[Shipment],
 ) -> list[Delivery]:
     """When each delivered fulfillment order's units arrived: its shipment's delivery, or the pickup."""
@@ -89,8 +89,8 @@ def deliveries(
         if fo.status not in DELIVERED_FULFILLMENT:
             continue
         # A pickup's updated_at is when it was collected (resolvers.fulfillment_steps.confirm_pickup).
-        at = delivered_at.get(fo.id, fo.updated_at)
-        result += [Delivery(line.order_line_id, line.quantity, at) for line in fo_lines.get(fo.id, ())]
+        at = delivered_at.get(id_of(fo), fo.updated_at)
+        result += [Delivery(line.order_line_id, line.quantity, at) for line in fo_lines.get(id_of(fo), ())]
     return result
 
 
@@ -109,19 +109,19 @@ def eligibility(
         if now - delivery.at <= window:
             recent[delivery.order_line_id] += delivery.quantity
     outstanding = {
-        line.id: max(line.quantity_delivered - line.quantity_returned - in_open_returns.get(line.id, 0), 0)
+        id_of(line): max(line.quantity_delivered - line.quantity_returned - in_open_returns.get(id_of(line), 0), 0)
         for line in lines
     }
     returnable = {line_id: min(recent[line_id], quantity) for line_id, quantity in outstanding.items()}
     return Eligibility({k: v for k, v in returnable.items() if v > 0}, outstanding)
 
 
-def units_in_returns(returns: Iterable[Return], lines_by_return: dict[int, Sequence[ReturnLine]]) -> dict[int, int]:
+def units_in_returns(returns: Iterable[Return], lines_by_return: Mapping[int, Sequence[ReturnLine]]) -> dict[int, int]:
     """Per order line, the units in returns still open (requested or approved)."""
     units: dict[int, int] = defaultdict(int)
     for ret in returns:
         if ret.status in OPEN_RETURNS:
-            for line in lines_by_return.get(ret.id, ()):
+            for line in lines_by_return.get(id_of(ret), ()):
                 units[line.order_line_id] += line.quantity
     return units
 
@@ -130,13 +130,13 @@ async def eligibility_in(
     session: AsyncSession, order: Order, lines: list[OrderLine], *, now: datetime, window: timedelta
 ) -> Eligibility:
     """`eligibility` read inside a change (the order locked)."""
-    fos = await fulfillment_orders(session, order.id)
+    fos = await fulfillment_orders(session, id_of(order))
     delivered_fos = [fo.id for fo in fos if fo.status in DELIVERED_FULFILLMENT]
     fo_lines: dict[int, list[FulfillmentOrderLine]] = defaultdict(list)
     if delivered_fos:
         for fo_line in (
             await session.exec(
-                select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id.in_(delivered_fos))
+                select(FulfillmentOrderLine).where(col(FulfillmentOrderLine.fulfillment_order_id).in_(delivered_fos))
             )
         ).all():
             fo_lines[fo_line.fulfillment_order_id].append(fo_line)
@@ -145,7 +145,7 @@ async def eligibility_in(
     lines_by_return: dict[int, list[ReturnLine]] = defaultdict(list)
     if returns:
         for line in (
-            await session.exec(select(ReturnLine).where(ReturnLine.return_id.in_([r.id for r in returns])))
+            await session.exec(select(ReturnLine).where(col(ReturnLine.return_id).in_([r.id for r in returns])))
         ).all():
             lines_by_return[line.return_id].append(line)
     return eligibility(
@@ -193,7 +193,7 @@ async def request_return(
     now = ctx.clock()
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
-        all_lines = {line.id: line for line in await order_lines(session, order.id)}
+        all_lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
         wanted: dict[int, int] = defaultdict(int)
         first_index: dict[int, int] = {}
         for index, line in enumerate(lines):
@@ -207,7 +207,7 @@ async def request_return(
         drop_off = await _drop_off(session, method, drop_off_location_id)
 
         ret = Return(
-            order_id=order.id,
+            order_id=id_of(order),
             rma_number=_rma_number(),
             status=ReturnStatus.REQUESTED,
             method=method,
@@ -218,7 +218,9 @@ async def request_return(
         session.add(ret)
         await session.flush()
         session.add_all(
-            ReturnLine(return_id=ret.id, order_line_id=line.order_line_id, quantity=line.quantity, reason=line.reason)
+            ReturnLine(
+                return_id=id_of(ret), order_line_id=line.order_line_id, quantity=line.quantity, reason=line.reason
+            )
             for line in lines
         )
         value = sum(refund_value_minor(all_lines[i], q, all_lines[i].quantity_returned) for i, q in wanted.items())
@@ -231,7 +233,7 @@ async def request_return(
             actor=actor_of(viewer),
             visibility=EventVisibility.CUSTOMER,
             message=f"Return {ret.rma_number} requested for {units} unit(s) "
-            f"({'by mail' if method is ReturnMethod.MAIL else 'drop-off at ' + drop_off.name}).",
+            f"({'by mail' if drop_off is None else 'drop-off at ' + drop_off.name}).",  # None only for MAIL
         )
         if value <= ctx.return_auto_approve_max_minor:
             _approve(session, order, ret, now, SYSTEM, drop_off, automatically=True)
@@ -242,11 +244,11 @@ def _check_returnable(line: OrderLine, quantity: int, allowed: Eligibility, inde
     field = ["lines", str(index), "quantity"]
     if quantity > line.quantity:
         raise Refusal("INVALID_QUANTITY", f"The line has only {line.quantity} unit(s) of {line.sku}.", field)
-    if quantity <= allowed.returnable.get(line.id, 0):
+    if quantity <= allowed.returnable.get(id_of(line), 0):
         return
-    if quantity <= allowed.outstanding.get(line.id, 0):
+    if quantity <= allowed.outstanding.get(id_of(line), 0):
         raise Refusal("RETURN_WINDOW_CLOSED", f"The return window for {line.sku} has closed.", field)
-    returnable = allowed.returnable.get(line.id, 0)
+    returnable = allowed.returnable.get(id_of(line), 0)
     raise Refusal(
         "NOT_RETURNABLE",
         f"{returnable} unit(s) of {line.sku} can be returned: only delivered units not returned"
@@ -293,11 +295,11 @@ def _approve(
 ) -> None:
     ret.status, ret.approved_at = ReturnStatus.APPROVED, now
     session.add(ret)
-    then = (
-        "print the return label and post the parcel."
-        if ret.method is ReturnMethod.MAIL
-        else f"bring the items to {drop_off.name} and show the code."
-    )
+    if ret.method is ReturnMethod.MAIL:
+        then = "print the return label and post the parcel."
+    else:
+        assert drop_off is not None  # a drop-off return names its store (checked when it was requested)
+        then = f"bring the items to {drop_off.name} and show the code."
     append_event(
         session,
         order=order,
@@ -349,13 +351,17 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
         ret, order = await _for_change(session, ctx, return_id)
         _expect(ret, {ReturnStatus.APPROVED}, "receive")
         return_lines = list(
-            (await session.exec(select(ReturnLine).where(ReturnLine.return_id == ret.id).order_by(ReturnLine.id))).all()
+            (
+                await session.exec(
+                    select(ReturnLine).where(ReturnLine.return_id == ret.id).order_by(col(ReturnLine.id))
+                )
+            ).all()
         )
         expected: dict[int, int] = defaultdict(int)
         for rl in return_lines:
             expected[rl.order_line_id] += rl.quantity
         got, sellable = _received(received, expected)
-        lines = {line.id: line for line in await order_lines(session, order.id)}
+        lines = {line.id: line for line in await order_lines(session, id_of(order))}
         location = await receiving_location(session, ret)
 
         refund = sum(refund_value_minor(lines[i], q, lines[i].quantity_returned) for i, q in got.items() if q)
@@ -371,7 +377,7 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
         for rl in return_lines:
             restock[lines[rl.order_line_id].sku] += rl.quantity_restocked
         await _restock(
-            session, restock, location.id, order=order, reason=f"returned: {ret.rma_number}", actor=actor_of(viewer)
+            session, restock, id_of(location), order=order, reason=f"returned: {ret.rma_number}", actor=actor_of(viewer)
         )
         if refund > 0:
             await payments.refund(session, ctx.ports.payments, order, refund, return_id=ret.id)
@@ -461,7 +467,7 @@ async def _restock(
         )
         result = await session.exec(
             sa.update(InventoryLevel)
-            .where(InventoryLevel.sku == sku, InventoryLevel.location_id == location_id)
+            .where(col(InventoryLevel.sku) == sku, col(InventoryLevel.location_id) == location_id)
             .values(on_hand=InventoryLevel.on_hand + quantity, updated_at=utcnow())
         )
         if result.rowcount == 0:  # the location never stocked it: the returned units start its stock there
@@ -473,23 +479,23 @@ async def receiving_location(session: AsyncSession, ret: Return) -> Location:
     """Where a return is received: the drop-off store; for MAIL, the location that sent the returned units
     (shipped ones first, earliest first). The label's return address and the restocking agree on it."""
     if ret.drop_off_location_id is not None:
-        return await session.get(Location, ret.drop_off_location_id)
+        return await session.get_one(Location, ret.drop_off_location_id)
     line_ids = select(ReturnLine.order_line_id).where(ReturnLine.return_id == ret.id)
     sent = (
         await session.exec(
             select(FulfillmentOrder)
-            .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
+            .join(FulfillmentOrderLine, col(FulfillmentOrderLine.fulfillment_order_id) == col(FulfillmentOrder.id))
             .where(
                 FulfillmentOrder.order_id == ret.order_id,
-                FulfillmentOrder.status.in_(DELIVERED_FULFILLMENT),
-                FulfillmentOrderLine.order_line_id.in_(line_ids),
+                col(FulfillmentOrder.status).in_(DELIVERED_FULFILLMENT),
+                col(FulfillmentOrderLine.order_line_id).in_(line_ids),
             )
         )
     ).all()
     sent = sorted({fo.id: fo for fo in sent}.values(), key=lambda fo: (fo.kind is not DeliveryKind.SHIP, fo.id))
     if not sent:
         sent = await fulfillment_orders(session, ret.order_id)
-    return await session.get(Location, sent[0].location_id)
+    return await session.get_one(Location, sent[0].location_id)
 
 
 # --- shared ---------------------------------------------------------------------------------------------

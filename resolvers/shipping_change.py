@@ -2,23 +2,24 @@
 left. The order is re-routed and re-reserved from scratch, shipping and tax are priced again, and the
 payment difference is authorised, or voided (refunded) back."""
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.models import AddressFields, DeliveryMethod, FulfillmentOrderLine, Location, Order
 from ordergraph.models.columns import utcnow
-from ordergraph.models.enums import DeliveryKind, EventType, EventVisibility, FulfillmentOrderStatus
+from ordergraph.models.enums import EventType, EventVisibility, FulfillmentOrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
 from ordergraph.models.order import cancelled_value_minor
 from ordergraph.models.routing import CartLine, Method
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import require_authenticated
 from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.destination import destination_for
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
 from ordergraph.resolvers.placement import shipping_columns
 from ordergraph.resolvers.ports.tax import tax_minor
-from ordergraph.resolvers.sourcing import at_location, locate, plan_route, reserve_and_fulfil
+from ordergraph.resolvers.sourcing import plan_route, reserve_and_fulfil
 from ordergraph.resolvers.stock import StockMove, release_stock
 
 
@@ -40,7 +41,7 @@ async def update_order_shipping(
         order = await order_for_change(session, viewer, order_id)
         live = [
             fo
-            for fo in await fulfillment_orders(session, order.id)
+            for fo in await fulfillment_orders(session, order_id)
             if fo.status is not FulfillmentOrderStatus.CANCELLED
         ]
         if not live:
@@ -57,32 +58,21 @@ async def update_order_shipping(
             raise Refusal(
                 "DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {delivery_method_code}.", ["deliveryMethodCode"]
             )
-        if method.kind is DeliveryKind.PICKUP:
-            store = await session.get(Location, pickup_location_id or order.pickup_location_id or 0)
-            if store is None or not store.pickup:
-                raise Refusal("PICKUP_LOCATION_INVALID", "Choose a store that offers pickup.", ["pickupLocationId"])
-            destination, tax_region, address = at_location(store), (store.country, store.region), None
-        else:
-            store, address = None, shipping_address or order.shipping_address
-            if address is None:
-                raise Refusal("ADDRESS_REQUIRED", f"{method.name} needs a shipping address.", ["shippingAddress"])
-            destination = await locate(
-                session, country=address.country, postal_code=address.postal_code, region=address.region
-            )
-            if destination is None:
-                raise Refusal(
-                    "DELIVERY_METHOD_UNAVAILABLE",
-                    f"We do not deliver to {address.country}.",
-                    ["shippingAddress", "country"],
-                )
-            tax_region = (address.country.upper(), address.region)
+        # What is not given stays as it was: the order's address, or its pickup store.
+        where = await destination_for(
+            session,
+            method,
+            shipping_address=shipping_address or order.shipping_address,
+            pickup_location_id=pickup_location_id or order.pickup_location_id,
+        )
+        destination, store, address = where.destination, where.pickup, where.address
 
         # Give back every reserved unit, then route what is still open as if it were a new order.
-        lines = await order_lines(session, order.id)
+        lines = await order_lines(session, order_id)
         fo_lines = (
             await session.exec(
                 select(FulfillmentOrderLine).where(
-                    FulfillmentOrderLine.fulfillment_order_id.in_([fo.id for fo in live])
+                    col(FulfillmentOrderLine.fulfillment_order_id).in_([fo.id for fo in live])
                 )
             )
         ).all()
@@ -91,8 +81,8 @@ async def update_order_shipping(
         actor = actor_of(viewer)
         await release_stock(
             session,
-            [StockMove(sku_of[l.order_line_id], location_of[l.fulfillment_order_id], l.quantity) for l in fo_lines],
-            order_id=order.id,
+            [StockMove(sku_of[fl.order_line_id], location_of[fl.fulfillment_order_id], fl.quantity) for fl in fo_lines],
+            order_id=order_id,
             reason=f"re-routed: order {order.number}",
             actor=actor,
         )
@@ -109,7 +99,7 @@ async def update_order_shipping(
         plan = await reserve_and_fulfil(session, order, lines, plan, routing, destination, store, now, actor)
 
         due_before = order.total_minor - order.cancelled_minor
-        rate = ctx.ports.tax.rate(*tax_region)
+        rate = ctx.ports.tax.rate(*where.tax_region)
         for line in lines:
             line.tax_minor = tax_minor(line.unit_price_minor * line.quantity, rate)
             session.add(line)
@@ -127,14 +117,15 @@ async def update_order_shipping(
         elif difference < 0:
             await payments.settle_reduction(session, ctx.ports.payments, order, -difference)
         await refresh_order_status(session, order)
-        where = f"pickup at {store.name}" if store else f"{method.name} to {address.postal_code}"
+        place = where.to
+        summary = f"pickup at {place.name}" if isinstance(place, Location) else f"{method.name} to {place.postal_code}"
         append_event(
             session,
             order=order,
             customer_id=order.customer_id,
             type=EventType.SHIPPING_CHANGED,
             actor=actor,
-            message=f"Shipping changed: {where}.",
+            message=f"Shipping changed: {summary}.",
             visibility=EventVisibility.CUSTOMER,
         )
         append_event(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
@@ -20,6 +20,7 @@ from ordergraph.models import (
     OrderLine,
     PostalCode,
 )
+from ordergraph.models.columns import id_of
 from ordergraph.models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
 from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
 from ordergraph.resolvers.errors import Refusal
@@ -66,9 +67,9 @@ async def stock_sources(session: AsyncSession, skus: Iterable[str]) -> list[Sour
     rows = (
         await session.exec(
             select(InventoryLevel, Location)
-            .join(Location, Location.id == InventoryLevel.location_id)
-            .where(InventoryLevel.sku.in_(set(skus)))
-            .order_by(Location.id)
+            .join(Location, col(Location.id) == col(InventoryLevel.location_id))
+            .where(col(InventoryLevel.sku).in_(set(skus)))
+            .order_by(col(Location.id))
         )
     ).all()
     return sources_from((level, location) for level, location in rows)
@@ -78,8 +79,9 @@ def sources_from(pairs: Iterable[tuple[InventoryLevel, Location]]) -> list[Sourc
     available: dict[int, dict[str, int]] = defaultdict(dict)
     locations: dict[int, Location] = {}
     for level, location in pairs:
-        locations[location.id] = location
-        available[location.id][level.sku] = level.available
+        location_id = id_of(location)
+        locations[location_id] = location
+        available[location_id][level.sku] = level.available
     return [Source.of(locations[i], available[i]) for i in sorted(locations)]
 
 
@@ -143,7 +145,7 @@ async def reserve_and_fulfil(
         try:
             async with session.begin_nested():
                 await _create_fulfillment_orders(session, order, by_key, plan, method.kind, now)
-                await reserve_stock(session, moves, order_id=order.id, reason=f"order {order.number}", actor=actor)
+                await reserve_stock(session, moves, order_id=id_of(order), reason=f"order {order.number}", actor=actor)
             return plan
         except StockUnavailable as gone:
             if attempt == ROUTING_ATTEMPTS - 1:
@@ -164,7 +166,7 @@ async def _create_fulfillment_orders(
     created = []
     for location_id, allocations in plan.allocations.items():
         fulfillment = FulfillmentOrder(
-            order_id=order.id,
+            order_id=id_of(order),
             location_id=location_id,
             kind=kind,
             status=FulfillmentOrderStatus.OPEN,
@@ -175,7 +177,9 @@ async def _create_fulfillment_orders(
         created.append((fulfillment, allocations))
     await session.flush()
     session.add_all(
-        FulfillmentOrderLine(fulfillment_order_id=fulfillment.id, order_line_id=lines_by_key[key].id, quantity=quantity)
+        FulfillmentOrderLine(
+            fulfillment_order_id=id_of(fulfillment), order_line_id=id_of(lines_by_key[key]), quantity=quantity
+        )
         for fulfillment, allocations in created
         for key, quantity in allocations
     )

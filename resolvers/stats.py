@@ -11,6 +11,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
 from ordergraph.models.enums import Channel, FulfillmentOrderStatus, OrderStatus
@@ -68,17 +69,19 @@ async def order_stats(ctx: RequestContext, stats_filter: StatsFilter, group_by: 
     require_staff(ctx.viewer)
     dimensions = list(dict.fromkeys(group_by))
     async with ctx.read() as session:
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         query = (
             _by_location(stats_filter, dimensions, dialect)
             if StatsDimension.LOCATION in dimensions
             else (_by_order(stats_filter, dimensions, dialect))
         )
-        groups = [_group(row, dimensions) for row in (await session.exec(query)).all()]
+        # The statements are SQLAlchemy selects (sqlmodel.select has no overload for a varying number of
+        # columns). sqlmodel's exec() runs them like its own, but its overloads accept only sqlmodel's Select.
+        groups = [_group(row, dimensions) for row in (await session.exec(query)).all()]  # type: ignore[call-overload]
         if StatsDimension.LOCATION in dimensions:  # a split order sits in several groups: count it once here
             totals = [
                 StatsTotal(row.currency, row.order_count, row.unit_count, row.revenue_minor)
-                for row in (await session.exec(_by_order(stats_filter, [], dialect))).all()
+                for row in (await session.exec(_by_order(stats_filter, [], dialect))).all()  # type: ignore[call-overload]
             ]
         else:
             totals = _totals(groups)
@@ -94,36 +97,39 @@ def _day(dialect: str) -> sa.ColumnElement:
 def _dimension_columns(dimensions: list[StatsDimension], dialect: str) -> list[sa.ColumnElement]:
     columns = {
         StatsDimension.DAY: _day(dialect).label("day"),
-        StatsDimension.STATUS: Order.status.label("status"),
-        StatsDimension.CHANNEL: Order.channel.label("channel"),
+        StatsDimension.STATUS: col(Order.status).label("status"),
+        StatsDimension.CHANNEL: col(Order.channel).label("channel"),
     }
     return [columns[d] for d in dimensions if d in columns]
 
 
 def _where(stats_filter: StatsFilter) -> list[sa.ColumnElement[bool]]:
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if stats_filter.placed_after is not None:
-        conditions.append(Order.placed_at >= stats_filter.placed_after)
+        conditions.append(col(Order.placed_at) >= stats_filter.placed_after)
     if stats_filter.placed_before is not None:
-        conditions.append(Order.placed_at < stats_filter.placed_before)
+        conditions.append(col(Order.placed_at) < stats_filter.placed_before)
     if stats_filter.statuses:
-        conditions.append(Order.status.in_(stats_filter.statuses))
+        conditions.append(col(Order.status).in_(stats_filter.statuses))
     if stats_filter.channels:
-        conditions.append(Order.channel.in_(stats_filter.channels))
+        conditions.append(col(Order.channel).in_(stats_filter.channels))
     return conditions
 
 
 def _by_order(stats_filter: StatsFilter, dimensions: list[StatsDimension], dialect: str) -> sa.Select:
     """One row per order (its open units summed from its lines), grouped by the dimensions and currency."""
     keys = _dimension_columns(dimensions, dialect)
-    net = (Order.total_minor - Order.cancelled_minor).label("net")
+    net = (col(Order.total_minor) - col(Order.cancelled_minor)).label("net")
     per_order = (
         sa.select(
-            *keys, Order.currency, net, sa.func.sum(OrderLine.quantity - OrderLine.quantity_cancelled).label("units")
+            *keys,
+            col(Order.currency),
+            net,
+            sa.func.sum(col(OrderLine.quantity) - col(OrderLine.quantity_cancelled)).label("units"),
         )
-        .join(OrderLine, OrderLine.order_id == Order.id)
+        .join(OrderLine, col(OrderLine.order_id) == col(Order.id))
         .where(*_where(stats_filter))
-        .group_by(Order.id, *keys, Order.currency, Order.total_minor, Order.cancelled_minor)
+        .group_by(col(Order.id), *keys, col(Order.currency), col(Order.total_minor), col(Order.cancelled_minor))
         .subquery()
     )
     outer_keys = [per_order.c[key.name] for key in keys]
@@ -146,20 +152,25 @@ def _by_location(stats_filter: StatsFilter, dimensions: list[StatsDimension], di
     keys = _dimension_columns(dimensions, dialect)
     per_location = (
         sa.select(
-            Order.id.label("order_id"),
+            col(Order.id).label("order_id"),
             *keys,
-            FulfillmentOrder.location_id,
-            Order.currency,
-            (Order.total_minor - Order.cancelled_minor).label("net"),
-            sa.func.sum(FulfillmentOrderLine.quantity * OrderLine.unit_price_minor).label("value"),
-            sa.func.sum(FulfillmentOrderLine.quantity).label("units"),
+            col(FulfillmentOrder.location_id),
+            col(Order.currency),
+            (col(Order.total_minor) - col(Order.cancelled_minor)).label("net"),
+            sa.func.sum(col(FulfillmentOrderLine.quantity) * col(OrderLine.unit_price_minor)).label("value"),
+            sa.func.sum(col(FulfillmentOrderLine.quantity)).label("units"),
         )
-        .join(FulfillmentOrder, FulfillmentOrder.order_id == Order.id)
-        .join(FulfillmentOrderLine, FulfillmentOrderLine.fulfillment_order_id == FulfillmentOrder.id)
-        .join(OrderLine, OrderLine.id == FulfillmentOrderLine.order_line_id)
-        .where(*_where(stats_filter), FulfillmentOrder.status != FulfillmentOrderStatus.CANCELLED)
+        .join(FulfillmentOrder, col(FulfillmentOrder.order_id) == col(Order.id))
+        .join(FulfillmentOrderLine, col(FulfillmentOrderLine.fulfillment_order_id) == col(FulfillmentOrder.id))
+        .join(OrderLine, col(OrderLine.id) == col(FulfillmentOrderLine.order_line_id))
+        .where(*_where(stats_filter), col(FulfillmentOrder.status) != FulfillmentOrderStatus.CANCELLED)
         .group_by(
-            Order.id, *keys, FulfillmentOrder.location_id, Order.currency, Order.total_minor, Order.cancelled_minor
+            col(Order.id),
+            *keys,
+            col(FulfillmentOrder.location_id),
+            col(Order.currency),
+            col(Order.total_minor),
+            col(Order.cancelled_minor),
         )
         .subquery()
     )

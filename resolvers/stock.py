@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import InventoryAdjustment, InventoryLevel
@@ -49,12 +50,12 @@ async def reserve_stock(
     merged = _merged(moves)
     _record(session, merged, order_id=order_id, reason=reason, actor=actor, sign=1)  # flushed before the first UPDATE
     for move in merged:
-        available = InventoryLevel.on_hand - InventoryLevel.reserved - InventoryLevel.safety_stock
+        available = col(InventoryLevel.on_hand) - col(InventoryLevel.reserved) - col(InventoryLevel.safety_stock)
         result = await session.exec(
             sa.update(InventoryLevel)
             .where(
-                InventoryLevel.sku == move.sku,
-                InventoryLevel.location_id == move.location_id,
+                col(InventoryLevel.sku) == move.sku,
+                col(InventoryLevel.location_id) == move.location_id,
                 available >= move.quantity,
             )
             .values(reserved=InventoryLevel.reserved + move.quantity, updated_at=utcnow())
@@ -76,7 +77,7 @@ async def release_stock(
     for move in merged:
         await session.exec(
             sa.update(InventoryLevel)
-            .where(InventoryLevel.sku == move.sku, InventoryLevel.location_id == move.location_id)
+            .where(col(InventoryLevel.sku) == move.sku, col(InventoryLevel.location_id) == move.location_id)
             .values(reserved=InventoryLevel.reserved - move.quantity, updated_at=utcnow())
         )
     _record(session, merged, order_id=order_id, reason=reason, actor=actor, sign=-1)

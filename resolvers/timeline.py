@@ -2,6 +2,7 @@
 
 from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey
 from ordergraph.models import Order
+from ordergraph.models.columns import id_of
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
@@ -12,5 +13,5 @@ async def order_timeline(ctx: RequestContext, order: Order, *, first: int | None
     size = page_size(first, ctx.max_page_size)
     cursor = TIMELINE_SORT.decode(after, (int,))
     variant = None if ctx.viewer.sees_internal_events else CUSTOMER_VISIBLE
-    page = await ctx.loaders.timeline_page_by_order.load(PageKey(order.id, size, cursor, variant))
+    page = await ctx.loaders.timeline_page_by_order.load(PageKey(id_of(order), size, cursor, variant))
     return Connection(page.rows, TIMELINE_SORT, page.has_next_page, cursor is not None)

@@ -2,7 +2,7 @@
 `recordShipmentEvent`; a carrier's webhook (server.carrier_webhooks) through `track_carrier_event`, which finds
 the shipment by its tracking number and calls `apply_carrier_event` the same way, inside its own change().
 
-Rules (DESIGN.md, Shipment: LABEL_CREATED → IN_TRANSIT → OUT_FOR_DELIVERY → DELIVERED, EXCEPTION on the way):
+Rules (docs/domain.md, Shipment: LABEL_CREATED → IN_TRANSIT → OUT_FOR_DELIVERY → DELIVERED, EXCEPTION on the way):
 - every event carries the carrier's event id: a replay of (carrier, event id) is acknowledged and ignored;
 - a shipment never moves backwards: an event behind the shipment's progress (the furthest step any of its
   events reached) is kept in its history but moves nothing, and DELIVERED is final;
@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine, Shipment, ShipmentEvent
+from ordergraph.models.columns import id_of
 from ordergraph.models.enums import ActorKind, EventType, EventVisibility, FulfillmentOrderStatus, ShipmentStatus
 from ordergraph.resolvers.access import require_agent
 from ordergraph.resolvers.context import RequestContext
@@ -88,7 +89,7 @@ async def track_carrier_event(write: WriteSession, carrier: str, tracking_number
             raise Refusal(
                 "NOT_FOUND", f"No {carrier} shipment with tracking number {tracking_number!r}.", ["trackingNumber"]
             )
-        tracked = await apply_carrier_event(session, shipment.id, event, actor=(ActorKind.CARRIER, carrier))
+        tracked = await apply_carrier_event(session, id_of(shipment), event, actor=(ActorKind.CARRIER, carrier))
     return tracked
 
 
@@ -116,7 +117,7 @@ async def find_shipment(session: AsyncSession, carrier: str, tracking_number: st
     query = (
         select(Shipment)
         .where(Shipment.carrier == carrier, Shipment.tracking_number == tracking_number)
-        .order_by(Shipment.id)
+        .order_by(col(Shipment.id))
     )
     return (await session.exec(query)).first()
 
@@ -133,7 +134,7 @@ async def apply_carrier_event(
     order = (
         await session.exec(
             select(Order)
-            .join(Shipment, Shipment.order_id == Order.id)
+            .join(Shipment, col(Shipment.order_id) == col(Order.id))
             .where(Shipment.id == shipment_id)
             .with_for_update(of=Order)
         )
@@ -162,7 +163,7 @@ async def apply_carrier_event(
     history = list((await session.exec(select(ShipmentEvent).where(ShipmentEvent.shipment_id == shipment.id))).all())
     session.add(
         ShipmentEvent(
-            shipment_id=shipment.id,
+            shipment_id=id_of(shipment),
             status=event.status,
             occurred_at=event.occurred_at,
             description=event.description,
@@ -222,13 +223,14 @@ def next_status(
 
 async def _deliver(session: AsyncSession, shipment: Shipment) -> None:
     """The fulfillment order is DELIVERED; its units count as delivered."""
-    fo = await session.get(FulfillmentOrder, shipment.fulfillment_order_id)
+    assert shipment.delivered_at is not None  # set by the caller on the DELIVERED event
+    fo = await session.get_one(FulfillmentOrder, shipment.fulfillment_order_id)
     fo.status, fo.updated_at = FulfillmentOrderStatus.DELIVERED, shipment.delivered_at
     session.add(fo)
     fo_lines = (
         await session.exec(select(FulfillmentOrderLine).where(FulfillmentOrderLine.fulfillment_order_id == fo.id))
     ).all()
     for fo_line in fo_lines:
-        line = await session.get(OrderLine, fo_line.order_line_id)
+        line = await session.get_one(OrderLine, fo_line.order_line_id)
         line.quantity_delivered += fo_line.quantity
         session.add(line)

@@ -1,7 +1,7 @@
 """The schema as served: every type, the extensions in their order, and the variants settings ask for."""
 
 import re
-from functools import cache
+from functools import partial
 
 import strawberry
 from graphql import GraphQLError
@@ -13,7 +13,7 @@ from strawberry.types.graphql import OperationType
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.extensions import ErrorCodes, coded
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
-from ordergraph.schema.limits import RequestLimits
+from ordergraph.schema.limits import RequestGuard, RequestLimits
 from ordergraph.schema.location import Location
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.order import Order, OrderLine
@@ -46,7 +46,9 @@ class Schema(strawberry.Schema):
                 )
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> strawberry.Schema:
+    """The schema a server serves, its RequestGuard bound into it. `None` builds it for its SDL and for
+    validating documents only: such a schema enforces no limits and must serve no request."""
     built = Schema(
         query=Query,
         mutation=Mutation,
@@ -56,7 +58,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         # Limits first: a refused request is neither parsed twice nor validated (schema/limits.py).
         # Customers' repeated queries are answered from a store kept per schema (schema/result_cache.py).
         extensions=[
-            RequestLimits,
+            *([] if guard is None else [partial(RequestLimits, guard)]),
             ErrorCodes,
             ParserCache,
             ValidationCache,
@@ -68,9 +70,3 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     )
     built.hide_suggestions = not introspection
     return built
-
-
-@cache
-def schema_for(*, introspection: bool = True) -> strawberry.Schema:
-    """The schema as settings want it served (built once per variant, when first asked for)."""
-    return build_schema(introspection=introspection)

@@ -6,11 +6,14 @@ from ordergraph import models
 from ordergraph.resolvers import catalog
 from ordergraph.schema.common import Money, money
 from ordergraph.schema.enums import DeliveryKind, StockStatus
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 
 
 @strawberry.type(
-    description="Delivery method codes: STANDARD, NEXT_DAY, SAME_DAY, ONE_HOUR, WEEKEND (kind SHIP) and PICKUP (kind PICKUP)."
+    description=(
+        "Delivery method codes: STANDARD, NEXT_DAY, SAME_DAY, ONE_HOUR, WEEKEND (kind SHIP) and PICKUP (kind PICKUP)."
+    )
 )
 class DeliveryMethod:
     code: str
@@ -54,5 +57,5 @@ class Product:
         return money(root.price_minor, root.currency)
 
     @strawberry.field
-    async def availability(root: models.Product, info: strawberry.Info, postal_code: str | None = None) -> Availability:
+    async def availability(root: models.Product, info: Info, postal_code: str | None = None) -> Availability:
         return await catalog.availability(info.context, root, postal_code)

@@ -7,6 +7,7 @@ from ordergraph import models
 from ordergraph.resolvers import customers as customer_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.schema.common import Address, Money, UserError, money
+from ordergraph.schema.info import Info
 from ordergraph.schema.node import Node, encode_global_id
 from ordergraph.schema.permissions import PersonalData
 
@@ -25,7 +26,7 @@ class NotificationPreferences:
 @strawberry.type(description="For analysts, name, email, phone, addresses and the SMS phone are masked.")
 class Customer(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Customer)
 
     @strawberry.field
@@ -38,11 +39,11 @@ class Customer(Node):
     created_at: datetime
 
     @strawberry.field
-    async def order_count(root: models.Customer, info: strawberry.Info) -> int:
+    async def order_count(root: models.Customer, info: Info) -> int:
         return (await info.context.loaders.order_stats_by_customer.load(root.id)).order_count
 
     @strawberry.field(description="Order totals less cancellations and refunds, in the customer's main currency.")
-    async def lifetime_value(root: models.Customer, info: strawberry.Info) -> Money:
+    async def lifetime_value(root: models.Customer, info: Info) -> Money:
         by_currency = (await info.context.loaders.order_stats_by_customer.load(root.id)).net_minor_by_currency
         if not by_currency:
             return money(0, "USD")
@@ -54,18 +55,18 @@ class Customer(Node):
         return NotificationPreferences(email=root.notify_email, sms=root.notify_sms, phone=root.sms_phone)
 
     @strawberry.field(extensions=[PersonalData(masked=[])])
-    async def addresses(root: models.Customer, info: strawberry.Info) -> list[Address]:
+    async def addresses(root: models.Customer, info: Info) -> list[Address]:
         return await info.context.loaders.addresses_by_customer.load(root.id)
 
     @strawberry.field
     async def orders(
-        root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
+        root: models.Customer, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated["OrderConnection", strawberry.lazy("ordergraph.schema.order")]:
         return await order_resolvers.customer_orders(info.context, root.id, first=first, after=after)
 
     @strawberry.field(description="Everything that happened to the customer and their orders, newest first.")
     async def activity(
-        root: models.Customer, info: strawberry.Info, first: int | None = None, after: str | None = None
+        root: models.Customer, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated["OrderEventConnection", strawberry.lazy("ordergraph.schema.event")]:
         return await customer_resolvers.customer_activity(info.context, root, first=first, after=after)
 

@@ -5,6 +5,7 @@ import strawberry
 
 from ordergraph import models
 from ordergraph.schema.enums import FulfillmentOrderStatus, ShipmentStatus
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 from ordergraph.schema.node import Node, encode_global_id
 
@@ -23,7 +24,7 @@ class ShipmentEvent:
 @strawberry.type
 class Shipment(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Shipment)
 
     @strawberry.field
@@ -39,7 +40,7 @@ class Shipment(Node):
     delivered_at: datetime | None
 
     @strawberry.field
-    async def events(root: models.Shipment, info: strawberry.Info) -> list[ShipmentEvent]:
+    async def events(root: models.Shipment, info: Info) -> list[ShipmentEvent]:
         return await info.context.loaders.events_by_shipment.load(root.id)
 
 
@@ -49,7 +50,7 @@ class FulfillmentOrderLine:
 
     @strawberry.field
     async def order_line(
-        root: models.FulfillmentOrderLine, info: strawberry.Info
+        root: models.FulfillmentOrderLine, info: Info
     ) -> Annotated["OrderLine", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order_line.load(root.order_line_id)
 
@@ -57,7 +58,7 @@ class FulfillmentOrderLine:
 @strawberry.type
 class FulfillmentOrder(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.FulfillmentOrder)
 
     @strawberry.field
@@ -67,9 +68,9 @@ class FulfillmentOrder(Node):
     status: FulfillmentOrderStatus
 
     @strawberry.field
-    async def location(root: models.FulfillmentOrder, info: strawberry.Info) -> Location:
+    async def location(root: models.FulfillmentOrder, info: Info) -> Location:
         return await info.context.loaders.location.load(root.location_id)
 
     @strawberry.field
-    async def lines(root: models.FulfillmentOrder, info: strawberry.Info) -> list[FulfillmentOrderLine]:
+    async def lines(root: models.FulfillmentOrder, info: Info) -> list[FulfillmentOrderLine]:
         return await info.context.loaders.lines_by_fulfillment_order.load(root.id)

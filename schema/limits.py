@@ -1,6 +1,10 @@
 """Request limits, checked before anything executes, in this order: document size, trusted documents
-(schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query cost (Shopify's model: an object costs 1, a scalar 0, a connection
-multiplies what it holds by `first`). Every response reports its cost in `extensions.cost`.
+(schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query cost (Shopify's
+model: an object costs 1, a scalar 0, a connection multiplies what it holds by `first`). Every response reports
+its cost in `extensions.cost`.
+
+A server binds its RequestGuard (limits, trusted documents, cost limiter) when it builds its schema
+(schema/build.py): the request context carries none of it.
 
 A refused request is a GraphQL error with its code and nothing after it runs: no resolver, no SQL.
 """
@@ -27,7 +31,7 @@ from graphql import (
 from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 
-from ordergraph.schema.trusted_documents import UntrustedDocument
+from ordergraph.schema.trusted_documents import TrustedDocuments, UntrustedDocument
 
 DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
 
@@ -66,6 +70,16 @@ class QueryLimits:
             "analyst": Bucket(200_000, 10_000),
         }
     )
+
+
+@dataclass(slots=True)
+class RequestGuard:
+    """What RequestLimits enforces for every request of one server. Mutable so that a running server's
+    limiter can be swapped (tests do)."""
+
+    limits: QueryLimits
+    trusted_documents: TrustedDocuments
+    cost_limiter: CostLimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,17 +176,19 @@ def count_objects(data: Any) -> int:
 
 
 class RequestLimits(SchemaExtension):
-    """Applies the caller's QueryLimits (RequestContext.limits) and reports the cost in `extensions.cost`."""
+    """Applies the server's RequestGuard to each request and reports the cost in `extensions.cost`."""
 
     requested: int | None = None
 
+    def __init__(self, guard: RequestGuard) -> None:
+        self.guard = guard
+
     def on_operation(self) -> Iterator[None]:
-        context = self.execution_context.context
-        limits: QueryLimits = context.limits
+        limits = self.guard.limits
         if len((self.execution_context.query or "").encode()) > limits.max_document_bytes:
             raise LimitExceeded("DOCUMENT_TOO_LARGE", f"The document exceeds {limits.max_document_bytes} bytes.")
         try:
-            self.execution_context.query = context.trusted_documents.resolve(
+            self.execution_context.query = self.guard.trusted_documents.resolve(
                 self.execution_context.query, self.execution_context.operation_extensions
             )
         except UntrustedDocument as refusal:
@@ -182,7 +198,7 @@ class RequestLimits(SchemaExtension):
 
     async def on_validate(self) -> AsyncIterator[None]:
         context = self.execution_context.context
-        limits: QueryLimits = context.limits
+        limits = self.guard.limits
         document = self.execution_context.graphql_document
         operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
         if operations > limits.max_operations:
@@ -208,7 +224,7 @@ class RequestLimits(SchemaExtension):
                 "QUERY_TOO_COSTLY", f"The query would cost {found.cost}; at most {maximum} per request."
             )
         caller = context.viewer.subject or f"ip:{context.client_address}"
-        retry_after = await context.cost_limiter.take(caller, found.cost, limits.buckets[role])
+        retry_after = await self.guard.cost_limiter.take(caller, found.cost, limits.buckets[role])
         if retry_after:
             raise LimitExceeded(
                 "THROTTLED",

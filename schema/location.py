@@ -3,13 +3,14 @@ import strawberry
 from ordergraph import models
 from ordergraph.schema.common import UserError
 from ordergraph.schema.enums import LocationKind
+from ordergraph.schema.info import Info
 from ordergraph.schema.node import Node, encode_global_id
 
 
 @strawberry.type
 class Location(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Location)
 
     @strawberry.field
@@ -35,7 +36,7 @@ class InventoryLevel:
     safety_stock: int
 
     @strawberry.field
-    async def location(root: models.InventoryLevel, info: strawberry.Info) -> Location:
+    async def location(root: models.InventoryLevel, info: Info) -> Location:
         return await info.context.loaders.location.load(root.location_id)
 
 

@@ -30,6 +30,7 @@ from ordergraph.schema.fulfillment_changes import (
     ShipmentPayload,
     StartFulfillmentInput,
 )
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import AdjustInventoryInput, InventoryLevelPayload
 from ordergraph.schema.node import parse_global_id
 from ordergraph.schema.order_changes import (
@@ -94,7 +95,7 @@ def _return_payload(ret: Any, errors: list[UserError]) -> ReturnPayload:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="A customer orders for themself (WEB); an agent for `customerId` (AGENT).")
-    async def place_order(self, info: strawberry.Info, input: PlaceOrderInput) -> PlaceOrderPayload:
+    async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
         return await answer(
             lambda order, errors: PlaceOrderPayload(order=order, user_errors=errors),
             lambda: placement.place_order(info.context, input.to_domain()),
@@ -103,7 +104,7 @@ class Mutation:
     @strawberry.mutation(
         description="Address, delivery method or pickup store, until the order's fulfillment has left."
     )
-    async def update_order_shipping(self, info: strawberry.Info, input: UpdateOrderShippingInput) -> OrderPayload:
+    async def update_order_shipping(self, info: Info, input: UpdateOrderShippingInput) -> OrderPayload:
         return await answer(
             _order_payload,
             lambda: shipping_change.update_order_shipping(
@@ -118,7 +119,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Cancels everything not yet shipped, or the given line quantities.")
-    async def cancel_order(self, info: strawberry.Info, input: CancelOrderInput) -> OrderPayload:
+    async def cancel_order(self, info: Info, input: CancelOrderInput) -> OrderPayload:
         lines = None
         if input.lines is not None:
             lines = [(parse_global_id(line.order_line_id, "OrderLine")[1], line.quantity) for line in input.lines]
@@ -128,21 +129,19 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Agents: stop fulfillment until the hold is released.")
-    async def hold_order(self, info: strawberry.Info, input: HoldOrderInput) -> OrderPayload:
+    async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
         return await answer(
             _order_payload, lambda: order_changes.hold_order(info.context, _order_id(input.order_id), input.reason)
         )
 
     @strawberry.mutation(description="Agents: let fulfillment go on.")
-    async def release_order_hold(self, info: strawberry.Info, input: ReleaseOrderHoldInput) -> OrderPayload:
+    async def release_order_hold(self, info: Info, input: ReleaseOrderHoldInput) -> OrderPayload:
         return await answer(
             _order_payload, lambda: order_changes.release_order_hold(info.context, _order_id(input.order_id))
         )
 
     @strawberry.mutation(description="Customers: how they hear about their orders (email; SMS to a phone they give).")
-    async def update_notification_preferences(
-        self, info: strawberry.Info, input: NotificationPreferencesInput
-    ) -> CustomerPayload:
+    async def update_notification_preferences(self, info: Info, input: NotificationPreferencesInput) -> CustomerPayload:
         return await answer(
             lambda customer, errors: CustomerPayload(customer=customer, user_errors=errors),
             lambda: notification_preferences.update_notification_preferences(
@@ -151,7 +150,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Agents: a note on the order's timeline, INTERNAL or CUSTOMER-visible.")
-    async def add_order_note(self, info: strawberry.Info, input: AddOrderNoteInput) -> OrderEventPayload:
+    async def add_order_note(self, info: Info, input: AddOrderNoteInput) -> OrderEventPayload:
         return await answer(
             lambda event, errors: OrderEventPayload(event=event, user_errors=errors),
             lambda: order_changes.add_order_note(
@@ -160,7 +159,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Agents: move a location's on-hand stock by `delta`, with a reason.")
-    async def adjust_inventory(self, info: strawberry.Info, input: AdjustInventoryInput) -> InventoryLevelPayload:
+    async def adjust_inventory(self, info: Info, input: AdjustInventoryInput) -> InventoryLevelPayload:
         return await answer(
             lambda level, errors: InventoryLevelPayload(inventory_level=level, user_errors=errors),
             lambda: inventory.adjust_inventory(
@@ -173,7 +172,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Staff: start picking and packing a fulfillment order (OPEN → IN_PROGRESS).")
-    async def start_fulfillment(self, info: strawberry.Info, input: StartFulfillmentInput) -> FulfillmentOrderPayload:
+    async def start_fulfillment(self, info: Info, input: StartFulfillmentInput) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
             lambda: fulfillment_steps.start_fulfillment(
@@ -184,7 +183,7 @@ class Mutation:
     @strawberry.mutation(
         description="Staff: hand a fulfillment order to a carrier (IN_PROGRESS → SHIPPED); its payment is captured."
     )
-    async def ship_fulfillment_order(self, info: strawberry.Info, input: ShipFulfillmentOrderInput) -> ShipmentPayload:
+    async def ship_fulfillment_order(self, info: Info, input: ShipFulfillmentOrderInput) -> ShipmentPayload:
         return await answer(
             lambda step, errors: ShipmentPayload(
                 shipment=step.shipment if step else None, order=step.order if step else None, user_errors=errors
@@ -198,7 +197,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Staff: record a carrier's tracking event for a shipment.")
-    async def record_shipment_event(self, info: strawberry.Info, input: RecordShipmentEventInput) -> ShipmentPayload:
+    async def record_shipment_event(self, info: Info, input: RecordShipmentEventInput) -> ShipmentPayload:
         shipment_id = parse_global_id(input.shipment_id, "Shipment")[1]
         event = tracking.CarrierEvent(
             carrier_event_id=input.carrier_event_id,
@@ -219,9 +218,7 @@ class Mutation:
     @strawberry.mutation(
         description="Staff: a pickup fulfillment order waits at the store (IN_PROGRESS → READY_FOR_PICKUP)."
     )
-    async def mark_ready_for_pickup(
-        self, info: strawberry.Info, input: MarkReadyForPickupInput
-    ) -> FulfillmentOrderPayload:
+    async def mark_ready_for_pickup(self, info: Info, input: MarkReadyForPickupInput) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
             lambda: fulfillment_steps.mark_ready_for_pickup(
@@ -232,7 +229,7 @@ class Mutation:
     @strawberry.mutation(
         description="Staff: the customer collected it (READY_FOR_PICKUP → PICKED_UP); its payment is captured."
     )
-    async def confirm_pickup(self, info: strawberry.Info, input: ConfirmPickupInput) -> FulfillmentOrderPayload:
+    async def confirm_pickup(self, info: Info, input: ConfirmPickupInput) -> FulfillmentOrderPayload:
         return await answer(
             _fulfillment_payload,
             lambda: fulfillment_steps.confirm_pickup(info.context, _fulfillment_order_id(input.fulfillment_order_id)),
@@ -241,7 +238,7 @@ class Mutation:
     @strawberry.mutation(
         description="Delivered units back, by MAIL or STORE_DROP_OFF: the customer on their own order, an agent on any."
     )
-    async def request_return(self, info: strawberry.Info, input: RequestReturnInput) -> ReturnPayload:
+    async def request_return(self, info: Info, input: RequestReturnInput) -> ReturnPayload:
         drop_off = parse_global_id(input.drop_off_location_id, "Location")[1] if input.drop_off_location_id else None
         lines = [line.to_domain() for line in input.lines]
         return await answer(
@@ -252,13 +249,13 @@ class Mutation:
         )
 
     @strawberry.mutation(description="Agents: approve a requested return (a MAIL return's label is issued).")
-    async def approve_return(self, info: strawberry.Info, input: ApproveReturnInput) -> ReturnPayload:
+    async def approve_return(self, info: Info, input: ApproveReturnInput) -> ReturnPayload:
         return await answer(
             _return_payload, lambda: return_requests.approve_return(info.context, _return_id(input.return_id))
         )
 
     @strawberry.mutation(description="Agents: reject a requested or approved return, saying why.")
-    async def reject_return(self, info: strawberry.Info, input: RejectReturnInput) -> ReturnPayload:
+    async def reject_return(self, info: Info, input: RejectReturnInput) -> ReturnPayload:
         return await answer(
             _return_payload,
             lambda: return_requests.reject_return(info.context, _return_id(input.return_id), input.reason),
@@ -267,7 +264,7 @@ class Mutation:
     @strawberry.mutation(
         description="Agents: what came back, per line; sellable units are restocked and the received value refunded."
     )
-    async def receive_return(self, info: strawberry.Info, input: ReceiveReturnInput) -> ReturnPayload:
+    async def receive_return(self, info: Info, input: ReceiveReturnInput) -> ReturnPayload:
         lines = None if input.lines is None else [line.to_domain() for line in input.lines]
         return await answer(
             _return_payload, lambda: return_requests.receive_return(info.context, _return_id(input.return_id), lines)

@@ -12,6 +12,7 @@ from ordergraph.schema.customer import Customer
 from ordergraph.schema.enums import Channel, OrderStatus
 from ordergraph.schema.event import OrderEventConnection, actor
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 from ordergraph.schema.node import Node, encode_global_id
 from ordergraph.schema.payment import Payment
@@ -22,7 +23,7 @@ from ordergraph.schema.returns import Return
 @strawberry.type
 class OrderLine(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.OrderLine)
 
     @strawberry.field
@@ -56,7 +57,7 @@ class ReturnableLine:
 @strawberry.type
 class Order(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Order)
 
     @strawberry.field
@@ -87,7 +88,7 @@ class Order(Node):
         return money(root.total_minor, root.currency)
 
     @strawberry.field
-    async def delivery_method(root: models.Order, info: strawberry.Info) -> DeliveryMethod:
+    async def delivery_method(root: models.Order, info: Info) -> DeliveryMethod:
         return await info.context.loaders.delivery_method.load(root.delivery_method_code)
 
     @strawberry.field(extensions=[PersonalData()])
@@ -95,55 +96,55 @@ class Order(Node):
         return root.shipping_address
 
     @strawberry.field
-    async def pickup_location(root: models.Order, info: strawberry.Info) -> Location | None:
+    async def pickup_location(root: models.Order, info: Info) -> Location | None:
         if root.pickup_location_id is None:
             return None
         return await info.context.loaders.location.load(root.pickup_location_id)
 
     @strawberry.field
-    async def lines(root: models.Order, info: strawberry.Info) -> list[OrderLine]:
+    async def lines(root: models.Order, info: Info) -> list[OrderLine]:
         return await info.context.loaders.lines_by_order.load(root.id)
 
     @strawberry.field
-    async def shipments(root: models.Order, info: strawberry.Info) -> list[Shipment]:
+    async def shipments(root: models.Order, info: Info) -> list[Shipment]:
         return await info.context.loaders.shipments_by_order.load(root.id)
 
     @strawberry.field
-    async def returns(root: models.Order, info: strawberry.Info) -> list[Return]:
+    async def returns(root: models.Order, info: Info) -> list[Return]:
         return await info.context.loaders.returns_by_order.load(root.id)
 
     @strawberry.field
-    async def payments(root: models.Order, info: strawberry.Info) -> list[Payment]:
+    async def payments(root: models.Order, info: Info) -> list[Payment]:
         return await info.context.loaders.payments_by_order.load(root.id)
 
     @strawberry.field
-    async def fulfillment_orders(root: models.Order, info: strawberry.Info) -> list[FulfillmentOrder]:
+    async def fulfillment_orders(root: models.Order, info: Info) -> list[FulfillmentOrder]:
         return await info.context.loaders.fulfillment_orders_by_order.load(root.id)
 
     @strawberry.field
-    async def can_cancel(root: models.Order, info: strawberry.Info) -> bool:
+    async def can_cancel(root: models.Order, info: Info) -> bool:
         return await order_resolvers.can_cancel(info.context, root)
 
     @strawberry.field
-    async def can_change_shipping(root: models.Order, info: strawberry.Info) -> bool:
+    async def can_change_shipping(root: models.Order, info: Info) -> bool:
         return await order_resolvers.can_change_shipping(info.context, root)
 
     @strawberry.field
-    async def returnable_lines(root: models.Order, info: strawberry.Info) -> list[ReturnableLine]:
+    async def returnable_lines(root: models.Order, info: Info) -> list[ReturnableLine]:
         return await order_resolvers.returnable_lines(info.context, root)
 
     @strawberry.field(description="Customers see CUSTOMER-visible events only.")
     async def timeline(
-        root: models.Order, info: strawberry.Info, first: int | None = None, after: str | None = None
+        root: models.Order, info: Info, first: int | None = None, after: str | None = None
     ) -> OrderEventConnection:
         return await timeline.order_timeline(info.context, root, first=first, after=after)
 
     @strawberry.field
-    async def customer(root: models.Order, info: strawberry.Info) -> Customer:
+    async def customer(root: models.Order, info: Info) -> Customer:
         return await info.context.loaders.customer.load(root.customer_id)
 
     @strawberry.field
-    def placed_by(root: models.Order, info: strawberry.Info) -> Actor:
+    def placed_by(root: models.Order, info: Info) -> Actor:
         return actor(root.placed_by_kind, root.placed_by_name, info)
 
 

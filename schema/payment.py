@@ -3,13 +3,14 @@ import strawberry
 from ordergraph import models
 from ordergraph.schema.common import Money, money
 from ordergraph.schema.enums import PaymentStatus
+from ordergraph.schema.info import Info
 from ordergraph.schema.node import Node, encode_global_id
 
 
 @strawberry.type
 class Payment(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Payment)
 
     @strawberry.field

@@ -4,7 +4,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strawberry.extensions import FieldExtension
-from strawberry.types import Info
+
+from ordergraph.schema.info import Info
 
 
 class PersonalData(FieldExtension):

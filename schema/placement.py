@@ -33,7 +33,9 @@ class AddressInput:
 
 
 @strawberry.input(
-    description="customization: free text for a personalised item; such a line is routed only to locations that customise."
+    description=(
+        "customization: free text for a personalised item; such a line is routed only to locations that customise."
+    )
 )
 class OrderLineInput:
     sku: str

@@ -8,6 +8,7 @@ from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.customer import Customer
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import InventoryLevel
 from ordergraph.schema.node import Node, parse_global_id
 from ordergraph.schema.order import OrderConnection
@@ -44,22 +45,22 @@ class OrderSort:
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
         return await node.resolve_node(info.context, type_name, pk)
 
     @strawberry.field(description="The signed-in customer; null for agents and analysts.")
-    async def me(self, info: strawberry.Info) -> Customer | None:
+    async def me(self, info: Info) -> Customer | None:
         return await customers.me(info.context)
 
     @strawberry.field(description="Public: no sign-in needed.")
-    async def products(self, info: strawberry.Info, skus: list[str]) -> list[Product]:
+    async def products(self, info: Info, skus: list[str]) -> list[Product]:
         return await catalog.products(info.context, skus)
 
     @strawberry.field(description="Every order: agents and analysts.")
     async def orders(
         self,
-        info: strawberry.Info,
+        info: Info,
         filter: OrderFilter | None = None,
         first: int | None = None,
         after: str | None = None,
@@ -77,20 +78,18 @@ class Query:
 
     @strawberry.field(description="Agents search by name, email or phone; analysts may list but not search.")
     async def customers(
-        self, info: strawberry.Info, search: str | None = None, first: int | None = None, after: str | None = None
+        self, info: Info, search: str | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[Customer]:
         return await customers.search_customers(info.context, search=search, first=first, after=after)
 
     @strawberry.field(description="Stock per SKU per location: agents and analysts.")
     async def inventory_levels(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[InventoryLevel]:
         return await inventory.list_inventory_levels(info.context, first=first, after=after)
 
     @strawberry.field(description="Aggregates over every order, per currency: agents and analysts.")
-    async def order_stats(
-        self, info: strawberry.Info, filter: OrderStatsFilter, group_by: list[OrderStatsGroupBy]
-    ) -> OrderStats:
+    async def order_stats(self, info: Info, filter: OrderStatsFilter, group_by: list[OrderStatsGroupBy]) -> OrderStats:
         result = await stats.order_stats(
             info.context, filter.to_domain(), [stats.StatsDimension(d.value) for d in group_by]
         )

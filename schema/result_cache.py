@@ -44,13 +44,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from graphql import DocumentNode, ExecutionResult, FieldNode, GraphQLSchema, TypeInfo, TypeInfoVisitor, Visitor, visit
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from ordergraph.loaders.base import ReadSession
-from ordergraph.models import Order, OrderEvent, Shipment, ShipmentEvent
+from ordergraph.resolvers.change_version import Version, customer_version
 
 UNCACHEABLE_FIELDS = frozenset(
     {
@@ -58,25 +56,6 @@ UNCACHEABLE_FIELDS = frozenset(
         "Order.returnableLines",  # the return window closes as time passes
     }
 )
-
-Version = tuple[int, int]
-
-
-async def customer_version(read: ReadSession, customer_id: int) -> Version:
-    """The customer's order events and their orders' carrier events, counted in one statement (indexes:
-    order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
-    (shipment_id))."""
-    events = sa.select(sa.func.count()).select_from(OrderEvent).where(OrderEvent.customer_id == customer_id)
-    scans = (
-        sa.select(sa.func.count())
-        .select_from(ShipmentEvent)
-        .join(Shipment, Shipment.id == ShipmentEvent.shipment_id)
-        .join(Order, Order.id == Shipment.order_id)
-        .where(Order.customer_id == customer_id)
-    )
-    async with read() as session:
-        row = (await session.exec(sa.select(events.scalar_subquery(), scans.scalar_subquery()))).one()
-    return row[0], row[1]
 
 
 @dataclass(frozen=True, slots=True)

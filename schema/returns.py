@@ -6,6 +6,7 @@ from ordergraph import models
 from ordergraph.resolvers.return_labels import label_path
 from ordergraph.schema.common import Money, money
 from ordergraph.schema.enums import ReturnMethod, ReturnReason, ReturnStatus
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 from ordergraph.schema.node import Node, encode_global_id
 
@@ -20,7 +21,7 @@ class ReturnLine:
 
     @strawberry.field
     async def order_line(
-        root: models.ReturnLine, info: strawberry.Info
+        root: models.ReturnLine, info: Info
     ) -> Annotated["OrderLine", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order_line.load(root.order_line_id)
 
@@ -28,7 +29,7 @@ class ReturnLine:
 @strawberry.type
 class Return(Node):
     @classmethod
-    def is_type_of(cls, obj: object, _info: strawberry.Info) -> bool:
+    def is_type_of(cls, obj: object, _info: Info) -> bool:
         return isinstance(obj, models.Return)
 
     @strawberry.field
@@ -40,7 +41,7 @@ class Return(Node):
     method: ReturnMethod
 
     @strawberry.field
-    async def drop_off_location(root: models.Return, info: strawberry.Info) -> Location | None:
+    async def drop_off_location(root: models.Return, info: Info) -> Location | None:
         if root.drop_off_location_id is None:
             return None
         return await info.context.loaders.location.load(root.drop_off_location_id)
@@ -54,11 +55,9 @@ class Return(Node):
         return None if root.refund_minor is None else money(root.refund_minor, root.currency)
 
     @strawberry.field
-    async def lines(root: models.Return, info: strawberry.Info) -> list[ReturnLine]:
+    async def lines(root: models.Return, info: Info) -> list[ReturnLine]:
         return await info.context.loaders.lines_by_return.load(root.id)
 
     @strawberry.field
-    async def order(
-        root: models.Return, info: strawberry.Info
-    ) -> Annotated["Order", strawberry.lazy("ordergraph.schema.order")]:
+    async def order(root: models.Return, info: Info) -> Annotated["Order", strawberry.lazy("ordergraph.schema.order")]:
         return await info.context.loaders.order.load(root.order_id)

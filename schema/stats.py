@@ -8,6 +8,7 @@ from ordergraph.models import enums
 from ordergraph.resolvers import stats
 from ordergraph.schema.common import Money, money
 from ordergraph.schema.enums import Channel, OrderStatus
+from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 
 OrderStatsGroupBy = strawberry.enum(stats.StatsDimension, name="OrderStatsGroupBy")
@@ -42,7 +43,7 @@ class OrderStatsGroup:
     unit_count: int
 
     @strawberry.field
-    async def location(root: stats.StatsGroup, info: strawberry.Info) -> Location | None:
+    async def location(root: stats.StatsGroup, info: Info) -> Location | None:
         return await info.context.loaders.location.load(root.location_id) if root.location_id is not None else None
 
     @strawberry.field

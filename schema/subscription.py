@@ -12,6 +12,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from ordergraph.schema.enums import OrderStatus
 from ordergraph.schema.event import OrderEvent
+from ordergraph.schema.info import Info
 from ordergraph.schema.node import parse_global_id
 from ordergraph.schema.scalars import BigInt
 from ordergraph.subscriptions import live
@@ -33,14 +34,14 @@ class OrderEventFilter:
 class Subscription:
     @strawberry.subscription(description="The signed-in customer's own orders; CUSTOMER-visible events only.")
     async def my_order_updates(
-        self, info: strawberry.Info, after: Annotated[BigInt | None, strawberry.argument(description=AFTER)] = None
+        self, info: Info, after: Annotated[BigInt | None, strawberry.argument(description=AFTER)] = None
     ) -> AsyncIterator[OrderEvent]:
         return await live.my_order_updates(info.context, after=after)
 
     @strawberry.subscription(description="Agents: every event, optionally filtered.")
     async def order_events(
         self,
-        info: strawberry.Info,
+        info: Info,
         after: Annotated[BigInt | None, strawberry.argument(description=AFTER)] = None,
         filter: OrderEventFilter | None = None,
     ) -> AsyncIterator[OrderEvent]:
@@ -53,7 +54,7 @@ class Subscription:
     @strawberry.subscription(description="One order: its customer (CUSTOMER-visible events) or an agent.")
     async def order_updated(
         self,
-        info: strawberry.Info,
+        info: Info,
         id: strawberry.ID,
         after: Annotated[BigInt | None, strawberry.argument(description=AFTER)] = None,
     ) -> AsyncIterator[OrderEvent]:

@@ -31,8 +31,8 @@ from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.events import has_numbered_events
 from ordergraph.resolvers.ports import load_ports
 from ordergraph.resolvers.return_labels import return_label
-from ordergraph.schema.build import schema_for
-from ordergraph.schema.limits import QueryLimits
+from ordergraph.schema.build import build_schema
+from ordergraph.schema.limits import QueryLimits, RequestGuard
 from ordergraph.schema.trusted_documents import TrustedDocuments
 from ordergraph.server.auth import viewer_from_authorization
 from ordergraph.server.carrier_webhooks import carrier_webhook
@@ -69,8 +69,6 @@ class Services:
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         self.notifier = notifier_for(settings, self.notifier_db)
-        self.limits = QueryLimits()
-        self.trusted_documents = TrustedDocuments.load(required=settings.trusted_documents_only)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
         # A pool that waits for a free connection: a full one must not read as "Redis away" and stop rate limiting.
         self.redis = (
@@ -82,8 +80,12 @@ class Services:
             if settings.broadcast_url.startswith(("redis://", "rediss://"))
             else None
         )
-        self.cost_limiter = (
-            RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
+        self.guard = RequestGuard(
+            limits=QueryLimits(),
+            trusted_documents=TrustedDocuments.load(required=settings.trusted_documents_only),
+            cost_limiter=(
+                RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
+            ),
         )
         self.ports = load_ports(
             tax=settings.tax_calculator,
@@ -131,7 +133,7 @@ class GraphQLApp(GraphQL):
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
-            schema_for(introspection=settings.introspection),
+            build_schema(services.guard, introspection=settings.introspection),
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_websocket_origins,
@@ -161,9 +163,6 @@ class GraphQLApp(GraphQL):
             "clock": self.services.clock,
             "return_window": timedelta(days=settings.return_window_days),
             "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
-            "limits": self.services.limits,
-            "trusted_documents": self.services.trusted_documents,
-            "cost_limiter": self.services.cost_limiter,
             "client_address": request.client.host if request.client else None,
         }
         if isinstance(request, WebSocket):

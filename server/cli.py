@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from ordergraph.models import Customer, Order
 from ordergraph.models.database import Database
-from ordergraph.models.migrate import upgrade
+from ordergraph.models.migrate import new_revision, upgrade
 from ordergraph.resolvers.access import Role
 from ordergraph.schema.node import encode_global_id
 from ordergraph.schema.trusted_documents import CONTRACT
@@ -28,8 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--demo", action="store_true", help="load the demo data into an empty database first")
 
     db = commands.add_parser("db", help="database maintenance")
-    db.add_argument("action", choices=["upgrade"])
-    db.add_argument("--revision", default="head")
+    db.add_argument("action", choices=["upgrade", "revision"], help="upgrade the database, or write a new revision")
+    db.add_argument("--revision", default="head", help="upgrade: the revision to reach")
+    db.add_argument("--message", "-m", help="revision: what it changes (its file name)")
 
     seed = commands.add_parser("seed", help="load deterministic demo data into an empty database")
     seed.add_argument("--seed", type=int, default=1)
@@ -51,6 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings()
     if args.command == "serve":
         serve_command(settings, args)
+    elif args.command == "db" and args.action == "revision":
+        if not args.message:
+            sys.exit("ordergraph db revision: say what it changes with --message")
+        asyncio.run(new_revision(args.message))
     elif args.command == "db":
         asyncio.run(_with_db(settings, lambda database: upgrade(database, args.revision)))
         print(f"database at {_safe_url(settings.database_url)} is at revision {args.revision}")
@@ -75,7 +80,7 @@ def export_schema(folder: Path) -> None:
     from ordergraph.schema.trusted_documents import manifest_json
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "schema.graphql").write_text(build_schema().as_str() + "\n")
+    (folder / "schema.graphql").write_text(build_schema(None).as_str() + "\n")
     (folder / "trusted-documents.json").write_text(manifest_json())
     print(f"wrote schema.graphql and trusted-documents.json to {folder}")
 

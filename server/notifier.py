@@ -35,6 +35,7 @@ from ordergraph.resolvers.ports import load_sms_sender
 from ordergraph.resolvers.ports.email import EmailSender, email_sender
 from ordergraph.resolvers.ports.sms import SmsSender
 from ordergraph.server.settings import Settings
+from ordergraph.subscriptions.backoff import Backoff
 
 logger = logging.getLogger("ordergraph.notifier")
 
@@ -42,8 +43,7 @@ BATCH_SIZE = 200
 # How long a claim holds: longer than any send may take (the SMTP and HTTP timeouts are 30 s and 10 s).
 LEASE = timedelta(minutes=5)
 LONGEST_RETRY = timedelta(hours=1)
-FIRST_LOOP_RETRY_SECONDS = 0.05
-LAST_LOOP_RETRY_SECONDS = 5.0
+LAST_LOOP_RETRY_SECONDS = 5.0  # the longest wait between failed passes of the loop (the first is the backoff default)
 MAX_ERROR_TEXT = 500
 
 
@@ -97,7 +97,7 @@ class Notifier:
         await self._send_due()
 
     async def _run(self) -> None:
-        retry = FIRST_LOOP_RETRY_SECONDS
+        backoff = Backoff(logger, "notifier could not run (%r); retrying in %.2fs", last=LAST_LOOP_RETRY_SECONDS)
         while not self._stopping:
             try:
                 await asyncio.wait_for(self._woken.wait(), self.poll_seconds)
@@ -108,11 +108,9 @@ class Notifier:
                 return
             try:
                 await self.run_once()
-                retry = FIRST_LOOP_RETRY_SECONDS
+                backoff.reset()
             except Exception as error:  # noqa: BLE001  (the database away: the outbox and the queue wait)
-                logger.warning("notifier could not run (%r); retrying in %.2fs", error, retry)
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, LAST_LOOP_RETRY_SECONDS)
+                await backoff.failed(error)
                 self._woken.set()
 
     async def _queue_batch(self) -> bool:

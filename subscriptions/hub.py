@@ -26,14 +26,13 @@ from ordergraph.loaders import Loaders
 from ordergraph.models import OrderEvent
 from ordergraph.models.database import Database
 from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.backoff import Backoff
 from ordergraph.subscriptions.interests import CustomerOrders, Interest, OneOrder
 from ordergraph.subscriptions.wire import RESUBSCRIBED, decode_event
 
 logger = logging.getLogger("ordergraph.hub")
 
 PAGE_SIZE = 500
-FIRST_RETRY_SECONDS = 0.05
-LAST_RETRY_SECONDS = 2.0
 
 
 class Delivery:
@@ -111,6 +110,8 @@ class Hub:
         self._subscribers = _Subscribers()
         self._exit_stack = AsyncExitStack()
         self._task: asyncio.Task[None] | None = None
+        # The database is the only source of what was missed: back-filling waits for it rather than skip anything.
+        self._back_fill_backoff = Backoff(logger, "event hub cannot read the database (%r); retrying in %.2fs")
 
     async def start(self) -> None:
         # Subscribe before reading the position: anything committed in between arrives on the channel.
@@ -154,7 +155,7 @@ class Hub:
     async def _run(self, inbox: Inbox) -> None:
         async for message in inbox:
             if message.message == RESUBSCRIBED:
-                await self._retrying(self._back_fill)
+                await self._back_fill_backoff.retry(self._back_fill)
                 continue
             try:
                 event = decode_event(message.message)
@@ -164,7 +165,7 @@ class Hub:
             if event.sequence <= self.position:
                 continue
             if event.sequence > self.position + 1:
-                await self._retrying(self._back_fill)
+                await self._back_fill_backoff.retry(self._back_fill)
             if event.sequence == self.position + 1:
                 self._dispatch(event)
 
@@ -213,15 +214,3 @@ class Hub:
     async def _newest_sequence(self) -> int:
         async with self.db.read() as session:
             return (await session.exec(select(sa.func.coalesce(sa.func.max(OrderEvent.sequence), 0)))).one()
-
-    @staticmethod
-    async def _retrying(read):
-        """The database is the only source of what was missed: wait for it rather than skip anything."""
-        retry = FIRST_RETRY_SECONDS
-        while True:
-            try:
-                return await read()
-            except Exception as error:  # noqa: BLE001
-                logger.warning("event hub cannot read the database (%r); retrying in %.2fs", error, retry)
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, LAST_RETRY_SECONDS)

@@ -19,12 +19,11 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.backoff import Backoff
 from ordergraph.subscriptions.wire import RESUBSCRIBED
 
 logger = logging.getLogger("ordergraph.broadcast")
 
-FIRST_RETRY_SECONDS = 0.05
-LAST_RETRY_SECONDS = 2.0
 # How long a read waits before the listener looks at its channels again; also bounds how long a new
 # channel waits to be subscribed.
 POLL_SECONDS = 1.0
@@ -67,32 +66,36 @@ class RedisBackend(BroadcastBackend):
         return await self._published.get()
 
     async def _listen(self) -> None:
-        delay = FIRST_RETRY_SECONDS
+        backoff = Backoff(logger, "Redis subscription lost (%s); reconnecting in %.2fs")
         while True:
             while not self._channels:
                 self._channels_changed.clear()
                 await self._channels_changed.wait()
             pubsub = self._subscriber.pubsub()
             try:
-                subscribed = await self._follow_channels(pubsub, set())
-                while True:
-                    message = await pubsub.get_message(timeout=POLL_SECONDS)
-                    if message is None:
-                        subscribed = await self._follow_channels(pubsub, subscribed)
-                    elif message["type"] == "subscribe":
-                        delay = FIRST_RETRY_SECONDS  # connected and listening again
-                        self._published.put_nowait(Event(message["channel"].decode(), RESUBSCRIBED))
-                    elif message["type"] == "message":
-                        self._published.put_nowait(Event(message["channel"].decode(), message["data"].decode()))
-            except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as error:
-                logger.warning("Redis subscription lost (%s); reconnecting in %.2fs", error, delay)
+                lost = await self._receive(pubsub, backoff)
             finally:
                 try:
                     await pubsub.aclose()
                 except (aioredis.RedisError, OSError):
                     pass
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, LAST_RETRY_SECONDS)
+            await backoff.failed(lost)
+
+    async def _receive(self, pubsub: aioredis.client.PubSub, backoff: Backoff) -> Exception:
+        """Passes on what the subscription receives until its connection is lost; returns what lost it."""
+        try:
+            subscribed = await self._follow_channels(pubsub, set())
+            while True:
+                message = await pubsub.get_message(timeout=POLL_SECONDS)
+                if message is None:
+                    subscribed = await self._follow_channels(pubsub, subscribed)
+                elif message["type"] == "subscribe":
+                    backoff.reset()  # connected and listening again
+                    self._published.put_nowait(Event(message["channel"].decode(), RESUBSCRIBED))
+                elif message["type"] == "message":
+                    self._published.put_nowait(Event(message["channel"].decode(), message["data"].decode()))
+        except (aioredis.ConnectionError, aioredis.TimeoutError, OSError) as error:
+            return error
 
     async def _follow_channels(self, pubsub: aioredis.client.PubSub, subscribed: set[str]) -> set[str]:
         """Subscribes to channels added since, unsubscribes from channels dropped since."""

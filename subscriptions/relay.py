@@ -18,13 +18,12 @@ from sqlmodel import select
 from ordergraph.models.database import Database
 from ordergraph.models.event import EventRelay, OrderEvent
 from ordergraph.subscriptions.background import cancel_and_wait
+from ordergraph.subscriptions.backoff import Backoff
 from ordergraph.subscriptions.wire import encode_event
 
 logger = logging.getLogger("ordergraph.relay")
 
 BATCH_SIZE = 500
-FIRST_RETRY_SECONDS = 0.05
-LAST_RETRY_SECONDS = 2.0
 
 
 class OutboxRelay:
@@ -48,7 +47,7 @@ class OutboxRelay:
             await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
-        retry = FIRST_RETRY_SECONDS
+        backoff = Backoff(logger, "outbox relay could not publish (%r); retrying in %.2fs")
         while True:
             try:
                 await asyncio.wait_for(self._woken.wait(), self.poll_seconds)
@@ -57,11 +56,9 @@ class OutboxRelay:
             self._woken.clear()
             try:
                 await self.publish_pending()
-                retry = FIRST_RETRY_SECONDS
+                backoff.reset()
             except Exception as error:  # noqa: BLE001  (Redis or the database away: the events wait in the outbox)
-                logger.warning("outbox relay could not publish (%r); retrying in %.2fs", error, retry)
-                await asyncio.sleep(retry)
-                retry = min(retry * 2, LAST_RETRY_SECONDS)
+                await backoff.failed(error)
                 self._woken.set()
 
     async def publish_pending(self) -> None:

@@ -12,7 +12,6 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from itertools import count
-from pathlib import Path
 
 import httpx
 import uvicorn
@@ -20,7 +19,6 @@ import websockets
 from contract import document
 from starlette.applications import Starlette
 
-ROOT = Path(__file__).resolve().parent.parent
 # Only a guard against a test hanging for ever: no test asserts how fast anything arrives.
 PATIENCE_SECONDS = 30
 
@@ -45,7 +43,8 @@ class LiveStream:
     async def next(self) -> dict:
         """The next event (the subscription field's value); fails on anything else."""
         message = await self.message()
-        assert message["type"] == "next" and not message["payload"].get("errors"), message
+        assert message["type"] == "next", message
+        assert not message["payload"].get("errors"), message
         (value,) = message["payload"]["data"].values()
         return value
 
@@ -119,8 +118,12 @@ async def serving_on_a_port(app: Starlette) -> AsyncIterator[str]:
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
+    for _ in range(1_000):  # uvicorn says it started with a flag, not an event: poll it, 10 s at most
+        if server.started:
+            break
         await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("uvicorn did not start within 10 s")
     try:
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
@@ -146,7 +149,8 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
+        # Popen returns once the child is forked; waiting for it to listen is asynchronous below.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
             [
                 sys.executable,
                 "-m",
@@ -158,8 +162,9 @@ class ServerProcess:
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
+            # Not from the checkout: the installed package serves, and no bare room name is importable.
+            cwd=tempfile.gettempdir(),
+            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | self.env,
         )
         async with httpx.AsyncClient() as client:
             for _ in range(PATIENCE_SECONDS * 10):
@@ -205,7 +210,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
+        # Popen returns once the child is forked; waiting for it to listen is asynchronous below.
+        self.process = subprocess.Popen(  # noqa: ASYNC220
             [
                 "redis-server",
                 "--port",

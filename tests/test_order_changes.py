@@ -84,7 +84,7 @@ async def assert_ledgers_reconcile(shop: Api, order_global_id: str) -> Order:
         ).all()
         expected = {(location, sku): total for location, sku, total in reservations}
         levels = (await session.exec(sa.select(InventoryLevel))).scalars().all()
-        assert {(l.location_id, l.sku): l.reserved for l in levels if l.reserved} == expected
+        assert {(level.location_id, level.sku): level.reserved for level in levels if level.reserved} == expected
     return order
 
 
@@ -113,7 +113,7 @@ async def test_a_partial_cancel_releases_stock_and_voids_its_share(shop: Api) ->
     )
     result = body["data"]["cancelOrder"]
     assert result["userErrors"] == []
-    assert [(l["quantity"], l["quantityCancelled"]) for l in result["order"]["lines"]] == [(3, 2), (2, 0)]
+    assert [(line["quantity"], line["quantityCancelled"]) for line in result["order"]["lines"]] == [(3, 2), (2, 0)]
     assert result["order"]["status"] == "CONFIRMED"
     assert await reserved(shop, "SKU-1", "newark") == (100, 1)
     stored = await assert_ledgers_reconcile(shop, order["id"])
@@ -136,7 +136,7 @@ async def test_cancelling_everything_restores_stock_exactly_and_voids_the_rest(s
     )
     result = body["data"]["cancelOrder"]["order"]
     assert result["status"] == "CANCELLED"
-    assert [(l["quantity"], l["quantityCancelled"]) for l in result["lines"]] == [(3, 3), (2, 2)]
+    assert [(line["quantity"], line["quantityCancelled"]) for line in result["lines"]] == [(3, 3), (2, 2)]
     assert result["payments"] == [{"status": "VOIDED", "refundedAmount": {"amount": "0.00", "currency": "USD"}}]
     stored = await assert_ledgers_reconcile(shop, order["id"])
     assert stored.cancelled_minor == stored.total_minor
@@ -244,7 +244,9 @@ async def test_shipping_cannot_change_once_it_has_left(shop: Api) -> None:
 async def test_what_the_spa_may_offer_follows_the_order(shop: Api) -> None:
     order = (await place(shop))["order"]
     token = shop.token("customer", "alice")
-    query = "query($id: ID!) { node(id: $id) { ... on Order { canCancel canChangeShipping returnableLines { quantity } } } }"
+    query = """query($id: ID!) {
+        node(id: $id) { ... on Order { canCancel canChangeShipping returnableLines { quantity } } }
+    }"""
     assert (await shop.post(query, {"id": order["id"]}, token=token)).json()["data"]["node"] == {
         "canCancel": True,
         "canChangeShipping": True,

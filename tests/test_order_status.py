@@ -1,4 +1,4 @@
-"""derive_order_status against DESIGN.md's precedence table, row by row and where rows compete."""
+"""derive_order_status against docs/domain.md's precedence table, row by row and where rows compete."""
 
 import pytest
 

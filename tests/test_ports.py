@@ -282,6 +282,6 @@ def test_builtin_ports(ports):
     ],
 )
 def test_an_unknown_port_name_lists_the_valid_ones(setting, message):
-    with pytest.raises(ValueError) as error:
+    with pytest.raises(ValueError, match=r"^Unknown ") as error:
         load_ports(**setting)
     assert str(error.value) == message

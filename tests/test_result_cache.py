@@ -85,7 +85,8 @@ async def cached(shop: Api, query: str, variables: dict, token: str) -> dict:
     await answer(shop, query, variables, token)
     body, statements = await answer(shop, query, variables, token)
     assert "errors" not in body, body
-    assert len(statements) == 1 and is_version_read(statements[0]), statements
+    assert len(statements) == 1, statements
+    assert is_version_read(statements[0]), statements
     return body["data"]
 
 
@@ -100,7 +101,7 @@ class Views:
     """What a customer's SPA shows of one order: their history and the order with its timeline."""
 
     def __init__(self, shop: Api, customer: str, order_id: str) -> None:
-        shop.app.state.services.cost_limiter = Unlimited()
+        shop.app.state.services.guard.cost_limiter = Unlimited()
         self.shop = shop
         self.token = shop.token("customer", customer)
         self.queries = [(HISTORY, {"first": 20}), (ACCOUNT, {"id": order_id})]
@@ -143,7 +144,8 @@ async def test_a_repeated_query_is_answered_from_the_cache_with_one_statement_an
     first, executed = await respond(shop, HISTORY, {"first": 20}, token)
     assert len(executed) > 1
     again, executed = await respond(shop, HISTORY, {"first": 20}, token)
-    assert len(executed) == 1 and is_version_read(executed[0]), executed
+    assert len(executed) == 1, executed
+    assert is_version_read(executed[0]), executed
     assert "errors" not in json.loads(first)
     assert json.loads(first)["extensions"]["cost"]["actualQueryCost"] > 0
     assert again == first  # data and the reported cost alike
@@ -151,14 +153,14 @@ async def test_a_repeated_query_is_answered_from_the_cache_with_one_statement_an
 
 async def test_cached_answers_still_spend_the_callers_cost_budget(shop: Api) -> None:
     await place(shop)
-    limiter, spent = shop.app.state.services.cost_limiter, []
+    limiter, spent = shop.app.state.services.guard.cost_limiter, []
 
     class Recording:
         async def take(self, caller: str, cost: int, bucket: object) -> float:
             spent.append(cost)
             return await limiter.take(caller, cost, bucket)
 
-    shop.app.state.services.cost_limiter = Recording()
+    shop.app.state.services.guard.cost_limiter = Recording()
     await cached(shop, HISTORY, {"first": 20}, shop.token("customer", "alice"))
     assert len(spent) == 2
     assert spent[0] == spent[1] > 0
@@ -319,7 +321,7 @@ async def test_a_change_committing_while_a_query_executes_is_never_hidden_by_its
     """Whichever read of the request a change commits before, the next answer shows it."""
     order_id = (await place(shop))["order"]["id"]
     token = shop.token("customer", "alice")
-    shop.app.state.services.cost_limiter = Unlimited()
+    shop.app.state.services.guard.cost_limiter = Unlimited()
     gate = Gate(shop.db.read)
     monkeypatch.setattr(shop.db, "read", gate)  # every request of the test reads through it: one cache key
     on_hold = False
@@ -386,7 +388,8 @@ async def test_mutations_are_never_cached(shop: Api) -> None:
     for _ in range(2):
         body, statements = await answer(shop, document("CancelMyOrder"), unknown, token)
         assert body["data"]["cancelOrder"]["userErrors"][0]["code"] == "NOT_FOUND"
-        assert statements and not any(is_version_read(s) for s in statements), statements
+        assert statements
+        assert not any(is_version_read(s) for s in statements), statements
 
 
 async def test_agents_are_never_answered_from_the_cache(shop: Api) -> None:
@@ -396,7 +399,8 @@ async def test_agents_are_never_answered_from_the_cache(shop: Api) -> None:
     for _ in range(2):
         body, statements = await answer(shop, TIMELINE, {"id": order_id}, shop.token("agent"))
         assert "INTERNAL" in {edge["node"]["visibility"] for edge in body["data"]["node"]["timeline"]["edges"]}
-        assert statements and not any(is_version_read(s) for s in statements), statements
+        assert statements
+        assert not any(is_version_read(s) for s in statements), statements
 
 
 async def test_answers_with_errors_are_never_cached(shop: Api) -> None:

@@ -110,9 +110,6 @@ def context(shop: Api, viewer: Viewer) -> RequestContext:
         max_page_size=100,
         return_window=timedelta(days=30),
         return_auto_approve_max_minor=5_000,
-        limits=services.limits,
-        trusted_documents=services.trusted_documents,
-        cost_limiter=services.cost_limiter,
         client_address=None,
     )
 

@@ -1,4 +1,4 @@
-"""The demo data (server/seed.py) keeps the domain's rules on both databases, and the same seed loads the same data."""
+"""The demo data (server/seed/) keeps the domain's rules on both databases, and the same seed loads the same data."""
 
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator

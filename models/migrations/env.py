@@ -11,8 +11,9 @@ context.configure(
     target_metadata=SQLModel.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
-    # Autogenerate names the project's column types by their installed module.
-    user_module_prefix="ordergraph.models.columns.",
+    # Autogenerate names a column type by its module (`ordergraph.models.columns.UTCDateTime`,
+    # `sqlmodel.sql.sqltypes.AutoString`); script.py.mako imports both. No user_module_prefix: it would
+    # rename SQLModel's types too.
 )
 with context.begin_transaction():
     context.run_migrations()

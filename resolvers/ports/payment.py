@@ -4,8 +4,9 @@ The ledger of what was authorised, captured and refunded lives in the database (
 a gateway only carries out each operation and returns its transaction reference."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 
 class PaymentDeclined(Exception):
@@ -51,8 +52,12 @@ class TestPaymentGateway:
     __test__ = False  # not a pytest test class, despite the name
 
     name = "test"
-    CARDS = {"tok_visa": "Visa ending 4242", "tok_mastercard": "Mastercard ending 4444", "tok_amex": "Amex ending 0005"}
-    DECLINES = {
+    CARDS: ClassVar[Mapping[str, str]] = {
+        "tok_visa": "Visa ending 4242",
+        "tok_mastercard": "Mastercard ending 4444",
+        "tok_amex": "Amex ending 0005",
+    }
+    DECLINES: ClassVar[Mapping[str, str]] = {
         "tok_declined": "The card was declined.",
         "tok_insufficient_funds": "The card was declined: insufficient funds.",
     }

@@ -1,0 +1,31 @@
+"""A customer's change version: what the result cache (schema/result_cache.py) compares to know an entry fresh.
+
+The version is (the customer's order_event rows, the shipment_event rows of the customer's orders), both
+counted. Both tables are append-only, so every commit that adds rows raises a count, whatever order ids or
+sequences commit in; the cache's module docstring audits which writes add them.
+"""
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+
+from ordergraph.loaders.base import ReadSession
+from ordergraph.models import Order, OrderEvent, Shipment, ShipmentEvent
+
+Version = tuple[int, int]
+
+
+async def customer_version(read: ReadSession, customer_id: int) -> Version:
+    """The customer's order events and their orders' carrier events, counted in one statement (indexes:
+    order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
+    (shipment_id))."""
+    events = sa.select(sa.func.count()).select_from(OrderEvent).where(col(OrderEvent.customer_id) == customer_id)
+    scans = (
+        sa.select(sa.func.count())
+        .select_from(ShipmentEvent)
+        .join(Shipment, col(Shipment.id) == col(ShipmentEvent.shipment_id))
+        .join(Order, col(Order.id) == col(Shipment.order_id))
+        .where(col(Order.customer_id) == customer_id)
+    )
+    async with read() as session:
+        row = (await session.exec(select(events.scalar_subquery(), scans.scalar_subquery()))).one()
+    return row[0], row[1]
