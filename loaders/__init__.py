@@ -9,7 +9,15 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlmodel import col, select
 
-from ordergraph.loaders.base import Page, PageKey, ReadSession, pages_by_parent, rows_by_key, rows_by_parent
+from ordergraph.loaders.base import (
+    Page,
+    PageKey,
+    ReadSession,
+    contains_text,
+    pages_by_parent,
+    rows_by_key,
+    rows_by_parent,
+)
 from ordergraph.models import (
     Customer,
     CustomerAddress,
@@ -31,7 +39,7 @@ from ordergraph.models import (
 )
 from ordergraph.models.enums import EventVisibility
 
-__all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey"]
+__all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey", "contains_text"]
 
 CUSTOMER_VISIBLE = "customer-visible"
 

@@ -19,6 +19,22 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
+# The escape character of every LIKE pattern built from a user's text, given in an explicit ESCAPE clause (the
+# databases' defaults differ: PostgreSQL escapes with a backslash by default, SQLite has no default at all).
+LIKE_ESCAPE = "\\"
+
+
+def like_literal(text: str) -> str:
+    """`text` as a LIKE pattern that matches exactly that text: the escape character, % and _ escaped."""
+    return text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
+
+
+def contains_text(column: Any, text: str) -> sa.ColumnElement[bool]:
+    """`column` contains `text`, case-insensitively, as literal text: the one way a user's text reaches a LIKE
+    or ILIKE pattern (search), so % and _ in it are never wildcards."""
+    pattern: sa.ColumnElement[bool] = column.ilike(f"%{like_literal(text)}%", escape=LIKE_ESCAPE)
+    return pattern
+
 
 def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bool = True) -> DataLoader:
     """key -> the row with that (unique) key, or None."""

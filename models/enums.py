@@ -75,6 +75,28 @@ class ReturnReason(StrEnum):
     OTHER = "OTHER"
 
 
+class CancellationReason(StrEnum):
+    """Why units were cancelled, as the customer may read it. What the customer may not read (a suspicion, a
+    name) goes in the cancellation's internal note, never in its code."""
+
+    CUSTOMER_REQUEST = "CUSTOMER_REQUEST"  # the customer asked (themselves, or an agent for them)
+    DUPLICATE_ORDER = "DUPLICATE_ORDER"  # placed twice by mistake
+    OUT_OF_STOCK = "OUT_OF_STOCK"
+    PAYMENT_ISSUE = "PAYMENT_ISSUE"  # the payment could not be verified or collected (a fraud review ends here)
+    UNDELIVERABLE_ADDRESS = "UNDELIVERABLE_ADDRESS"
+    OTHER = "OTHER"
+
+
+class HoldReason(StrEnum):
+    """Why an order is held, as the customer may read it; a suspicion goes in the hold's internal note."""
+
+    PAYMENT_REVIEW = "PAYMENT_REVIEW"  # the payment is being verified (a fraud review too)
+    ADDRESS_VERIFICATION = "ADDRESS_VERIFICATION"
+    STOCK_CHECK = "STOCK_CHECK"
+    CUSTOMER_REQUEST = "CUSTOMER_REQUEST"
+    OTHER = "OTHER"
+
+
 class PaymentStatus(StrEnum):
     AUTHORIZED = "AUTHORIZED"
     PARTIALLY_CAPTURED = "PARTIALLY_CAPTURED"

@@ -22,8 +22,12 @@ class OrderEvent(SQLModel, table=True):
     order_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="orders.id")
     customer_id: int = Field(sa_type=BigIntId, foreign_key="customer.id")
     type: str
-    message: str | None = None
+    message: str | None = None  # what happened, as everyone who may see the event may read it
     visibility: EventVisibility = Field(sa_type=enum_column(EventVisibility))
+    # A cancellation's CancellationReason or a hold's HoldReason: customer-visible, as the message built from it.
+    reason_code: str | None = Field(default=None, max_length=32)
+    # What the agent (or the customer, cancelling) wrote: agents only, never in the message, an email or an SMS.
+    internal_note: str | None = None
     actor_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
     actor_name: str | None = None
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

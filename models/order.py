@@ -5,7 +5,7 @@ from sqlmodel import Field, SQLModel
 
 from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from ordergraph.models.customer import AddressFields
-from ordergraph.models.enums import ActorKind, Channel, OrderStatus
+from ordergraph.models.enums import ActorKind, Channel, HoldReason, OrderStatus
 from ordergraph.models.money import share
 
 
@@ -34,7 +34,10 @@ class Order(SQLModel, table=True):
     delivery_method_code: str = Field(foreign_key="delivery_method.code")
     pickup_location_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="location.id")
     promised_delivery_by: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    hold_reason: str | None = None  # set while the order is on hold
+    # Set while the order is on hold: for agents, the hold's internal note (or its code when it has none).
+    hold_reason: str | None = None
+    # The customer-visible HoldReason of an agent's hold; null for a hold from fraud screening at placement.
+    hold_reason_code: HoldReason | None = Field(default=None, sa_type=enum_column(HoldReason))
     # The shipping address as it was when the order was placed or last changed.
     ship_name: str | None = None
     ship_line1: str | None = None

@@ -1,23 +1,83 @@
 """Who may see what: every authorisation rule of the graph, in one place.
 
+Roles:
+
 - A customer sees only their own customer record, orders and everything under them, and only
-  CUSTOMER-visible events; lists over everyone (orders, customers, inventory, stats) are refused.
+  CUSTOMER-visible events; lists over everyone (orders, customers, inventory, stats) are refused. Texts written
+  for agents (INTERNAL_TEXT below: hold reasons, internal notes) never reach them.
 - An agent sees everything.
-- An analyst reads everything, with customers' personal data (name, email, phones, addresses) masked.
+- An analyst reads every order for BI, with nothing that identifies a customer or that a person wrote.
 - Without a valid token only the public catalogue (products and their availability) answers.
+
+What a value is decides who sees it (`SHOWN`, read through `shows` and the Viewer's `sees_*` properties):
+
+- PERSONAL: customers' names, emails, phones (the SMS phone too), addresses (saved and shipping), and the name of
+  a customer who acted (`Actor.name`).
+- FREE_TEXT: text a person typed: customisation text on order lines, event messages (notes, and the messages
+  that quote cancellation, hold and rejection reasons: every `OrderEvent.message`, since any may quote one),
+  carriers' and agents' scan texts on shipments (`ShipmentEvent.description`, `.location`), and any note or
+  reason field added later.
+- INTERNAL_TEXT: free text written for agents only: `Order.holdReason`, internal notes and reasons, and the
+  message of an INTERNAL event.
+
+Customers see PERSONAL and FREE_TEXT (of their own records only: `can_see_customer`); agents see all three;
+analysts see none of them. A value hidden from a viewer resolves to null (an empty list for lists): never a
+placeholder, never an error, so every contract document (the BI ones included) still runs.
+
+The analysts' rule, path by path (nothing below depends on customers' data, so no answer is an oracle):
+
+- Fields, `node`, connections, exports: every field above resolves through `shows`, whichever way the object
+  was reached (`node`, `orders`, `customers`, `Customer.orders`, `Return.order`, payloads…).
+- Search: `may_match_personal_data`. `orders(filter: {search})` compares an analyst's term with non-personal
+  identifiers only (order number, SKU, tracking number), exactly; a term not shaped like an identifier (an
+  email address, several words, a phone number with + or spaces) is refused with FORBIDDEN. `customers(search:)`
+  has nothing else to match and is refused to analysts with FORBIDDEN whatever the term. Agents' terms also
+  match names and emails (customers: and phones), as literal text (`loaders.contains_text`).
+- Sort keys and filters: every sort key (placedAt, total, number) and filter (status, channel, dates, customer
+  ID) is non-personal; a personal one added later must be refused to analysts here.
+- Aggregates (`orderStats`): group by day, status, channel and location only, never by a personal value.
+- Timelines and activity feeds (`Order.timeline`, `Customer.activity`): analysts get every event with its type,
+  time, visibility and actor kind; the message is null (FREE_TEXT), a customer actor's name too (PERSONAL).
+- Live events (subscriptions): `orderEvents` is for agents, `orderUpdated` for agents and the order's customer,
+  `myOrderUpdates` for customers: analysts are refused with FORBIDDEN (and the field rules apply there too).
+- Documents: return labels and drop-off passes print the customer's name and address; `may_download_documents`
+  allows the return's customer and agents only. Analysts get 403 FORBIDDEN before any lookup (the same for
+  every RMA number, existing or not) and `Return.labelUrl` is null for them.
+- Error messages: analysts are refused every mutation (FORBIDDEN) before anything is read; no error message
+  quotes personal data or free text.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 from ordergraph.resolvers.errors import Forbidden, Unauthenticated
+
+T = TypeVar("T")
 
 
 class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     ANALYST = "analyst"
+
+
+class Sensitive(StrEnum):
+    """What a value is, for deciding who sees it (the module's docstring lists the fields of each)."""
+
+    PERSONAL = "personal data"
+    FREE_TEXT = "free text"
+    INTERNAL_TEXT = "internal text"
+
+
+# Who sees which kind of value; anything not listed (and every kind for a viewer without a role) is hidden.
+SHOWN: dict[Role, frozenset[Sensitive]] = {
+    Role.AGENT: frozenset(Sensitive),
+    Role.CUSTOMER: frozenset({Sensitive.PERSONAL, Sensitive.FREE_TEXT}),
+    Role.ANALYST: frozenset(),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +103,24 @@ class Viewer:
     def is_staff(self) -> bool:
         return self.role in (Role.AGENT, Role.ANALYST)
 
+    def shows(self, kind: Sensitive) -> bool:
+        return self.role is not None and kind in SHOWN[self.role]
+
     @property
     def sees_personal_data(self) -> bool:
-        return self.role is not Role.ANALYST
+        return self.shows(Sensitive.PERSONAL)
+
+    @property
+    def sees_free_text(self) -> bool:
+        return self.shows(Sensitive.FREE_TEXT)
+
+    @property
+    def sees_internal_text(self) -> bool:
+        return self.shows(Sensitive.INTERNAL_TEXT)
 
     @property
     def sees_internal_events(self) -> bool:
+        """INTERNAL events themselves (their type and time); their messages are INTERNAL_TEXT."""
         return self.is_staff
 
 
@@ -79,3 +151,54 @@ def require_agent(viewer: Viewer, action: str) -> Viewer:
 def can_see_customer(viewer: Viewer, customer_id: int) -> bool:
     """Whether the viewer may see this customer and what belongs to them (orders, shipments, returns…)."""
     return viewer.is_staff or (viewer.is_customer and viewer.customer_id == customer_id)
+
+
+def shown(viewer: Viewer, kind: Sensitive, value: T) -> T | None:
+    """`value` when the viewer may see values of this kind, else None: how every field of the module's list
+    resolves (schema/permissions.PersonalData does the same for PERSONAL fields)."""
+    return value if viewer.shows(kind) else None
+
+
+def free_text(viewer: Viewer, text: str | None) -> str | None:
+    """Text a person wrote (customisation, notes, reasons, scan texts): not for analysts."""
+    return shown(viewer, Sensitive.FREE_TEXT, text)
+
+
+def internal_text(viewer: Viewer, text: str | None) -> str | None:
+    """Text written for agents (hold reasons, internal notes): agents only."""
+    return shown(viewer, Sensitive.INTERNAL_TEXT, text)
+
+
+def event_message(viewer: Viewer, message: str | None, *, internal: bool) -> str | None:
+    """An event's message: free text (any message may quote a note or a reason), internal text on an INTERNAL
+    event (customers never get those events; this holds even if one reached them)."""
+    return shown(viewer, Sensitive.INTERNAL_TEXT if internal else Sensitive.FREE_TEXT, message)
+
+
+# An identifier an analyst may search for: order numbers (OG-00010000), SKUs (SKU-1), tracking numbers (1Z…).
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,99}")
+
+
+def may_match_personal_data(viewer: Viewer, term: str, *, identifiers: str | None) -> bool:
+    """Whether a search term may be compared with personal data (names, emails, phones); `identifiers` names
+    the non-personal values the search also matches (None: it has none).
+
+    Agents: True. Analysts: False, so their term is compared with the identifiers alone; a term that is not
+    shaped like one (an email address, several words, a phone number with + or spaces), or any term when there
+    are no identifiers to match, is refused with FORBIDDEN. The refusal depends on the term's shape only, never
+    on what the database holds: searching for a customer's email, a prefix of it or a name answers exactly as a
+    random string of the same shape would."""
+    if viewer.sees_personal_data:
+        return True
+    if identifiers is None:
+        raise Forbidden("Analysts cannot search by personal data (names, emails, phones).")
+    if _IDENTIFIER.fullmatch(term) is None:
+        raise Forbidden(f"Analysts search {identifiers} only, never personal data (names, emails, phones, addresses).")
+    return False
+
+
+def may_download_documents(viewer: Viewer) -> bool:
+    """Return labels and drop-off passes print the customer's name and address: for those who see personal data
+    (the return's own customer, whom `can_see_customer` checks next, and agents), never for analysts. Decided
+    on the role alone, before anything is looked up."""
+    return viewer.sees_personal_data

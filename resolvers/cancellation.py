@@ -2,34 +2,71 @@
 the order's total falls by their value, and the payment is voided (or refunded) by as much. When what is
 cancelled was all that had not left yet, the rest of the authorisation (the shipping share of the units that
 did leave: shipping is charged once, however many units are cancelled) is captured, as the last fulfillment
-order to leave would have."""
+order to leave would have.
+
+Every cancellation has a CancellationReason, which the customer reads (the event's message is built from it and
+nothing else, and the email and SMS carry that message), and may have an internal note, which only agents read.
+A customer cancels with CUSTOMER_REQUEST (the default) or DUPLICATE_ORDER; an agent with any code (OTHER by
+default). The free-text `reason` is the internal note: an agent's, or the customer's own words, kept for agents
+and never echoed back in the customer's timeline, emails or texts."""
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
 from ordergraph.models.columns import id_of, utcnow
-from ordergraph.models.enums import EventType, EventVisibility, FulfillmentOrderStatus
+from ordergraph.models.enums import CancellationReason, EventType, EventVisibility, FulfillmentOrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
+from ordergraph.models.money import to_decimal
 from ordergraph.models.order import cancelled_value_minor
 from ordergraph.resolvers import payments
-from ordergraph.resolvers.access import require_authenticated
+from ordergraph.resolvers.access import Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.fulfillment_steps import HOLDING, append_captured_event
+from ordergraph.resolvers.order_changes import internal_note
 from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
 from ordergraph.resolvers.stock import StockMove, release_stock
 
+# What the customer reads after "Order … cancelled" or "… unit(s) cancelled": the code in words, nothing else.
+CUSTOMER_TEXTS: Mapping[CancellationReason, str] = {
+    CancellationReason.CUSTOMER_REQUEST: " at your request",
+    CancellationReason.DUPLICATE_ORDER: " as a duplicate order",
+    CancellationReason.OUT_OF_STOCK: ": an item is out of stock",
+    CancellationReason.PAYMENT_ISSUE: ": we could not confirm the payment",
+    CancellationReason.UNDELIVERABLE_ADDRESS: ": we cannot deliver to the address given",
+    CancellationReason.OTHER: "",
+}
+# The codes a customer may give their own cancellation; the others are the shop's reasons.
+CUSTOMER_CODES = (CancellationReason.CUSTOMER_REQUEST, CancellationReason.DUPLICATE_ORDER)
+
+
+def cancellation_code(viewer: Viewer, code: CancellationReason | None) -> CancellationReason:
+    """The cancellation's code: the one given, else CUSTOMER_REQUEST for a customer and OTHER for an agent."""
+    if code is None:
+        return CancellationReason.CUSTOMER_REQUEST if viewer.is_customer else CancellationReason.OTHER
+    if viewer.is_customer and code not in CUSTOMER_CODES:
+        allowed = " or ".join(CUSTOMER_CODES)
+        raise Refusal("INVALID_INPUT", f"Cancel your order with reasonCode {allowed}.", ["reasonCode"])
+    return code
+
 
 async def cancel_order(
-    ctx: RequestContext, order_id: int, lines: list[tuple[int, int]] | None, reason: str | None
+    ctx: RequestContext,
+    order_id: int,
+    lines: list[tuple[int, int]] | None,
+    reason: str | None,
+    reason_code: CancellationReason | None = None,
 ) -> Order:
     viewer = require_authenticated(ctx.viewer)
     if not (viewer.is_customer or viewer.is_agent):
         raise Forbidden("Analysts cannot change orders.")
+    code = cancellation_code(viewer, reason_code)
+    note = internal_note(reason, "reason")
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
         all_lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
@@ -50,7 +87,7 @@ async def cancel_order(
         await refresh_order_status(session, order)
         units = sum(wanted.values())
         everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
-        suffix = f" Reason: {reason.strip()}" if reason and reason.strip() else ""
+        what = f"Order {order.number} cancelled" if everything else f"{units} unit(s) cancelled"
         append_event(
             session,
             order=order,
@@ -58,8 +95,11 @@ async def cancel_order(
             actor=actor,
             visibility=EventVisibility.CUSTOMER,
             type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
-            message=(f"Order {order.number} cancelled." if everything else f"{units} unit(s) cancelled.") + suffix,
+            message=f"{what}{CUSTOMER_TEXTS[code]}.",
+            reason_code=code,
+            internal_note=note,
         )
+        reduced = to_decimal(order.cancelled_minor - value_before, order.currency)
         append_event(
             session,
             order=order,
@@ -67,7 +107,7 @@ async def cancel_order(
             actor=SYSTEM,
             visibility=EventVisibility.INTERNAL,
             type=EventType.PAYMENT_VOIDED,
-            message=f"{order.cancelled_minor - value_before} {order.currency} minor units voided or refunded.",
+            message=f"{reduced} {order.currency} voided or refunded.",
         )
         append_captured_event(session, order, captured)
     return order

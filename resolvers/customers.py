@@ -3,12 +3,11 @@
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey
+from ordergraph.loaders import CUSTOMER_VISIBLE, PageKey, contains_text
 from ordergraph.models import Customer
 from ordergraph.models.columns import id_of
-from ordergraph.resolvers.access import require_authenticated, require_staff
+from ordergraph.resolvers.access import may_match_personal_data, require_authenticated, require_staff
 from ordergraph.resolvers.context import RequestContext
-from ordergraph.resolvers.errors import Forbidden
 from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
 CUSTOMERS_SORT = Sort("customers", ("id",), descending=False)
@@ -26,18 +25,22 @@ async def me(ctx: RequestContext) -> Customer | None:
 async def search_customers(
     ctx: RequestContext, *, search: str | None, first: int | None, after: str | None
 ) -> Connection:
-    """Agents search by name, email or phone; analysts may list customers but not search them,
-    since a match on a masked field would unmask it."""
+    """Agents search by name, email or phone (as literal text); analysts may list customers but not search them,
+    since a match on a masked field would unmask it (resolvers.access.may_match_personal_data)."""
     viewer = require_staff(ctx.viewer)
-    if search and not viewer.sees_personal_data:
-        raise Forbidden("Analysts cannot search customers by personal data.")
+    if search:
+        may_match_personal_data(viewer, search.strip(), identifiers=None)  # refuses analysts
     size = page_size(first, ctx.max_page_size)
     cursor = CUSTOMERS_SORT.decode(after, (int,))
     query = select(Customer)
     if search:
-        term = f"%{search.strip()}%"
+        term = search.strip()
         query = query.where(
-            sa.or_(col(Customer.name).ilike(term), col(Customer.email).ilike(term), col(Customer.phone).ilike(term))
+            sa.or_(
+                contains_text(col(Customer.name), term),
+                contains_text(col(Customer.email), term),
+                contains_text(col(Customer.phone), term),
+            )
         )
     if cursor is not None:
         query = query.where(Customer.id > cursor[0])

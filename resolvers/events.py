@@ -10,6 +10,8 @@ publishes them; `has_numbered_events` tells the session's owner that there is so
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from enum import StrEnum
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -17,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import Order, OrderEvent
 from ordergraph.models.enums import ActorKind, EventType, EventVisibility
-from ordergraph.resolvers.access import Role, Viewer
+from ordergraph.resolvers.access import Role, Viewer, internal_text
 
 WriteSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -44,14 +46,22 @@ def append_event(
     visibility: EventVisibility,
     actor: tuple[ActorKind, str | None],
     order: Order | None = None,
+    reason_code: StrEnum | None = None,
+    internal_note: str | None = None,
 ) -> OrderEvent:
-    """Records an event of this change; it gets its sequence number when the change commits."""
+    """Records an event of this change; it gets its sequence number when the change commits.
+
+    `message` is read by everyone who may see the event (a CUSTOMER-visible one: the customer, their emails and
+    texts), so it never quotes what a person wrote for agents: that is `internal_note`, which only agents read.
+    `reason_code` is a cancellation's or a hold's code, which the message is built from."""
     event = OrderEvent(
         order_id=order.id if order else None,
         customer_id=customer_id,
         type=type,
         message=message,
         visibility=visibility,
+        reason_code=reason_code.value if reason_code is not None else None,
+        internal_note=internal_note,
         actor_kind=actor[0],
         actor_name=actor[1],
     )
@@ -62,6 +72,27 @@ def append_event(
 def has_numbered_events(session: AsyncSession) -> bool:
     """Whether this session's transaction wrote events (once it has committed, they await the relay)."""
     return session.info.get(_NUMBERED, False)
+
+
+CANCELLATION_EVENTS = frozenset({EventType.ORDER_CANCELLED, EventType.LINES_CANCELLED})
+HOLD_EVENTS = frozenset({EventType.ORDER_HELD})
+Code = TypeVar("Code", bound=StrEnum)
+
+
+def reason_code(event: OrderEvent, codes: type[Code], types: frozenset[EventType]) -> Code | None:
+    """The event's reason code as one of `codes`, when it is an event of `types` that has one."""
+    if event.type not in types or event.reason_code is None:
+        return None
+    return codes(event.reason_code)
+
+
+def with_internal_note(viewer: Viewer, event: OrderEvent, message: str | None) -> str | None:
+    """The event's message as this viewer reads it (`message`: what the viewer may read of the stored one), with
+    the event's internal note after it for agents, so that a console showing messages shows the note too."""
+    note = internal_text(viewer, event.internal_note)
+    if note is None:
+        return message
+    return f"{message} Internal note: {note}" if message else f"Internal note: {note}"
 
 
 def actor_of(viewer: Viewer) -> tuple[ActorKind, str | None]:

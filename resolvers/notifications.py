@@ -5,6 +5,10 @@ Customers hear about their order being confirmed (placed), shipped, out for deli
 and cancelled, and about each step of their returns. The channels follow `updateNotificationPreferences`: email
 while email updates are on (the default), SMS once they opted in with a number; a customer who switched both off
 ("Order updates switched off.") gets nothing.
+
+A message says what the event's customer-visible `message` says, nothing else: never the event's internal note (a
+cancellation's or a hold's, which only agents read), which `Update` does not even carry. A cancellation's message
+is built from its reason code alone (resolvers.cancellation).
 """
 
 from collections.abc import Mapping
@@ -45,7 +49,7 @@ def recipients(event: OrderEvent, customer: Customer) -> list[tuple[Notification
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """What one notification tells: the event, with its order and customer."""
+    """What one notification tells: the event (its customer-visible message), with its order and customer."""
 
     event_type: EventType
     event_message: str | None

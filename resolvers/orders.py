@@ -7,12 +7,12 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from ordergraph.loaders import PageKey
-from ordergraph.models import Customer, FulfillmentOrder, Order, OrderLine
+from ordergraph.loaders import PageKey, contains_text
+from ordergraph.models import Customer, FulfillmentOrder, Order, OrderLine, Shipment
 from ordergraph.models.enums import Channel, FulfillmentOrderStatus, OrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
 from ordergraph.resolvers import return_requests
-from ordergraph.resolvers.access import require_staff
+from ordergraph.resolvers.access import may_match_personal_data, require_staff
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.pagination import Connection, Sort, page_size
 
@@ -40,7 +40,27 @@ class OrderFilter:
     customer_id: int | None = None
 
 
-def _conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
+SEARCH_IDENTIFIERS = "order numbers, SKUs and tracking numbers"
+
+
+def _search(term: str, *, personal: bool) -> sa.ColumnElement[bool]:
+    """Orders matching `term`: exactly by order number, SKU of a line or tracking number of a shipment; and,
+    when `personal` (resolvers.access.may_match_personal_data), by a customer's name or email containing it."""
+    identifiers = {term, term.upper()}
+    matches = [
+        col(Order.number).in_(identifiers),
+        col(Order.id).in_(select(OrderLine.order_id).where(col(OrderLine.sku).in_(identifiers))),
+        col(Order.id).in_(select(Shipment.order_id).where(col(Shipment.tracking_number).in_(identifiers))),
+    ]
+    if personal:
+        customers = select(Customer.id).where(
+            sa.or_(contains_text(col(Customer.email), term), contains_text(col(Customer.name), term))
+        )
+        matches.append(col(Order.customer_id).in_(customers))
+    return sa.or_(*matches)
+
+
+def _conditions(f: OrderFilter, *, personal_search: bool) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if f.statuses:
         conditions.append(col(Order.status).in_(f.statuses))
@@ -52,13 +72,9 @@ def _conditions(f: OrderFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(col(Order.placed_at) < f.placed_before)
     if f.customer_id is not None:
         conditions.append(col(Order.customer_id) == f.customer_id)
-    if f.search:
-        # An order number, or a customer's name or email.
-        term = f.search.strip()
-        matching_customers = select(Customer.id).where(
-            sa.or_(col(Customer.email).ilike(f"%{term}%"), col(Customer.name).ilike(f"%{term}%"))
-        )
-        conditions.append(sa.or_(col(Order.number) == term.upper(), col(Order.customer_id).in_(matching_customers)))
+    term = (f.search or "").strip()
+    if term:
+        conditions.append(_search(term, personal=personal_search))
     return conditions
 
 
@@ -71,13 +87,15 @@ async def list_orders(
     first: int | None,
     after: str | None,
 ) -> Connection:
-    """Every order, for agents and analysts."""
-    require_staff(ctx.viewer)
+    """Every order, for agents and analysts (who search non-personal identifiers only: resolvers.access)."""
+    viewer = require_staff(ctx.viewer)
+    term = (order_filter.search or "").strip()
+    personal_search = may_match_personal_data(viewer, term, identifiers=SEARCH_IDENTIFIERS) if term else False
     size = page_size(first, ctx.max_page_size)
     keys, types = _SORT_KEYS[sort_field]
     sort = Sort(f"orders:{sort_field}:{'desc' if descending else 'asc'}", keys, descending)
     cursor = sort.decode(after, types)
-    conditions = _conditions(order_filter)
+    conditions = _conditions(order_filter, personal_search=personal_search)
     columns = [getattr(Order, k) for k in keys]
 
     query = select(Order).where(*conditions)

@@ -11,6 +11,9 @@ from typing import Any
 from ordergraph.resolvers.errors import BadUserInput
 
 DEFAULT_PAGE_SIZE = 20
+MAX_CURSOR_LENGTH = 200  # the longest cursor issued is about 100 characters
+MAX_KEY = 2**63 - 1  # ids, sequences and amounts are BIGINT
+MAX_TEXT_KEY = 64  # a text sort key (an order number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +29,53 @@ class Sort:
 
     def cursor(self, row: Any) -> str:
         values = [v.isoformat() if isinstance(v, datetime) else v for v in self.values(row)]
-        raw = json.dumps([self.name, values], separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return _encode(self.name, values)
 
     def decode(self, cursor: str | None, types: Sequence[type]) -> tuple | None:
-        """The sort-key values in a cursor made by this sort; anything else is a BAD_USER_INPUT."""
+        """The sort-key values in a cursor made by this sort; anything else is a BAD_USER_INPUT. Only cursors
+        exactly as `cursor` writes them are accepted (with or without base64 padding), each key of its type and in
+        range: an int in 0…2^63-1, a UTC time in ISO 8601, a short printable string."""
         if cursor is None:
             return None
         try:
-            name, values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            if name != self.name or len(values) != len(types):
+            if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
                 raise ValueError
-            return tuple(
-                datetime.fromisoformat(v) if t is datetime else t(v) for t, v in zip(types, values, strict=True)
-            )
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+            name, values = json.loads(raw)
+            if name != self.name or not isinstance(values, list) or len(values) != len(types):
+                raise ValueError
+            keys = tuple(_key(t, v) for t, v in zip(types, values, strict=True))
+            canonical = _encode(name, values)
+            if cursor not in (canonical, canonical + "=" * (-len(canonical) % 4)):
+                raise ValueError  # another spelling of a cursor: not one this server wrote
+            return keys
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
             raise BadUserInput("`after` is not a cursor of this list.") from None
+
+
+def _encode(name: str, values: list) -> str:
+    raw = json.dumps([name, values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _key(kind: type, value: object) -> Any:
+    """One sort-key value of a cursor, checked against its kind; ValueError or TypeError when it does not fit."""
+    if kind is int:
+        if type(value) is not int or not 0 <= value <= MAX_KEY:
+            raise ValueError
+        return value
+    if kind is datetime:
+        if not isinstance(value, str):
+            raise TypeError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None or moment.isoformat() != value:
+            raise ValueError
+        return moment
+    if kind is str:
+        if not isinstance(value, str) or len(value) > MAX_TEXT_KEY or not value.isprintable():
+            raise ValueError
+        return value
+    raise AssertionError(f"no cursor key of type {kind.__name__}")
 
 
 @dataclass(frozen=True, slots=True)

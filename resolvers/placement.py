@@ -30,6 +30,7 @@ from ordergraph.models.enums import (
     FulfillmentOrderStatus,
     OrderStatus,
 )
+from ordergraph.models.money import to_decimal
 from ordergraph.models.routing import CartLine, Method, RoutePlan
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
@@ -280,7 +281,7 @@ def _placement_events(
         customer_id=customer,
         type=EventType.PAYMENT_AUTHORIZED,
         actor=SYSTEM,
-        message=f"Payment of {order.total_minor} {order.currency} minor units authorised.",
+        message=f"Payment of {to_decimal(order.total_minor, order.currency)} {order.currency} authorised.",
         visibility=EventVisibility.INTERNAL,
     )
     if order.hold_reason is not None:  # on hold
@@ -290,8 +291,10 @@ def _placement_events(
             customer_id=customer,
             type=EventType.ORDER_HELD,
             actor=SYSTEM,
-            message=order.hold_reason,
+            # The screen's finding is a note for agents; the message names no suspicion.
+            message=f"Order {order.number} is held for payment review.",
             visibility=EventVisibility.INTERNAL,
+            internal_note=order.hold_reason,
         )
     locations = ", ".join(str(location_id) for location_id in plan.allocations)
     append_event(

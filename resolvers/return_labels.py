@@ -5,7 +5,8 @@
 - a STORE_DROP_OFF return's pass: the code the store scans (the RMA number as a QR code and a barcode) and
   the store's address.
 
-The HTTP endpoint serving them comes later, at `label_path`; `return_label` is what it will call.
+Served at `label_path` (server/app.py return_label_pdf calls `return_label`): to the return's customer and to
+agents, never to analysts (resolvers.access.may_download_documents).
 """
 
 import io
@@ -20,16 +21,20 @@ from sqlmodel import col, select
 
 from ordergraph.models import AddressFields, Customer, CustomerAddress, Location, Order, OrderLine, Return, ReturnLine
 from ordergraph.models.enums import ReturnMethod, ReturnStatus
-from ordergraph.resolvers.access import can_see_customer, require_authenticated
+from ordergraph.resolvers.access import Viewer, can_see_customer, may_download_documents, require_authenticated
 from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import Forbidden
 from ordergraph.resolvers.return_requests import receiving_location
 
 LABEL_SIZE = (4 * inch, 6 * inch)  # the common thermal shipping label
 ISSUED = frozenset({ReturnStatus.APPROVED, ReturnStatus.RECEIVED, ReturnStatus.REFUNDED})
 
 
-def label_path(ret: Return) -> str | None:
-    """Where a return's printable label is served (`Return.labelUrl`): MAIL returns once approved."""
+def label_path(ret: Return, viewer: Viewer | None = None) -> str | None:
+    """Where a return's printable label is served (`Return.labelUrl`): MAIL returns once approved, for a viewer
+    who may download it (none for analysts: resolvers.access.may_download_documents)."""
+    if viewer is not None and not may_download_documents(viewer):
+        return None
     if ret.method is ReturnMethod.MAIL and ret.status in ISSUED:
         return f"/returns/{ret.rma_number}/label.pdf"
     return None
@@ -142,9 +147,12 @@ def address_lines(name: str | None, address: AddressFields | Location | None) ->
 
 
 async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
-    """The PDF behind `label_path` for whoever may see the return (its customer, or staff); None for an
-    unknown RMA number, another customer's return, or a return with no label (yet)."""
+    """The PDF behind `label_path` for whoever may see the return (its customer, or an agent); None for an
+    unknown RMA number, another customer's return, or a return with no label (yet). Analysts are refused
+    (Forbidden) before anything is looked up: the label prints the customer's name and address."""
     viewer = require_authenticated(ctx.viewer)
+    if not may_download_documents(viewer):
+        raise Forbidden("Return labels and drop-off passes print personal data: analysts cannot download them.")
     async with ctx.read() as session:
         ret = (await session.exec(select(Return).where(Return.rma_number == rma_number))).first()
         if ret is None:

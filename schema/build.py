@@ -1,18 +1,24 @@
 """The schema as served: every type, the extensions in their order, and the variants settings ask for."""
 
 import re
+from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
+from strawberry.utils.aio import aclosing
 
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.extensions import ErrorCodes, coded
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
+from ordergraph.schema.input_rules import InputRules, describe_input_rules
 from ordergraph.schema.limits import RequestGuard, RequestLimits
 from ordergraph.schema.location import Location
 from ordergraph.schema.mutation import Mutation
@@ -45,6 +51,47 @@ class Schema(strawberry.Schema):
                     DID_YOU_MEAN.sub("", error.message), error.nodes, extensions=error.extensions
                 )
 
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        """Strawberry's stream (subscriptions over the WebSocket), whose refusals arrive as results. A refusal
+        raised by an extension before anything ran (RequestLimits: the document's size, an untrusted document or
+        persisted-query hash, depth, cost, throttling) is an answer over HTTP, where Schema.execute turns it into
+        a PreExecutionError, but escaped Strawberry's stream as an exception, which its WebSocket handler logged
+        as a crash and answered with a bare `complete`. Here it is the stream's one result, coded like any other
+        error, which the handler sends as the subscription's `error` message."""
+        results = await super().stream(
+            query,
+            variable_values=variable_values,
+            context_value=context_value,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=allowed_operation_types,
+        )
+        return self._refusals_as_results(results)
+
+    async def _refusals_as_results(self, results: StreamResult) -> StreamResult:
+        started = False
+        try:
+            async with aclosing(results):
+                async for result in results:
+                    started = True
+                    yield result
+        except Exception as exc:  # any refusal before the first result is this stream's answer
+            if started:
+                raise
+            errors = [exc if isinstance(exc, GraphQLError) else GraphQLError(str(exc), original_error=exc)]
+            self._process_errors(errors)
+            yield PreExecutionError(data=None, errors=errors)
+
 
 def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> strawberry.Schema:
     """The schema a server serves, its RequestGuard bound into it. `None` builds it for its SDL and for
@@ -62,11 +109,13 @@ def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> s
             ErrorCodes,
             ParserCache,
             ValidationCache,
+            InputRules,  # text and ID inputs' characters and lengths (schema/input_rules.py)
             customer_result_cache(),
             *([] if introspection else [DisableIntrospection]),
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SharedEventExecution,
     )
+    describe_input_rules(built._schema)
     built.hide_suggestions = not introspection
     return built

@@ -5,8 +5,13 @@ import strawberry
 
 from ordergraph import models
 from ordergraph.models.enums import ActorKind as ActorKindValue
+from ordergraph.models.enums import CancellationReason as CancellationReasonValue
+from ordergraph.models.enums import EventVisibility as EventVisibilityValue
+from ordergraph.models.enums import HoldReason as HoldReasonValue
+from ordergraph.resolvers.access import event_message, internal_text
+from ordergraph.resolvers.events import CANCELLATION_EVENTS, HOLD_EVENTS, reason_code, with_internal_note
 from ordergraph.schema.common import Actor, Connection
-from ordergraph.schema.enums import EventVisibility
+from ordergraph.schema.enums import CancellationReason, EventVisibility, HoldReason
 from ordergraph.schema.info import Info
 from ordergraph.schema.scalars import BigInt
 
@@ -26,8 +31,36 @@ class OrderEvent:
     sequence: BigInt
     type: str
     occurred_at: datetime
-    message: str | None
     visibility: EventVisibility
+
+    @strawberry.field(
+        description="What happened, in words; it may quote notes and reasons people wrote. Null for analysts, "
+        "and for anyone but agents on an INTERNAL event. Agents read a cancellation's or a hold's internal note "
+        'after it ("… Internal note: …"); the customer never does.'
+    )
+    def message(root: models.OrderEvent, info: Info) -> str | None:
+        internal = root.visibility == EventVisibilityValue.INTERNAL
+        message = event_message(info.context.viewer, root.message, internal=internal)
+        # Agents read the internal note after the message (consoles that show messages show it); no one else.
+        return with_internal_note(info.context.viewer, root, message)
+
+    @strawberry.field(
+        description="A cancellation's code (ORDER_CANCELLED, LINES_CANCELLED), which the customer reads too; "
+        "null on other events."
+    )
+    def cancellation_reason_code(root: models.OrderEvent) -> CancellationReason | None:
+        return reason_code(root, CancellationReasonValue, CANCELLATION_EVENTS)
+
+    @strawberry.field(description="A hold's code (ORDER_HELD), which the customer reads too; null on other events.")
+    def hold_reason_code(root: models.OrderEvent) -> HoldReason | None:
+        return reason_code(root, HoldReasonValue, HOLD_EVENTS)
+
+    @strawberry.field(
+        description="What the agent (or the customer, cancelling) wrote about a cancellation or a hold (internal "
+        "text): agents only, null for customers and analysts."
+    )
+    def internal_note(root: models.OrderEvent, info: Info) -> str | None:
+        return internal_text(info.context.viewer, root.internal_note)
 
     @strawberry.field
     def actor(root: models.OrderEvent, info: Info) -> Actor | None:

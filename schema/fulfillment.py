@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from ordergraph import models
+from ordergraph.resolvers.access import free_text
 from ordergraph.schema.enums import FulfillmentOrderStatus, ShipmentStatus
 from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
@@ -13,12 +14,18 @@ if TYPE_CHECKING:
     from ordergraph.schema.order import OrderLine
 
 
-@strawberry.type
+@strawberry.type(description="`description` and `location` are the carrier's or an agent's words: null for analysts.")
 class ShipmentEvent:
     status: ShipmentStatus
     occurred_at: datetime
-    description: str | None
-    location: str | None
+
+    @strawberry.field
+    def description(root: models.ShipmentEvent, info: Info) -> str | None:
+        return free_text(info.context.viewer, root.description)
+
+    @strawberry.field
+    def location(root: models.ShipmentEvent, info: Info) -> str | None:
+        return free_text(info.context.viewer, root.location)
 
 
 @strawberry.type

@@ -1,10 +1,10 @@
-"""Request limits, checked before anything executes, in this order: document size, trusted documents
-(schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query cost (Shopify's
-model: an object costs 1, a scalar 0, a connection multiplies what it holds by `first`). Every response reports
-its cost in `extensions.cost`.
+"""Request limits, checked before anything executes, in this order: document size, trusted documents and
+persisted queries (schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query
+cost (Shopify's model: an object costs 1, a scalar 0, a connection multiplies what it holds by `first`). Every
+response reports its cost in `extensions.cost`.
 
-A server binds its RequestGuard (limits, trusted documents, cost limiter) when it builds its schema
-(schema/build.py): the request context carries none of it.
+A server binds its RequestGuard (limits, trusted documents, the automatic persisted queries, cost limiter) when it
+builds its schema (schema/build.py): the request context carries none of it.
 
 A refused request is a GraphQL error with its code and nothing after it runs: no resolver, no SQL.
 """
@@ -31,7 +31,7 @@ from graphql import (
 from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 from strawberry.extensions import SchemaExtension
 
-from ordergraph.schema.trusted_documents import TrustedDocuments, UntrustedDocument
+from ordergraph.schema.trusted_documents import PersistedQueryStore, TrustedDocuments, UntrustedDocument
 
 DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
 
@@ -80,6 +80,8 @@ class RequestGuard:
     limits: QueryLimits
     trusted_documents: TrustedDocuments
     cost_limiter: CostLimiter
+    # Apollo's automatic persisted queries (server/persisted_queries.py); None: none are registered.
+    persisted_queries: PersistedQueryStore | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +111,16 @@ def measure(
     root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
         chosen.operation.value
     ]
-    walker = _Walker(fragments, variables)
+    walker = _Walker(schema, fragments, variables)
     cost = walker.selection_cost(root, chosen.selection_set, 1, frozenset())
     return Measure(walker.depth, walker.aliases, cost)
 
 
 class _Walker:
-    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+    ) -> None:
+        self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.depth = 0
@@ -123,12 +128,12 @@ class _Walker:
 
     def selection_cost(self, parent: Any, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
         cost = 0
-        for node, fragment_seen in self._fields(selections, seen):
+        for node, fragment_seen, owner in self._fields(parent, selections, seen):
             self.depth = max(self.depth, depth)
             self.aliases += node.alias is not None
             definition = (
-                parent.fields.get(node.name.value)
-                if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType))
+                owner.fields.get(node.name.value)
+                if isinstance(owner, (GraphQLObjectType, GraphQLInterfaceType))
                 else None
             )
             child = get_named_type(definition.type) if definition else None
@@ -142,20 +147,29 @@ class _Walker:
         return cost
 
     def _fields(
-        self, selections: SelectionSetNode | None, seen: frozenset[str]
-    ) -> Iterator[tuple[FieldNode, frozenset[str]]]:
+        self, parent: Any, selections: SelectionSetNode | None, seen: frozenset[str]
+    ) -> Iterator[tuple[FieldNode, frozenset[str], Any]]:
+        """Each field selected, with the type it is selected on: a fragment's type condition (`... on Order`
+        under `node`) names the type whose fields, and connections, it selects."""
         for selection in selections.selections if selections else ():
             if isinstance(selection, FieldNode):
-                yield selection, seen
+                yield selection, seen, parent
             elif isinstance(selection, InlineFragmentNode):
-                yield from self._fields(selection.selection_set, seen)
+                yield from self._fields(self._on(parent, selection), selection.selection_set, seen)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 if name not in seen and name in self.fragments:
-                    yield from self._fields(self.fragments[name].selection_set, seen | {name})
+                    fragment = self.fragments[name]
+                    yield from self._fields(self._on(parent, fragment), fragment.selection_set, seen | {name})
+
+    def _on(self, parent: Any, fragment: InlineFragmentNode | FragmentDefinitionNode) -> Any:
+        if fragment.type_condition is None:
+            return parent
+        named = self.schema.get_type(fragment.type_condition.name.value)
+        return named if named is not None and is_composite_type(named) else parent
 
     def _first(self, node: FieldNode) -> int:
-        for argument in node.arguments:
+        for argument in node.arguments or ():  # graphql-core leaves None where a field has none
             if argument.name.value != "first":
                 continue
             value = argument.value
@@ -179,21 +193,26 @@ class RequestLimits(SchemaExtension):
     """Applies the server's RequestGuard to each request and reports the cost in `extensions.cost`."""
 
     requested: int | None = None
+    register: str | None = None  # the hash a new automatic persisted query is registered under once valid
 
     def __init__(self, guard: RequestGuard) -> None:
         self.guard = guard
 
-    def on_operation(self) -> Iterator[None]:
+    async def on_operation(self) -> AsyncIterator[None]:
+        """Raising here refuses the request: over HTTP Strawberry answers the error, and over a WebSocket the
+        schema sends it as the subscription's `error` message (schema/build.py:Schema.stream)."""
         limits = self.guard.limits
-        if len((self.execution_context.query or "").encode()) > limits.max_document_bytes:
+        context = self.execution_context
+        if len((context.query or "").encode()) > limits.max_document_bytes:
             raise LimitExceeded("DOCUMENT_TOO_LARGE", f"The document exceeds {limits.max_document_bytes} bytes.")
         try:
-            self.execution_context.query = self.guard.trusted_documents.resolve(
-                self.execution_context.query, self.execution_context.operation_extensions
+            resolved = await self.guard.trusted_documents.resolve(
+                context.query, context.operation_extensions, self.guard.persisted_queries
             )
         except UntrustedDocument as refusal:
             raise LimitExceeded(refusal.code, str(refusal)) from None
-        self.execution_context.parse_options["max_tokens"] = limits.max_tokens
+        context.query, self.register = resolved.document, resolved.register
+        context.parse_options["max_tokens"] = limits.max_tokens
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
@@ -233,6 +252,10 @@ class RequestLimits(SchemaExtension):
             )
         self.requested = found.cost
         yield
+        # A new automatic persisted query is kept only once it has passed every limit and validated.
+        store = self.guard.persisted_queries
+        if self.register and store is not None and not self.execution_context.pre_execution_errors:
+            await store.put(self.register, self.execution_context.query or "")
 
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:

@@ -125,13 +125,16 @@ class Mutation:
             lines = [(parse_global_id(line.order_line_id, "OrderLine")[1], line.quantity) for line in input.lines]
         return await answer(
             _order_payload,
-            lambda: cancellation.cancel_order(info.context, _order_id(input.order_id), lines, input.reason),
+            lambda: cancellation.cancel_order(
+                info.context, _order_id(input.order_id), lines, input.reason, input.reason_code
+            ),
         )
 
     @strawberry.mutation(description="Agents: stop fulfillment until the hold is released.")
     async def hold_order(self, info: Info, input: HoldOrderInput) -> OrderPayload:
         return await answer(
-            _order_payload, lambda: order_changes.hold_order(info.context, _order_id(input.order_id), input.reason)
+            _order_payload,
+            lambda: order_changes.hold_order(info.context, _order_id(input.order_id), input.reason, input.reason_code),
         )
 
     @strawberry.mutation(description="Agents: let fulfillment go on.")

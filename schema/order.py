@@ -5,6 +5,7 @@ import strawberry
 from ordergraph import models
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers import timeline
+from ordergraph.resolvers.access import free_text, internal_text
 from ordergraph.resolvers.pagination import Connection as Page
 from ordergraph.schema.catalog import DeliveryMethod
 from ordergraph.schema.common import Actor, Address, Connection, Money, money
@@ -32,7 +33,11 @@ class OrderLine(Node):
 
     sku: str
     product_name: str
-    customization: str | None
+
+    @strawberry.field(description="The text the customer asked for (free text): null for analysts.")
+    def customization(root: models.OrderLine, info: Info) -> str | None:
+        return free_text(info.context.viewer, root.customization)
+
     quantity: int
     quantity_shipped: int
     quantity_cancelled: int
@@ -69,7 +74,10 @@ class Order(Node):
     channel: Channel
     placed_at: datetime
     promised_delivery_by: datetime | None
-    hold_reason: str | None
+
+    @strawberry.field(description="Why the order is held, while it is (internal text): agents only, null for others.")
+    def hold_reason(root: models.Order, info: Info) -> str | None:
+        return internal_text(info.context.viewer, root.hold_reason)
 
     @strawberry.field
     def subtotal(root: models.Order) -> Money:
@@ -133,7 +141,7 @@ class Order(Node):
     async def returnable_lines(root: models.Order, info: Info) -> list[ReturnableLine]:
         return await order_resolvers.returnable_lines(info.context, root)
 
-    @strawberry.field(description="Customers see CUSTOMER-visible events only.")
+    @strawberry.field(description="Customers see CUSTOMER-visible events only; analysts see no messages.")
     async def timeline(
         root: models.Order, info: Info, first: int | None = None, after: str | None = None
     ) -> OrderEventConnection:

@@ -4,7 +4,7 @@ import strawberry
 
 from ordergraph.models import enums
 from ordergraph.schema.common import UserError
-from ordergraph.schema.enums import EventVisibility
+from ordergraph.schema.enums import CancellationReason, EventVisibility, HoldReason
 from ordergraph.schema.event import OrderEvent
 from ordergraph.schema.order import Order
 from ordergraph.schema.placement import AddressInput
@@ -28,13 +28,29 @@ class CancelLineInput:
 class CancelOrderInput:
     order_id: strawberry.ID
     lines: list[CancelLineInput] | None = None
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None,
+        description="The internal note: agents read it, the customer never does (not in the timeline, emails, "
+        "texts or live events). From a customer, their own words, kept for agents.",
+    )
+    reason_code: CancellationReason | None = strawberry.field(
+        default=None,
+        description="What the customer is told (see CancellationReason). Default: CUSTOMER_REQUEST when the "
+        "customer cancels, OTHER when an agent does.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A hold needs a reasonCode other than OTHER, or a reason (or both).")
 class HoldOrderInput:
     order_id: strawberry.ID
-    reason: str
+    reason: str | None = strawberry.field(
+        default=None,
+        description="The internal note: agents read it (and as the order's holdReason while it is held), "
+        "the customer never does.",
+    )
+    reason_code: HoldReason | None = strawberry.field(
+        default=None, description="What the customer is told (see HoldReason). Default: OTHER."
+    )
 
 
 @strawberry.input

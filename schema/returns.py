@@ -46,9 +46,12 @@ class Return(Node):
             return None
         return await info.context.loaders.location.load(root.drop_off_location_id)
 
-    @strawberry.field(description="Link to the printable PDF label (MAIL returns once approved); null otherwise.")
-    def label_url(root: models.Return) -> str | None:
-        return label_path(root)
+    @strawberry.field(
+        description="Link to the printable PDF label (MAIL returns once approved); null otherwise, and for analysts "
+        "(labels print personal data)."
+    )
+    def label_url(root: models.Return, info: Info) -> str | None:
+        return label_path(root, info.context.viewer)
 
     @strawberry.field
     def refund_amount(root: models.Return) -> Money | None:

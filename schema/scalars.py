@@ -1,3 +1,4 @@
+import re
 from typing import NewType
 
 import strawberry
@@ -5,9 +6,16 @@ import strawberry
 BigInt = NewType("BigInt", int)
 
 
+BIG_INT = re.compile(r"0|[1-9][0-9]{0,18}")
+BIG_INT_MAX = 2**63 - 1
+
+
 def _parse_big_int(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
-        raise ValueError("BigInt must be a string of digits")
+    """Only what this server writes: ASCII digits without sign or leading zero, within 64 bits."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not BIG_INT.fullmatch(str(value)):
+        raise ValueError("BigInt must be a string of ASCII digits, 0 to 9223372036854775807")
+    if int(value) > BIG_INT_MAX:
+        raise ValueError("BigInt must be a string of ASCII digits, 0 to 9223372036854775807")
     return int(value)
 
 

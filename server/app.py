@@ -1,17 +1,19 @@
 """The Starlette application: GraphQL (and GraphiQL) at /graphql, subscriptions over graphql-transport-ws on the
 same path, health at /healthz, carrier tracking webhooks at /webhooks/carriers/{carrier}."""
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from http import HTTPStatus
 
 import redis.asyncio as aioredis
 from cross_web import HTTPException  # what Strawberry's HTTP layer raises
+from graphql import GraphQLError, GraphQLSyntaxError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -19,8 +21,19 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    _OperationStreamClosed as OperationStreamClosed,  # raised when an operation closed the socket
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import CompleteMessage, SubscribeMessage
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
+from strawberry.utils.aio import aclosing
 
 from ordergraph.loaders import Loaders
 from ordergraph.models.columns import utcnow
@@ -36,8 +49,11 @@ from ordergraph.schema.limits import QueryLimits, RequestGuard
 from ordergraph.schema.trusted_documents import TrustedDocuments
 from ordergraph.server.auth import viewer_from_authorization
 from ordergraph.server.carrier_webhooks import carrier_webhook
+from ordergraph.server.graphql_http import Exchange
 from ordergraph.server.notifier import notifier_for
+from ordergraph.server.persisted_queries import MemoryPersistedQueries, RedisPersistedQueries
 from ordergraph.server.rate_limit import MemoryCostLimiter, RedisCostLimiter
+from ordergraph.server.request_body import RequestBodyLimits
 from ordergraph.server.settings import Settings
 from ordergraph.subscriptions.context import LiveContext
 from ordergraph.subscriptions.hub import Hub
@@ -80,12 +96,22 @@ class Services:
             if settings.broadcast_url.startswith(("redis://", "rediss://"))
             else None
         )
+        # Automatic persisted queries likewise, in Redis or in memory; none at all when only the manifest's
+        # documents may run.
+        persisted_queries = (
+            None
+            if settings.trusted_documents_only
+            else RedisPersistedQueries(self.redis, redis_prefix=settings.redis_prefix)
+            if self.redis
+            else MemoryPersistedQueries()
+        )
         self.guard = RequestGuard(
             limits=QueryLimits(),
             trusted_documents=TrustedDocuments.load(required=settings.trusted_documents_only),
             cost_limiter=(
                 RedisCostLimiter(self.redis, redis_prefix=settings.redis_prefix) if self.redis else MemoryCostLimiter()
             ),
+            persisted_queries=persisted_queries,
         )
         self.ports = load_ports(
             tax=settings.tax_calculator,
@@ -126,10 +152,104 @@ class Services:
             self.relay.wake()
 
 
-HTTP_REFUSALS = {"Batching is not enabled": "BATCHING_NOT_SUPPORTED"}
+class LiveOperation(Operation[RequestContext, None]):
+    """An operation on the socket with its subscribe message's `extensions`."""
+
+    __slots__ = ["extensions"]
+
+    def __init__(
+        self,
+        handler: BaseGraphQLTransportWSHandler[RequestContext, None],
+        id: str,
+        query: str,
+        variables: dict[str, object] | None,
+        operation_name: str | None,
+        extensions: dict[str, object] | None,
+    ) -> None:
+        super().__init__(handler, id, query, variables, operation_name)
+        self.extensions = extensions
+
+
+class LiveSocket(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """graphql-transport-ws as Strawberry speaks it, but a subscribe message's `extensions` reach the schema as a
+    request's do over HTTP: a persisted query's hash works with its text or without (Strawberry read
+    payload["query"], and dropped the extensions). A refusal before anything runs is the operation's `error`
+    message with its code (schema/build.py:Schema.stream), a syntax error too: it no longer closes the socket
+    and every other subscription on it."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload = message.get("payload")
+        query = payload.get("query") if isinstance(payload, dict) else None
+        extensions = payload.get("extensions") if isinstance(payload, dict) else None
+        variables = payload.get("variables") if isinstance(payload, dict) else None
+        operation_name = payload.get("operationName") if isinstance(payload, dict) else None
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(query, str | None)
+            or not isinstance(extensions, dict | None)
+            or not isinstance(variables, dict | None)
+            or not isinstance(operation_name, str | None)
+        ):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        # Strawberry's checks, in its order.
+        if not self.connection_acknowledged:
+            await self.websocket.close(code=4401, reason="Unauthorized")
+            return
+        if message["id"] in self.operations:
+            await self.websocket.close(code=4409, reason=f"Subscriber for {message['id']} already exists")
+            return
+        if (
+            self.max_subscriptions_per_connection is not None
+            and len(self.operations) >= self.max_subscriptions_per_connection
+        ):
+            refusal = GraphQLError("Subscription limit reached", extensions={"code": "TOO_MANY_SUBSCRIPTIONS"})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.formatted]})
+            return
+        if not query and not isinstance((extensions or {}).get("persistedQuery"), dict):
+            refusal = GraphQLError("No GraphQL query found in the request", extensions={"code": "BAD_REQUEST"})
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refusal.formatted]})
+            return
+        operation = LiveOperation(self, message["id"], query or "", variables, operation_name, extensions)
+        operation.task = asyncio.create_task(self.run_operation(operation))
+        operation.task.add_done_callback(self._task_done)
+        self.operations[message["id"]] = operation
+
+    async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
+        """Strawberry's, with the operation's extensions passed to the schema."""
+        try:
+            results = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+                operation_extensions=operation.extensions if isinstance(operation, LiveOperation) else None,
+            )
+            async with aclosing(results):
+                await self._send_result_stream(operation, results)
+            await operation.send_operation_message(CompleteMessage(id=operation.id, type="complete"))
+        except OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        # Strawberry closes the socket (4400) on a syntax error; here it is the operation's refusal, coded
+        # GRAPHQL_PARSE_FAILED or TOO_MANY_TOKENS as over HTTP.
+        if isinstance(error, GraphQLSyntaxError):
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
 
 class GraphQLApp(GraphQL):
+    graphql_transport_ws_handler_class = LiveSocket
+
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
@@ -142,18 +262,29 @@ class GraphQLApp(GraphQL):
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Requests refused before any operation runs (not JSON, a batch, no query) get a GraphQL error body
-        with a code, like every other refusal, instead of Strawberry's plain text."""
+        """GraphQL over HTTP (server/graphql_http.py): each answer in the media type the Accept header asks for
+        (application/graphql-response+json or application/json), with that type's status codes, and headers that
+        let caches keep anonymous queries' answers only. Requests refused before any operation runs (not JSON, a
+        batch, no query, a mutation over GET, an Accept it cannot satisfy) get a GraphQL error body with a code,
+        like every other refusal, instead of Strawberry's plain text."""
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
-        try:
-            response = await self.run(Request(scope, receive=receive))
-        except HTTPException as refusal:
-            code = HTTP_REFUSALS.get(refusal.reason) or HTTPStatus(refusal.status_code).name
-            response = JSONResponse(
-                {"errors": [{"message": refusal.reason, "extensions": {"code": code}}]}, status_code=refusal.status_code
-            )
+        request = Request(scope, receive=receive)
+        exchange = Exchange(request)
+        if exchange.media_type is None and not self.should_render_graphql_ide(self.request_adapter_class(request)):
+            response = exchange.not_acceptable()
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as refusal:
+                response = exchange.refused(refusal)
+            else:
+                exchange.answered(response)
+        exchange.set_caching(response)
         await response(scope, receive, send)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        return Exchange.of(request).body(result, await super().process_result(request, result))
 
     async def get_context(self, request: Request | WebSocket, response: Response | None = None) -> RequestContext:
         settings = self.services.settings
@@ -190,9 +321,14 @@ class GraphQLApp(GraphQL):
         )
 
     async def on_ws_connect(self, context: LiveContext) -> UnsetType:
-        """graphql-transport-ws: the token comes in the connection_init payload as {"authorization": "Bearer …"};
-        without a valid one the socket closes with 4403."""
-        authorization = (context.connection_params or {}).get("authorization")
+        """graphql-transport-ws: the token comes in the connection_init payload as {"authorization": "Bearer …"},
+        the key in any case (GraphiQL sends its Headers tab, {"Authorization": …}); without a valid one the socket
+        closes with 4403."""
+        params = context.connection_params or {}
+        authorization = next(
+            (value for key, value in params.items() if isinstance(key, str) and key.casefold() == "authorization"),
+            None,
+        )
         viewer = viewer_from_authorization(
             authorization if isinstance(authorization, str) else None, self.services.settings.jwt_secret
         )
@@ -203,13 +339,19 @@ class GraphQLApp(GraphQL):
 
 
 async def return_label_pdf(request: Request) -> Response:
-    """`Return.labelUrl`: the printable label, with the same bearer token as the API. Anyone but the return's
-    customer and staff gets 404, exactly as for an RMA number that does not exist."""
+    """`Return.labelUrl`: the printable label, with the same bearer token as the API. Analysts get 403 FORBIDDEN
+    for every RMA number (labels print personal data: resolvers.access.may_download_documents); any other
+    caller but the return's customer and agents gets 404, exactly as for an RMA number that does not exist."""
+    from ordergraph.resolvers.errors import Forbidden
+
     graphql: GraphQLApp = request.app.state.graphql
     context = await graphql.get_context(request)
     if context.viewer.role is None:
         return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
-    pdf = await return_label(context, request.path_params["rma_number"])
+    try:
+        pdf = await return_label(context, request.path_params["rma_number"])
+    except Forbidden as refused:
+        return JSONResponse({"error": refused.code, "message": refused.message}, status_code=403)
     if pdf is None:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "private, no-store"})
@@ -264,6 +406,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/returns/{rma_number}/label.pdf", return_label_pdf),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
         ],
+        # Bodies are measured as they are read, and JSON that would break the parser refused, before anything
+        # parses them or looks at their token (server/request_body.py).
+        middleware=[Middleware(RequestBodyLimits, max_bytes=settings.max_body_bytes)],
         lifespan=lifespan,
     )
     app.state.services = services

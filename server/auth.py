@@ -19,7 +19,10 @@ def issue_token(secret: str, *, role: Role, subject: str, name: str | None, ttl_
 
 def viewer_from_authorization(header: str | None, secret: str) -> Viewer:
     """The caller behind an Authorization header; a refused token gives an anonymous viewer that
-    remembers why, so a field that needs a caller can say so."""
+    remembers why, so a field that needs a caller can say so. Any token that is not one `issue_token` could have
+    made is refused, claims of the wrong type or out of range included: exp a number (PyJWT checks only that it
+    converts to an int, so it lets the string "1893456000" through), role one of the roles, sub a short string
+    (for a customer, their global customer ID), name a short string or null."""
     if not header:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
@@ -27,11 +30,14 @@ def viewer_from_authorization(header: str | None, secret: str) -> Viewer:
         return Viewer(token_error="Authorization must be 'Bearer <token>'.")
     try:
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "role"]})
-        role = Role(claims["role"])
     except jwt.ExpiredSignatureError:
         return Viewer(token_error="The token has expired.")
-    except (jwt.InvalidTokenError, ValueError):
+    except (jwt.InvalidTokenError, ValueError, TypeError, OverflowError, RecursionError):
         return Viewer(token_error="The token is invalid.")
+    problem = _claims_problem(claims)
+    if problem is not None:
+        return Viewer(token_error=f"The token is invalid: {problem}.")
+    role = Role(claims["role"])
     customer_id = None
     if role is Role.CUSTOMER:
         decoded = decode_global_id(claims["sub"])
@@ -43,5 +49,31 @@ def viewer_from_authorization(header: str | None, secret: str) -> Viewer:
         name=claims.get("name"),
         subject=claims["sub"],
         customer_id=customer_id,
-        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        expires_at=_expiry(claims["exp"]),
     )
+
+
+MAX_CLAIM_LENGTH = 200
+_ROLES = {role.value for role in Role}
+
+
+def _claims_problem(claims: dict) -> str | None:
+    """What makes verified claims unusable, or None."""
+    if type(claims.get("exp")) not in (int, float) or _expiry(claims["exp"]) is None:
+        return "exp must be a number of seconds since 1970"
+    if not isinstance(claims.get("role"), str) or claims["role"] not in _ROLES:
+        return f"role must be one of {', '.join(sorted(_ROLES))}"
+    for name, required in (("sub", True), ("name", False)):
+        value = claims.get(name)
+        if value is None and not required:
+            continue
+        if not isinstance(value, str) or not value or len(value) > MAX_CLAIM_LENGTH or not value.isprintable():
+            return f"{name} must be a printable string of 1 to {MAX_CLAIM_LENGTH} characters"
+    return None
+
+
+def _expiry(exp: float) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None

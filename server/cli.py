@@ -8,10 +8,11 @@ from pathlib import Path
 from sqlmodel import func, select
 
 from ordergraph.models import Customer, Order
+from ordergraph.models.columns import id_of
 from ordergraph.models.database import Database
 from ordergraph.models.migrate import new_revision, upgrade
 from ordergraph.resolvers.access import Role
-from ordergraph.schema.node import encode_global_id
+from ordergraph.schema.node import decode_global_id, encode_global_id
 from ordergraph.schema.trusted_documents import CONTRACT
 from ordergraph.server.auth import issue_token
 from ordergraph.server.settings import Settings
@@ -111,15 +112,37 @@ async def seed_command(database: Database, args: argparse.Namespace) -> None:
 
 
 def token_command(settings: Settings, args: argparse.Namespace) -> str:
+    """A staff token names its holder with --name; a customer token names the customer as the database has
+    them, and is refused for a customer that does not exist."""
     role = Role(args.role)
+    name = args.name
     if role is Role.CUSTOMER:
         if not args.customer:
             sys.exit("ordergraph token: --customer ID is required for --role customer")
-        subject = encode_global_id("Customer", int(args.customer)) if args.customer.isdigit() else args.customer
+        customer_id = _customer_key(args.customer)
+        customer = asyncio.run(_with_db(settings, lambda database: _customer(database, customer_id)))
+        if customer is None:
+            sys.exit(f"ordergraph token: no customer {args.customer} in the database")
+        subject, name = encode_global_id("Customer", id_of(customer)), customer.name
     else:
-        subject = f"{role.value}:{(args.name or role.value).lower().replace(' ', '.')}"
+        subject = f"{role.value}:{(name or role.value).lower().replace(' ', '.')}"
     ttl = args.ttl or settings.jwt_ttl_seconds
-    return issue_token(settings.jwt_secret, role=role, subject=subject, name=args.name, ttl_seconds=ttl)
+    return issue_token(settings.jwt_secret, role=role, subject=subject, name=name, ttl_seconds=ttl)
+
+
+def _customer_key(text: str) -> int | None:
+    """The customer `--customer` names: a numeric id (ASCII digits, within 64 bits) or a Customer global ID."""
+    if text.isascii() and text.isdigit():
+        return int(text) if int(text) <= 2**63 - 1 else None
+    decoded = decode_global_id(text)
+    return decoded[1] if decoded is not None and decoded[0] == "Customer" else None
+
+
+async def _customer(database: Database, customer_id: int | None) -> Customer | None:
+    if customer_id is None:
+        return None
+    async with database.read() as session:
+        return await session.get(Customer, customer_id)
 
 
 async def prepare_demo(settings: Settings) -> None:

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     redis_prefix: str = "ordergraph"
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
     jwt_ttl_seconds: int = 12 * 3600
+    # The most bytes a request body may hold (GraphQL over HTTP; the carrier webhook keeps its own smaller cap),
+    # counted while it is read, before it is parsed or its token looked at (server/request_body.py).
+    max_body_bytes: int = 1_000_000
     max_page_size: int = 100
     # Analysts page through exports in bigger pages than the apps do.
     analyst_max_page_size: int = 500

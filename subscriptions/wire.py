@@ -30,6 +30,8 @@ def encode_event(event: OrderEvent) -> str:
             "actor_kind": event.actor_kind.value,
             "actor_name": event.actor_name,
             "occurred_at": event.occurred_at.isoformat(),
+            "reason_code": event.reason_code,
+            "internal_note": event.internal_note,
         }
     )
 

@@ -216,3 +216,80 @@ async def test_an_exception_and_the_next_scan_show_live_on_the_agent_console(sho
         assert (moved_on["type"], moved_on["order"]["status"]) == ("SHIPMENT_IN_TRANSIT", "SHIPPED")
     order = await detail(shop, order_id)
     assert [(s["id"], s["status"]) for s in order["shipments"]] == [(shipment_id, "IN_TRANSIT")]
+
+
+async def test_text_and_times_a_carrier_could_not_have_meant_get_400_and_change_nothing(shop: Api) -> None:
+    """The webhook's text follows recordShipmentEvent's rules (schema/input_rules.py), and its time must be a real
+    one in 2000…2099."""
+    await shipped_order(shop)
+    event = carrier_event("ups-1", "IN_TRANSIT", 2)
+    before = await tracking_rows(shop)
+    cases = [
+        ({**event, "description": "Left\x00at the door"}, ["description"]),
+        ({**event, "description": "Bell \x07"}, ["description"]),
+        ({**event, "location": "Newark\nNJ"}, ["location"]),
+        ({**event, "location": "Newark \x85"}, ["location"]),
+        ({**event, "location": "x" * 501}, ["location"]),
+        ({**event, "carrierEventId": "ups-\x00"}, ["carrierEventId"]),
+        ({**event, "trackingNumber": TRACKING + "\x00"}, ["trackingNumber"]),
+        ({**event, "trackingNumber": "1Z" * 33}, ["trackingNumber"]),
+        ({**event, "status": "IN_TRANSIT\x00"}, ["status"]),
+        ({**event, "occurredAt": "99999-01-01T00:00:00Z"}, ["occurredAt"]),
+        ({**event, "occurredAt": "2026-13-45T00:00:00Z"}, ["occurredAt"]),
+        ({**event, "occurredAt": "2026-02-30"}, ["occurredAt"]),
+        ({**event, "occurredAt": "9999-12-31T23:59:59-05:00"}, ["occurredAt"]),  # past what a time can hold in UTC
+        ({**event, "occurredAt": "0001-01-01T00:00:00+01:00"}, ["occurredAt"]),
+        ({**event, "occurredAt": "1999-12-31T23:59:59Z"}, ["occurredAt"]),
+        ({**event, "occurredAt": "2100-01-01T00:00:00Z"}, ["occurredAt"]),
+        ({**event, "occurredAt": 1_790_000_000}, ["occurredAt"]),
+        ({**event, "occurredAt": ["2026-11-20"]}, ["occurredAt"]),
+        ({**event, "occurredAt": "2026-11-20T17:00:00Z" + " " * 100}, ["occurredAt"]),
+        ({**event, "occurredAt": "\u0662\u0660\u0662\u0666-11-20T17:00:00Z"}, ["occurredAt"]),
+    ]
+    for payload, field in cases:
+        # json.dumps escapes the control characters as JSON allows (\u0000): the body is well-formed JSON.
+        response = await post(shop, payload)
+        assert response.status_code == 400, (payload, response.text)
+        assert response.json()["error"] == "INVALID_INPUT", (payload, response.text)
+        assert response.json()["field"] == field, (payload, response.text)
+    assert await tracking_rows(shop) == before
+    # Tab, line feed and carriage return are text in a description, and a time with an offset is taken in UTC.
+    fine = await post(
+        shop, {**event, "description": "Left at the door\r\n\tby the porch", "occurredAt": "2026-11-20T12:00:00-05:00"}
+    )
+    assert fine.json() == {"outcome": "MOVED", "shipmentStatus": "IN_TRANSIT"}, fine.text
+
+
+async def test_bodies_the_json_parser_cannot_take_are_refused_before_the_signature_is_checked(shop: Api) -> None:
+    await shipped_order(shop)
+    before = await tracking_rows(shop)
+    deep = b'{"carrierEventId": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"
+    long_number = b'{"carrierEventId": ' + b"7" * 5_000 + b"}"
+    for body in (deep, long_number, b'{"carrierEventId": "\xff"}'):
+        for signature in (None, signed(body, SECRETS["UPS"])):
+            response = await post(shop, body, secret=None, signature=signature)
+            assert response.status_code == 400, response.text
+            assert response.json()["error"] == "INVALID_JSON", response.text
+    assert await tracking_rows(shop) == before
+
+
+async def test_a_body_over_64_kib_is_refused_as_it_is_read(shop: Api) -> None:
+    """By its Content-Length before a byte is read, and without one once 64 KiB have come in."""
+
+    class Chunks:
+        def __init__(self) -> None:
+            self.sent = 0
+
+        async def __aiter__(self):
+            while self.sent < 30_000_000:
+                self.sent += 16 * 1024
+                yield b" " * (16 * 1024)
+
+    for headers in ({"Content-Length": "30000000"}, {}):
+        chunks = Chunks()
+        response = await shop.client.post(
+            "/webhooks/carriers/UPS", content=chunks, headers={"Content-Type": "application/json", **headers}
+        )
+        assert response.status_code == 413
+        assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
+        assert chunks.sent <= (0 if headers else 64 * 1024 + 16 * 1024), chunks.sent

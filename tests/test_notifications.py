@@ -202,6 +202,10 @@ async def test_a_shipped_order_is_emailed_and_texted_to_a_customer_who_opted_in(
         f"Order {second['number']} is confirmed",
         f"Order {second['number']} is cancelled",
     ]
+    # The cancellation is told by its reason code (a customer's own: CUSTOMER_REQUEST by default).
+    assert sms_gateway.received[-1]["text"] == (
+        f"Order {second['number']} is cancelled. Order {second['number']} cancelled at your request."
+    )
 
 
 async def test_carrier_scans_tell_the_customer_when_the_parcel_is_out_for_delivery_and_delivered(

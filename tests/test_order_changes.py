@@ -141,6 +141,9 @@ async def test_cancelling_everything_restores_stock_exactly_and_voids_the_rest(s
     stored = await assert_ledgers_reconcile(shop, order["id"])
     assert stored.cancelled_minor == stored.total_minor
     assert (await snapshot(shop))["reserved"] == before["reserved"]
+    # The agent's reason is an internal note: the customer's timeline tells the code (OTHER: nothing more).
+    timeline = (await shop.run("MyOrderDetail", {"id": order["id"]}, token=token))["data"]["node"]["timeline"]
+    assert [edge["node"]["message"] for edge in timeline["edges"]][-1] == f"Order {order['number']} cancelled."
     again = await shop.run("CancelMyOrder", {"input": {"orderId": order["id"]}}, token=token)
     assert again["data"]["cancelOrder"]["userErrors"][0]["code"] == "NOT_CANCELLABLE"
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import Api, serving
 from contract import document
 
-from ordergraph.schema.trusted_documents import MANIFEST, manifest_json, sha256
+from ordergraph.schema.trusted_documents import MANIFEST, manifest_json, persisted_documents, sha256
 
 NESTED_CONNECTIONS = """
 query { customers(first: 100) { edges { node { orders(first: 100) { edges { node {
@@ -32,14 +32,26 @@ fragment A on Customer { orders(first: 1) { edges { node { customer { ...B } } }
 fragment B on Customer { orders(first: 1) { edges { node { customer { ...A } } } } }
 """
 
+# Connections selected in a fragment on a type (`node` answers the Node interface): they cost as connections.
+THROUGH_A_FRAGMENT = """
+query($id: ID!) { node(id: $id) { ... on Customer { orders(first: 100) { edges { node {
+  customer { orders(first: 100) { edges { node { id } } } } } } } } } }
+"""
+
+# Connections without `first` (each costs as 20 items), 16 levels deep.
+WITHOUT_FIRST = "query { orders " + "{ edges { node { customer { orders " * 3 + "{ edges { node { id" + " }" * 16
+
 HOSTILE = [
-    ("DOCUMENT_TOO_LARGE", "query { me { id } }" + " " * 1_100_000, {}),
+    # Over the document limit (100 kB), under the body limit (a larger body is refused with 413 before parsing).
+    ("DOCUMENT_TOO_LARGE", "query { me { id } }" + " " * 200_000, {}),
     ("TOO_MANY_TOKENS", "query { " + "me { id } " * 3_000 + "}", {}),
     ("TOO_MANY_TOKENS", " ".join(f"query Q{n} {{ me {{ id }} }}" for n in range(1_000)), {}),
     ("TOO_MANY_OPERATIONS", " ".join(f"query Q{n} {{ me {{ id }} }}" for n in range(30)), {}),
     ("QUERY_TOO_DEEP", deep(8), {"id": "T3JkZXI6MQ=="}),
+    ("QUERY_TOO_DEEP", WITHOUT_FIRST, {}),
     ("TOO_MANY_ALIASES", aliases(200), {}),
     ("QUERY_TOO_COSTLY", NESTED_CONNECTIONS, {}),
+    ("QUERY_TOO_COSTLY", THROUGH_A_FRAGMENT, {"id": "Q3VzdG9tZXI6MQ=="}),
     ("GRAPHQL_VALIDATION_FAILED", FRAGMENT_CYCLE, {}),
 ]
 
@@ -112,7 +124,8 @@ def served_with(api: Api, **settings: object) -> contextlib.AbstractAsyncContext
 
 
 def persisted(operation: str) -> dict:
-    return {"persistedQuery": {"version": 1, "sha256Hash": sha256(document(operation))}}
+    """The persisted-query extension naming a contract operation by its id in the manifest."""
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256(persisted_documents()[operation][1])}}
 
 
 async def test_a_trusted_document_runs_by_its_hash_alone(api: Api) -> None:
@@ -122,9 +135,10 @@ async def test_a_trusted_document_runs_by_its_hash_alone(api: Api) -> None:
         headers={"Authorization": f"Bearer {token}"},
         json={"variables": {"first": 5}, "extensions": persisted("MyOrderHistory")},
     )
-    by_text = await api.run("MyOrderHistory", {"first": 5}, token=token)
+    by_text = (await api.post(persisted_documents()["MyOrderHistory"][1], {"first": 5}, token=token)).json()
     assert by_hash.status_code == 200
     assert by_hash.json()["data"] == by_text["data"]
+    assert by_hash.json()["data"]["me"]["orders"]["__typename"] == "OrderConnection"
 
 
 @pytest.mark.parametrize("trusted_only", [False, True])
@@ -146,8 +160,11 @@ async def test_trusted_documents_only_refuses_any_other_document_before_it_runs(
         assert handmade["data"] is None
         assert handmade["errors"][0]["extensions"]["code"] == "UNTRUSTED_DOCUMENT"
         assert executed == []
-        # The clients' documents still run, by hash or by their exact text.
-        by_text = await strict.run("SearchOrders", {"first": 2}, token=token)
+        # The clients' documents still run, by hash or by their exact text: as Apollo sends it, __typename added.
+        apollo_text = persisted_documents()["SearchOrders"][1]
+        by_text = (await strict.post(apollo_text, {"first": 2}, token=token)).json()
+        as_written = (await strict.post(document("SearchOrders"), {"first": 2}, token=token)).json()
+        assert as_written["errors"][0]["extensions"]["code"] == "UNTRUSTED_DOCUMENT"
         by_hash = (
             await strict.client.post(
                 "/graphql",

@@ -1,0 +1,301 @@
+"""The rules every input a client sends must keep, written once and applied to every String, ID and DateTime value
+of the operation that runs (arguments and input-object fields, literals and variables alike), before it executes:
+
+- characters: no C0 control character (U+0000 to U+001F), no DEL (U+007F), no C1 control character (U+0080 to
+  U+009F) and no unpaired surrogate (U+D800 to U+DFFF); free text that may span lines (notes, reasons,
+  customisations, descriptions) may hold tab, line feed and carriage return;
+- length: at most `TEXT_RULES[coordinate]` characters for the input coordinates listed there, and otherwise
+  `DEFAULT_TEXT` for a String and `ID_RULE` for an ID;
+- times: a DateTime carries its offset from UTC and is a time UTC can hold (a naive time, a date alone, or
+  9999-12-31T23:00:00-05:00 would otherwise fail in the database as an internal error).
+
+A String or DateTime that breaks its rule is refused with BAD_USER_INPUT; an ID with INVALID_ID (no ID this graph
+issued holds such characters or is that long). The error names the argument and the path inside it
+(`extensions.field`), and nothing runs: no resolver, no SQL. `describe_input_rules` writes each String's limit into
+the schema's descriptions, so the schema documents what this module enforces. The carrier webhook
+(server/carrier_webhooks.py) holds its fields to the same rules through `text_problem`.
+"""
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from graphql import (
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLArgument,
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Undefined,
+    get_named_type,
+    get_operation_ast,
+    value_from_ast,
+)
+from graphql.execution.values import get_variable_values
+from strawberry.extensions import SchemaExtension
+
+from ordergraph.resolvers.fulfillment_steps import MAX_TRACKING_NUMBER
+from ordergraph.resolvers.order_changes import MAX_NOTE_LENGTH
+from ordergraph.resolvers.placement import MAX_IDEMPOTENCY_KEY
+from ordergraph.resolvers.return_requests import MAX_REASON
+from ordergraph.resolvers.tracking import MAX_EVENT_ID, MAX_TEXT
+from ordergraph.schema.node import MAX_GLOBAL_ID_LENGTH
+
+
+@dataclass(frozen=True, slots=True)
+class TextRule:
+    max_length: int
+    multiline: bool = False  # free text: tab, line feed and carriage return allowed
+
+
+DEFAULT_TEXT = TextRule(200)  # names, address lines, cities, search terms, cursors, tokens, keys…
+ID_RULE = TextRule(MAX_GLOBAL_ID_LENGTH)
+CODE = TextRule(64)  # SKUs, codes, carrier names, event types
+NOTE = TextRule(MAX_NOTE_LENGTH, multiline=True)
+REASON = TextRule(500, multiline=True)
+
+# The limit of each input coordinate that is not the default: "InputType.field" for an input object's field,
+# "Type.field(argument)" for an argument.
+TEXT_RULES: Mapping[str, TextRule] = {
+    # Free text over several lines.
+    "AddOrderNoteInput.message": NOTE,
+    "CancelOrderInput.reason": NOTE,
+    "HoldOrderInput.reason": NOTE,
+    "AdjustInventoryInput.reason": REASON,
+    "RejectReturnInput.reason": TextRule(MAX_REASON, multiline=True),
+    "OrderLineInput.customization": REASON,
+    "RecordShipmentEventInput.description": TextRule(MAX_TEXT, multiline=True),
+    # One line.
+    "RecordShipmentEventInput.location": TextRule(MAX_TEXT),
+    "RecordShipmentEventInput.carrierEventId": TextRule(MAX_EVENT_ID),
+    "ShipFulfillmentOrderInput.trackingNumber": TextRule(MAX_TRACKING_NUMBER),
+    "ShipFulfillmentOrderInput.carrier": CODE,
+    "PlaceOrderInput.idempotencyKey": TextRule(MAX_IDEMPOTENCY_KEY),
+    "PlaceOrderInput.deliveryMethodCode": CODE,
+    "UpdateOrderShippingInput.deliveryMethodCode": CODE,
+    "OrderLineInput.sku": CODE,
+    "AdjustInventoryInput.sku": CODE,
+    "Query.products(skus)": CODE,
+    "OrderEventFilter.types": CODE,
+    "AddressInput.country": CODE,
+    "AddressInput.postalCode": TextRule(20),
+    "Product.availability(postalCode)": TextRule(20),
+    "AddressInput.phone": TextRule(32),
+    "NotificationPreferencesInput.phone": TextRule(32),
+}
+
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_REFUSED_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def rule_for(coordinate: str, type_name: str = "String") -> TextRule:
+    """The rule for one input coordinate of the named type (String or ID)."""
+    if type_name == "ID":
+        return ID_RULE
+    return TEXT_RULES.get(coordinate, DEFAULT_TEXT)
+
+
+def text_problem(value: str, rule: TextRule) -> str | None:
+    """What is wrong with `value` under `rule` (a phrase to follow the value's name), or None."""
+    if len(value) > rule.max_length:
+        return f"holds {len(value):,} characters; at most {rule.max_length:,} are allowed"
+    refused = (_REFUSED_MULTILINE if rule.multiline else _REFUSED).search(value)
+    if refused is None:
+        return None
+    code_point = f"U+{ord(refused.group()):04X}"
+    if "\ud800" <= refused.group() <= "\udfff":
+        return f"holds an unpaired surrogate ({code_point})"
+    allowed = "tab, line feed and carriage return are the only ones allowed" if rule.multiline else "none is allowed"
+    return f"holds a control character ({code_point}); {allowed}"
+
+
+class InputRuleViolation(GraphQLError):
+    def __init__(self, message: str, node: Any, code: str, field: Sequence[str]) -> None:
+        super().__init__(message, nodes=[node], extensions={"code": code, "field": list(field)})
+
+
+def check_operation(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+) -> InputRuleViolation | None:
+    """The first String or ID input value of the operation that would run that breaks its rule, as the error to
+    answer, or None. Variables that do not coerce to their types are left to execution, which refuses them."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
+    coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}), max_errors=1)
+    if isinstance(coerced, list):
+        return None
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return None
+    walker = _Walker(schema, document, coerced.coerced)
+    return next(walker.operation(operation, root), None)
+
+
+class _Walker:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        self.seen: set[str] = set()
+
+    def operation(self, operation: OperationDefinitionNode, root: GraphQLObjectType) -> Iterator[InputRuleViolation]:
+        yield from self.directives(operation.directives)
+        yield from self.selections(operation.selection_set, root)
+
+    def selections(self, selections: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Iterator:
+        for selection in selections.selections if selections else ():
+            yield from self.directives(selection.directives)
+            if isinstance(selection, FieldNode):
+                fields = parent.fields if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else {}
+                definition = fields.get(selection.name.value)
+                if definition is None:
+                    continue  # __typename; validation refused anything else
+                owner = f"{parent.name}.{selection.name.value}" if parent else selection.name.value
+                yield from self.arguments(selection, definition.args, owner, selection.name.value)
+                yield from self.selections(selection.selection_set, get_named_type(definition.type))
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                yield from self.selections(
+                    selection.selection_set, self.schema.get_type(condition.name.value) if condition else parent
+                )
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.fragments.get(name)
+                if fragment is None or name in self.seen:
+                    continue  # the same fragment holds the same values wherever it is spread
+                self.seen.add(name)
+                yield from self.selections(
+                    fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value)
+                )
+
+    def directives(self, directives: Sequence[DirectiveNode] | None) -> Iterator[InputRuleViolation]:
+        for directive in directives or ():
+            definition = self.schema.get_directive(directive.name.value)
+            if definition is not None:
+                yield from self.arguments(directive, definition.args, f"@{directive.name.value}", directive.name.value)
+
+    def arguments(
+        self, node: FieldNode | DirectiveNode, definitions: Mapping[str, GraphQLArgument], owner: str, where: str
+    ) -> Iterator[InputRuleViolation]:
+        for argument in node.arguments or ():
+            definition = definitions.get(argument.name.value)
+            if definition is None:
+                continue
+            value = value_from_ast(argument.value, definition.type, self.variables)
+            if value is Undefined:
+                continue
+            name = argument.name.value
+            yield from _values(value, definition.type, f"{owner}({name})", [name], where, argument)
+
+
+def _values(
+    value: Any, type_: GraphQLInputType, coordinate: str, path: list[str], where: str, node: Any
+) -> Iterator[InputRuleViolation]:
+    """Every rule broken in one coerced input value of `type_` (lists and input objects walked through)."""
+    if value is None:
+        return
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        for index, item in enumerate(value):
+            yield from _values(item, type_.of_type, coordinate, [*path, str(index)], where, node)
+    elif isinstance(type_, GraphQLInputObjectType) and isinstance(value, Mapping):
+        for name, field in type_.fields.items():
+            key = field.out_name or name
+            if key in value:
+                yield from _values(value[key], field.type, f"{type_.name}.{name}", [*path, name], where, node)
+    elif isinstance(type_, GraphQLScalarType) and type_.name in ("String", "ID") and isinstance(value, str):
+        problem = text_problem(value, rule_for(coordinate, type_.name))
+        if problem is not None:
+            code = "INVALID_ID" if type_.name == "ID" else "BAD_USER_INPUT"
+            kind = "is not an ID this graph issued: it" if type_.name == "ID" else ""
+            message = " ".join(filter(None, [f"{'.'.join(path)} of {where}", kind, problem])) + "."
+            yield InputRuleViolation(message, node, code, path)
+    elif isinstance(type_, GraphQLScalarType) and isinstance(value, datetime):
+        problem = time_problem(value)
+        if problem is not None:
+            yield InputRuleViolation(f"{'.'.join(path)} of {where} {problem}.", node, "BAD_USER_INPUT", path)
+
+
+def time_problem(value: datetime) -> str | None:
+    """What is wrong with a DateTime a client sent, or None: it must say its offset from UTC (ISO 8601 without
+    one, or a date alone, names no instant), and be a time that UTC can hold (9999-12-31T23:00:00-05:00 is not)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "is a time without an offset from UTC; give one, e.g. 2026-11-20T17:00:00Z"
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        return "is out of range once taken to UTC"
+    return None
+
+
+class InputRules(SchemaExtension):
+    """Refuses the operation before it executes when one of its String or ID input values breaks its rule. It
+    sits after RequestLimits and validation (it reads the validated document and the variables as they coerce)
+    and before the customer result cache and execution."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            violation = check_operation(
+                context.schema._schema, context.graphql_document, context.operation_name, context.variables
+            )
+            if violation is not None:
+                raise violation
+        yield
+
+
+# A connection's cursor: written by the server and sent back as it was, so its limit goes without saying.
+CURSOR_ARGUMENT = "after"
+
+
+def describe_input_rules(schema: GraphQLSchema) -> None:
+    """Adds each String input's limit ("At most 200 characters.") to its description in the schema, once
+    (cursors' aside)."""
+    for type_ in schema.type_map.values():
+        if type_.name.startswith("__"):
+            continue
+        if isinstance(type_, GraphQLInputObjectType):
+            for name, input_field in type_.fields.items():
+                _describe(input_field, f"{type_.name}.{name}")
+        elif isinstance(type_, (GraphQLObjectType, GraphQLInterfaceType)):
+            for field_name, field in type_.fields.items():
+                for name, argument in field.args.items():
+                    if name != CURSOR_ARGUMENT:
+                        _describe(argument, f"{type_.name}.{field_name}({name})")
+
+
+def _describe(value: Any, coordinate: str) -> None:
+    named = get_named_type(value.type)
+    if not (isinstance(named, GraphQLScalarType) and named.name == "String"):
+        return
+    rule = rule_for(coordinate)
+    each = " each" if _is_list(value.type) else ""
+    limit = f"At most {rule.max_length:,} characters{each}."
+    description = value.description or ""
+    if f"at most {rule.max_length:,} characters" in description.lower():
+        return
+    value.description = f"{description} {limit}" if description else limit
+
+
+def _is_list(type_: Any) -> bool:
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
