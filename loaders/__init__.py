@@ -26,12 +26,16 @@ from ordergraph.models import (
     FulfillmentOrderLine,
     InventoryLevel,
     Location,
+    Market,
+    MarketCountry,
     Order,
     OrderEvent,
     OrderLine,
     Payment,
+    PickupPoint,
     PostalCode,
     Product,
+    ProductPrice,
     Return,
     ReturnLine,
     Shipment,
@@ -72,6 +76,20 @@ class Loaders:
         self.delivery_method = rows_by_key(read, DeliveryMethod, DeliveryMethod.code, batch=batch)
         self.product = rows_by_key(read, Product, Product.sku, batch=batch)
         self.postal_code = rows_by_key(read, PostalCode, PostalCode.code, batch=batch)
+        self.market = rows_by_key(read, Market, Market.code, batch=batch)
+        self.pickup_point = rows_by_key(read, PickupPoint, PickupPoint.id, batch=batch)
+        self.product_prices_by_sku = rows_by_parent(
+            read, ProductPrice, ProductPrice.sku, [ProductPrice.market_code], batch=batch
+        )
+        self.countries_by_market = rows_by_parent(
+            read, MarketCountry, MarketCountry.market_code, [MarketCountry.country], batch=batch
+        )
+        self.default_market: DataLoader[Hashable, Market | None] = DataLoader(
+            batch_load_fn=self._default_market(read), batch=batch
+        )
+        self.markets: DataLoader[Hashable, list[Market]] = DataLoader(
+            batch_load_fn=self._all_markets(read), batch=batch
+        )
 
         self.addresses_by_customer = rows_by_parent(
             read, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position], batch=batch
@@ -165,5 +183,31 @@ class Loaders:
                     (await session.exec(select(DeliveryMethod).order_by(col(DeliveryMethod.position)))).all()
                 )
             return [methods for _ in keys]
+
+        return batch
+
+    @staticmethod
+    def _default_market(
+        read: ReadSession,
+    ) -> Callable[[Sequence[Hashable]], Coroutine[Any, Any, list[Market | None]]]:
+        """The default market (key "default"): the one whose currency a shop without a destination shows."""
+
+        async def batch(keys: Sequence[Hashable]) -> list[Market | None]:
+            async with read() as session:
+                market = (await session.exec(select(Market).where(col(Market.is_default)))).first()
+            return [market for _ in keys]
+
+        return batch
+
+    @staticmethod
+    def _all_markets(
+        read: ReadSession,
+    ) -> Callable[[Sequence[Hashable]], Coroutine[Any, Any, list[list[Market]]]]:
+        """Every market in display order (keyed by a constant: it is one small table)."""
+
+        async def batch(keys: Sequence[Hashable]) -> list[list[Market]]:
+            async with read() as session:
+                markets = list((await session.exec(select(Market).order_by(col(Market.position)))).all())
+            return [markets for _ in keys]
 
         return batch

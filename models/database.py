@@ -11,6 +11,11 @@ under READ COMMITTED every statement takes its own snapshot either way, and a re
 session. Connections are not pinged at checkout (three round trips each time); they are recycled after
 RECYCLE_SECONDS, and one that fails as disconnected fails its statement and has the pool replace every
 connection opened before it.
+
+Case-insensitive search (`ilike`) must fold every letter, not only ASCII ("ŠŤASTNÝ" finds "Jiří Šťastný").
+PostgreSQL does; SQLite's built-in lower() folds ASCII only, so every SQLite connection replaces it with Python's
+str.lower (`_lower`), which fixes every `ilike` with no SQL change. Rule: no expression index on lower() on
+SQLite, since such an index would be built by whichever lower() the writing connection had.
 """
 
 from collections.abc import AsyncIterator
@@ -83,7 +88,13 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE_OPTION) else "BEGIN")
+
+
+def _lower(value: object) -> object:
+    """SQLite's lower() for every script: text lower-cased by Python, anything else (NULL, numbers) as it is."""
+    return value.lower() if isinstance(value, str) else value

@@ -170,3 +170,16 @@ class EventType(StrEnum):
     RETURN_RECEIVED = "RETURN_RECEIVED"
     REFUND_ISSUED = "REFUND_ISSUED"
     NOTIFICATION_PREFERENCES_UPDATED = "NOTIFICATION_PREFERENCES_UPDATED"
+
+
+class PickupPointKind(StrEnum):
+    PICKUP_POINT = "PICKUP_POINT"
+    PARCEL_LOCKER = "PARCEL_LOCKER"
+
+
+class TaxClass(StrEnum):
+    """What the goods are; each country's rate table says what a class costs there."""
+
+    STANDARD = "STANDARD"
+    REDUCED = "REDUCED"
+    ZERO = "ZERO"

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-# ISO 4217 exponents that differ from 2; the demo data uses USD.
+# ISO 4217 exponents that differ from 2 (USD, CZK, SAR and AED, the markets' currencies, all have 2).
 _EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
 
 
@@ -11,7 +11,7 @@ def exponent(currency: str) -> int:
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:
-    """12345 USD minor units -> Decimal('123.45'), always with the currency's number of places."""
+    """12345 minor units of USD (or CZK, SAR, AED) -> Decimal("123.45"), with the currency's number of places."""
     return Decimal(minor).scaleb(-exponent(currency))
 
 

@@ -7,6 +7,7 @@ from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from ordergraph.models.customer import AddressFields
 from ordergraph.models.enums import ActorKind, Channel, HoldReason, OrderStatus
 from ordergraph.models.money import share
+from ordergraph.models.tax import added_tax
 
 
 class Order(SQLModel, table=True):
@@ -51,12 +52,21 @@ class Order(SQLModel, table=True):
     idempotency_scope: str | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    # The market of the destination country, and whether the order's prices include tax (a snapshot).
+    market_code: str = Field(
+        default="US", max_length=8, foreign_key="market.code", sa_column_kwargs={"server_default": "US"}
+    )
+    prices_include_tax: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The rate used for the shipping tax, in parts per million; null on orders placed before markets.
+    shipping_tax_rate_ppm: int | None = None
+    pickup_point_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="pickup_point.id")
 
     __table_args__ = (
         sa.Index("ix_orders_customer_placed", "customer_id", "placed_at", "id"),
         sa.Index("ix_orders_status_placed", "status", "placed_at", "id"),
         sa.Index("ix_orders_placed", "placed_at", "id"),
         sa.Index("ix_orders_channel_placed", "channel", "placed_at", "id"),
+        sa.Index("ix_orders_market_placed", "market_code", "placed_at", "id"),
         sa.UniqueConstraint("idempotency_scope", "idempotency_key", name="uq_orders_idempotency"),
     )
 
@@ -105,6 +115,9 @@ class OrderLine(SQLModel, table=True):
     unit_price_minor: int
     tax_minor: int = 0
     currency: str = Field(max_length=3)
+    # The product's tax class and the rate used (parts per million); null on lines placed before markets.
+    tax_class: str | None = Field(default=None, max_length=16)
+    tax_rate_ppm: int | None = None
 
     __table_args__ = (
         sa.CheckConstraint(
@@ -126,11 +139,15 @@ class OrderLine(SQLModel, table=True):
 
 def cancelled_value_minor(order: Order, lines: list[OrderLine]) -> int:
     """What cancellations take off the order's total: each cancelled unit's price and its share of the line's
-    tax, plus shipping and the tax on it once every unit is cancelled (then it is the whole total)."""
+    tax, plus shipping and the tax on it once every unit is cancelled (then it is the whole total). Where prices
+    include tax, the tax is inside them and adds nothing (`added_tax`)."""
+    included = order.prices_include_tax
     value = sum(
-        line.unit_price_minor * line.quantity_cancelled + share(line.tax_minor, line.quantity_cancelled, line.quantity)
+        line.unit_price_minor * line.quantity_cancelled
+        + added_tax(share(line.tax_minor, line.quantity_cancelled, line.quantity), included=included)
         for line in lines
     )
     if all(line.quantity_cancelled == line.quantity for line in lines):
-        value += order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in lines)
+        shipping_tax = order.tax_minor - sum(line.tax_minor for line in lines)
+        value += order.shipping_minor + added_tax(shipping_tax, included=included)
     return value

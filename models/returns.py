@@ -36,3 +36,6 @@ class ReturnLine(SQLModel, table=True):
     reason: ReturnReason = Field(sa_type=enum_column(ReturnReason))
     quantity_received: int = 0
     quantity_restocked: int = 0
+    # The credit note's amounts, set when the units are received: the value refunded and the tax inside it.
+    refund_minor: int | None = None
+    refund_tax_minor: int | None = None

@@ -94,6 +94,7 @@ class Method:
     transit_hours: int = 0
     weekend_delivery: bool = False
     metro_only: bool = False
+    workdays: frozenset[int] = frozenset(range(5))  # date.weekday() of the carrier's working days
 
     @classmethod
     def of(cls, method: DeliveryMethod) -> "Method":
@@ -105,6 +106,7 @@ class Method:
             method.transit_hours,
             method.weekend_delivery,
             method.metro_only,
+            frozenset(int(digit) - 1 for digit in method.carrier_weekdays),
         )
 
     @property
@@ -113,7 +115,7 @@ class Method:
         return self.kind is DeliveryKind.SHIP and self.transit_days == 0
 
     def runs_on(self, day: date) -> bool:
-        return day.weekday() < 5 or self.weekend_delivery
+        return self.weekend_delivery or day.weekday() in self.workdays
 
 
 def carrier_days_after(method: Method, day: date, days: int) -> date:

@@ -7,7 +7,8 @@ Roles:
   for agents (INTERNAL_TEXT below: hold reasons, internal notes) never reach them.
 - An agent sees everything.
 - An analyst reads every order for BI, with nothing that identifies a customer or that a person wrote.
-- Without a valid token only the public catalogue (products and their availability) answers.
+- Without a valid token only the public catalogue answers: products and their availability, `markets`, and the
+  store finder (`pickupPoints`, `stores`); each counts in the anonymous cost budget (schema/limits.py).
 
 What a value is decides who sees it (`SHOWN`, read through `shows` and the Viewer's `sees_*` properties):
 
@@ -34,8 +35,8 @@ The analysts' rule, path by path (nothing below depends on customers' data, so n
   has nothing else to match and is refused to analysts with FORBIDDEN whatever the term. Agents' terms also
   match names and emails (customers: and phones), as literal text (`loaders.contains_text`).
 - Sort keys and filters: every sort key (placedAt, total, number) and filter (status, channel, dates, customer
-  ID) is non-personal; a personal one added later must be refused to analysts here.
-- Aggregates (`orderStats`): group by day, status, channel and location only, never by a personal value.
+  ID, currency, market) is non-personal; a personal one added later must be refused to analysts here.
+- Aggregates (`orderStats`): group by day, status, channel, location and market only, never by a personal value.
 - Timelines and activity feeds (`Order.timeline`, `Customer.activity`): analysts get every event with its type,
   time, visibility and actor kind; the message is null (FREE_TEXT), a customer actor's name too (PERSONAL).
 - Live events (subscriptions): `orderEvents` is for agents, `orderUpdated` for agents and the order's customer,

@@ -1,20 +1,24 @@
 """The public catalogue: products and where and how soon they can be had.
 
 Delivery options come from the routing code placement uses (models.routing), so that what the
-product page promises is what placement does.
+product page promises is what placement does. They are the methods of one market: the market of `country` when
+the page names one (located by postal code or city, resolvers/sourcing.locate), the default market otherwise (a
+US database lists exactly the US methods). Prices per market: resolvers/markets.price_in.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from ordergraph.models import DeliveryMethod, Location, Product
+from ordergraph.models import DeliveryMethod, Location, Market, Product, ProductPrice
 from ordergraph.models.enums import DeliveryKind, StockStatus
 from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, great_circle_km, route
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import BadUserInput
-from ordergraph.resolvers.sourcing import sources_from
+from ordergraph.resolvers.markets import market_for_country, price_in
+from ordergraph.resolvers.sourcing import locate, sources_from
 
 MAX_SKUS_PER_REQUEST = 100
+DEFAULT_MARKET = "default"  # the key of the default-market and all-markets loaders
 LOW_STOCK_THRESHOLD = 10
 
 
@@ -54,15 +58,31 @@ def stock_status(available: int) -> StockStatus:
     return StockStatus.LOW_STOCK if available < LOW_STOCK_THRESHOLD else StockStatus.IN_STOCK
 
 
-async def availability(ctx: RequestContext, product: Product, postal_code: str | None) -> Availability:
-    """Stock per location and, per delivery method, whether one unit can reach `postal_code` and by when:
-    the same `route` placement runs, on the same stock, so the page promises what placement does."""
+async def availability(
+    ctx: RequestContext,
+    product: Product,
+    postal_code: str | None,
+    country: str | None = None,
+    city: str | None = None,
+) -> Availability:
+    """Stock per location and, per delivery method of the market, whether one unit can reach the destination
+    (`postal_code`, or `country` with a postal code or city) and by when: the same `route` placement runs, on the
+    same stock, so the page promises what placement does. A country no market serves has no delivery options."""
     levels = await ctx.loaders.inventory_by_sku.load(product.sku)
     locations = await ctx.loaders.location.load_many([level.location_id for level in levels])
-    known = await ctx.loaders.postal_code.load(postal_code.strip()) if postal_code else None
     methods: list[DeliveryMethod] = await ctx.loaders.delivery_methods.load("all")
+    destination: Destination | None
+    market: Market | None
+    if country is None or not country.strip():
+        known = await ctx.loaders.postal_code.load(postal_code.strip()) if postal_code else None
+        destination = Destination(known.latitude, known.longitude, known.metro_area, known.timezone) if known else None
+        market = await ctx.loaders.default_market.load(DEFAULT_MARKET)
+    else:
+        async with ctx.read() as session:
+            market = await market_for_country(session, country)
+            destination = await locate(session, country=country.strip().upper(), postal_code=postal_code, city=city)
+    methods = [m for m in methods if market is not None and m.market_code == market.code]
 
-    destination = Destination(known.latitude, known.longitude, known.metro_area, known.timezone) if known else None
     sources = sources_from(zip(levels, locations, strict=True))
     total = sum(level.available for level in levels)
     per_location = [
@@ -82,6 +102,27 @@ async def availability(ctx: RequestContext, product: Product, postal_code: str |
         else:
             options.append(DeliveryOption(method, None, False))
     return Availability(total, stock_status(total), per_location, options)
+
+
+async def price_in_market(ctx: RequestContext, product: Product, market_code: str) -> int | None:
+    """The product's unit price in the market (minor units of its currency), or None when it has none there."""
+    market: Market | None = await ctx.loaders.market.load(market_code.strip().upper())
+    if market is None:
+        return None
+    rows: list[ProductPrice] = await ctx.loaders.product_prices_by_sku.load(product.sku)
+    return price_in(product, market, {row.sku: row for row in rows if row.market_code == market.code})
+
+
+async def prices(ctx: RequestContext, product: Product) -> list[tuple[Market, int]]:
+    """The product's price in every market where it has one, by market position."""
+    markets: list[Market] = await ctx.loaders.markets.load(DEFAULT_MARKET)
+    rows: list[ProductPrice] = await ctx.loaders.product_prices_by_sku.load(product.sku)
+    found = []
+    for market in markets:
+        price = price_in(product, market, {row.sku: row for row in rows if row.market_code == market.code})
+        if price is not None:
+            found.append((market, price))
+    return found
 
 
 def _nearest_pickup_store(sources: list[Source], sku: str, destination: Destination | None) -> int | None:

@@ -27,6 +27,7 @@ from ordergraph.models import (
     Location,
     Order,
     OrderLine,
+    PickupPoint,
     Shipment,
     ShipmentEvent,
 )
@@ -41,6 +42,7 @@ from ordergraph.models.enums import (
 )
 from ordergraph.models.money import share, to_decimal
 from ordergraph.models.routing import Method, estimated_delivery
+from ordergraph.models.tax import added_tax
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import require_agent
 from ordergraph.resolvers.context import RequestContext
@@ -153,7 +155,8 @@ async def ship_fulfillment_order(
             order=order,
             customer_id=order.customer_id,
             type=EventType.SHIPMENT_CREATED,
-            message=f"Shipped with {shipment.carrier}, tracking number {tracking_number}.",
+            message=f"Shipped with {shipment.carrier}, tracking number {tracking_number}."
+            + await _point_note(session, order),
             visibility=EventVisibility.CUSTOMER,
             actor=actor_of(viewer),
         )
@@ -278,6 +281,14 @@ async def _same_shipment(
     return None
 
 
+async def _point_note(session: AsyncSession, order: Order) -> str:
+    """For an order to a pickup point or parcel locker: where the parcel will wait ("" otherwise)."""
+    if order.pickup_point_id is None:
+        return ""
+    point = await session.get(PickupPoint, order.pickup_point_id)
+    return f" It will wait at {point.name} ({point.external_id})." if point else ""
+
+
 async def _estimated_delivery(
     session: AsyncSession, order: Order, location: Location, shipped_at: datetime
 ) -> datetime | None:
@@ -288,7 +299,11 @@ async def _estimated_delivery(
     destination = None
     if order.ship_country:
         destination = await locate(
-            session, country=order.ship_country, postal_code=order.ship_postal_code, region=order.ship_region
+            session,
+            country=order.ship_country,
+            postal_code=order.ship_postal_code,
+            region=order.ship_region,
+            city=order.ship_city,
         )
     return estimated_delivery(Method.of(method), shipped_at, location.timezone, destination)
 
@@ -351,15 +366,22 @@ async def _leave(
 def capture_amount(order: Order, lines: list[OrderLine], leaving: dict[int, int]) -> int:
     """What the units `leaving` (order line id → units) are worth, taken before they are counted as shipped:
     their price, their line's tax by cumulative share of its units (so the shares of a line add up to its
-    tax), and by cumulative share of the order's units not cancelled, shipping with the tax on it."""
+    tax), and by cumulative share of the order's units not cancelled, shipping with the tax on it. Where prices
+    include tax, the tax is inside them and adds nothing (`added_tax`)."""
+    included = order.prices_include_tax
     by_id = {line.id: line for line in lines}
     value = 0
     for line_id, quantity in leaving.items():
         line = by_id[line_id]
         before = line.quantity_shipped
         value += line.unit_price_minor * quantity
-        value += share(line.tax_minor, before + quantity, line.quantity) - share(line.tax_minor, before, line.quantity)
-    shipping = order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in lines)
+        value += added_tax(
+            share(line.tax_minor, before + quantity, line.quantity) - share(line.tax_minor, before, line.quantity),
+            included=included,
+        )
+    shipping = order.shipping_minor + added_tax(
+        order.tax_minor - sum(line.tax_minor for line in lines), included=included
+    )
     active = sum(line.quantity - line.quantity_cancelled for line in lines)
     left_before = sum(line.quantity_shipped for line in lines)
     units = sum(leaving.values())

@@ -7,7 +7,7 @@ from ordergraph.resolvers.context import RequestContext
 
 
 async def owner_of(ctx: RequestContext, type_name: str, obj: Any) -> int | None:
-    """The customer an object belongs to; None for shared objects such as locations."""
+    """The customer an object belongs to; None for shared objects such as locations and pickup points."""
     loaders = ctx.loaders
     if type_name == "Customer":
         return obj.id
@@ -30,6 +30,7 @@ async def resolve_node(ctx: RequestContext, type_name: str, pk: int | str) -> An
         "Payment": ctx.loaders.payment,
         "FulfillmentOrder": ctx.loaders.fulfillment_order,
         "Location": ctx.loaders.location,
+        "PickupPoint": ctx.loaders.pickup_point,
     }.get(type_name)
     if loader is None:
         return None

@@ -38,6 +38,8 @@ class OrderFilter:
     placed_after: datetime | None = None  # inclusive
     placed_before: datetime | None = None  # exclusive
     customer_id: int | None = None
+    currencies: list[str] = field(default_factory=list)  # ISO 4217 codes
+    markets: list[str] = field(default_factory=list)  # market codes
 
 
 SEARCH_IDENTIFIERS = "order numbers, SKUs and tracking numbers"
@@ -72,6 +74,10 @@ def _conditions(f: OrderFilter, *, personal_search: bool) -> list[sa.ColumnEleme
         conditions.append(col(Order.placed_at) < f.placed_before)
     if f.customer_id is not None:
         conditions.append(col(Order.customer_id) == f.customer_id)
+    if f.currencies:
+        conditions.append(col(Order.currency).in_({c.strip().upper() for c in f.currencies}))
+    if f.markets:
+        conditions.append(col(Order.market_code).in_({m.strip().upper() for m in f.markets}))
     term = (f.search or "").strip()
     if term:
         conditions.append(_search(term, personal=personal_search))

@@ -6,6 +6,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +18,7 @@ from ordergraph.models import (
     Customer,
     CustomerAddress,
     DeliveryMethod,
+    Market,
     Order,
     OrderLine,
     Product,
@@ -32,16 +34,17 @@ from ordergraph.models.enums import (
 )
 from ordergraph.models.money import to_decimal
 from ordergraph.models.routing import CartLine, Method, RoutePlan
+from ordergraph.models.tax import Priced, price_order, rate_ppm
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
-from ordergraph.resolvers.destination import destination_for
+from ordergraph.resolvers.destination import Recipient, Where, destination_for
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
+from ordergraph.resolvers.markets import market_for_country, price_in, product_prices
 from ordergraph.resolvers.order_state import set_derived_status
 from ordergraph.resolvers.ports import Ports
 from ordergraph.resolvers.ports.fraud import FraudCheck, address_fingerprint
-from ordergraph.resolvers.ports.tax import tax_minor
 from ordergraph.resolvers.sourcing import plan_route, reserve_and_fulfil
 
 MAX_LINES = 100
@@ -65,26 +68,31 @@ class PlacementRequest:
     pickup_location_id: int | None
     payment_token: str
     idempotency_key: str
+    pickup_point_id: int | None = None
+    recipient: Recipient | None = None
 
     def fingerprint(self) -> str:
-        """Tells a replay of this request from a different request under the same idempotency key."""
+        """Tells a replay of this request from a different request under the same idempotency key. Fields added
+        later are left out while they are None, so a request hashes as it did before they existed."""
         body = {
             **asdict(self),
             "shipping_address": self.shipping_address.model_dump() if self.shipping_address else None,
         }
+        for later in ("pickup_point_id", "recipient"):
+            if body[later] is None:
+                del body[later]
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class Pricing:
-    subtotal_minor: int
-    shipping_minor: int
-    tax_minor: int
-    line_tax_minor: list[int]
+    """An order's prices in its market: unit prices and rates per line, the shipping rate, and the totals."""
 
-    @property
-    def total_minor(self) -> int:
-        return self.subtotal_minor + self.shipping_minor + self.tax_minor
+    market: Market
+    unit_price_minor: list[int]
+    line_rate: list[Decimal]
+    shipping_rate: Decimal
+    priced: Priced
 
 
 async def place_order(ctx: RequestContext, request: PlacementRequest) -> Order:
@@ -167,10 +175,19 @@ async def _place(
             "DELIVERY_METHOD_UNAVAILABLE", f"No delivery method {request.delivery_method_code}.", ["deliveryMethodCode"]
         )
     where = await destination_for(
-        session, method, shipping_address=request.shipping_address, pickup_location_id=request.pickup_location_id
+        session,
+        method,
+        shipping_address=request.shipping_address,
+        pickup_location_id=request.pickup_location_id,
+        pickup_point_id=request.pickup_point_id,
+        recipient=request.recipient,
+        customer_name=customer.name,
+        customer_phone=customer.phone,
     )
     destination, pickup = where.destination, where.pickup
-    pricing = _price(ctx.ports, request, products, method, where.tax_region)
+    pricing = await _price(session, ctx.ports, request, products, method, where)
+    priced, market = pricing.priced, pricing.market
+    point = where.pickup_point
 
     order = Order(
         number=_order_number(),
@@ -181,19 +198,23 @@ async def _place(
         updated_at=now,
         placed_by_kind=ActorKind.CUSTOMER if viewer.role is Role.CUSTOMER else ActorKind.AGENT,
         placed_by_name=viewer.name,
-        currency=products[request.lines[0].sku].currency,
-        subtotal_minor=pricing.subtotal_minor,
-        shipping_minor=pricing.shipping_minor,
-        tax_minor=pricing.tax_minor,
-        total_minor=pricing.total_minor,
+        currency=market.currency,
+        market_code=market.code,
+        prices_include_tax=market.prices_include_tax,
+        subtotal_minor=priced.subtotal_minor,
+        shipping_minor=priced.shipping_minor,
+        tax_minor=priced.tax_minor,
+        total_minor=priced.total_minor,
+        shipping_tax_rate_ppm=rate_ppm(pricing.shipping_rate),
         delivery_method_code=method.code,
         pickup_location_id=pickup.id if pickup else None,
+        pickup_point_id=point.id if point else None,
         idempotency_scope=scope,
         idempotency_key=request.idempotency_key,
         request_hash=fingerprint,
-        **shipping_columns(request.shipping_address),
+        **shipping_columns(where.ship_to),
     )
-    verdict = ctx.ports.fraud.screen(await _fraud_check(session, customer, order, request, now))
+    verdict = ctx.ports.fraud.screen(await _fraud_check(session, customer, order, where.ship_to, now))
     order.hold_reason = verdict.reason if verdict.hold else None
     session.add(order)
     await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
@@ -206,9 +227,11 @@ async def _place(
             product_name=products[line.sku].name,
             customization=line.customization,
             quantity=line.quantity,
-            unit_price_minor=products[line.sku].price_minor,
-            tax_minor=pricing.line_tax_minor[n - 1],
+            unit_price_minor=pricing.unit_price_minor[n - 1],
+            tax_minor=priced.line_tax_minor[n - 1],
             currency=order.currency,
+            tax_class=products[line.sku].tax_class,
+            tax_rate_ppm=rate_ppm(pricing.line_rate[n - 1]),
         )
         for n, line in enumerate(request.lines, start=1)
     ]
@@ -242,24 +265,59 @@ async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str
             raise Refusal(
                 "NOT_CUSTOMIZABLE", f"{product.name} cannot be customised.", ["lines", str(index), "customization"]
             )
-    if len({p.currency for p in products.values()}) > 1:
-        raise Refusal("INVALID_INPUT", "Every line of an order must be in one currency.", ["lines"])
     return products
 
 
-def _price(
+async def _price(
+    session: AsyncSession,
     ports: Ports,
     request: PlacementRequest,
     products: dict[str, Product],
     method: DeliveryMethod,
-    tax_region: tuple[str, str | None],
+    where: Where,
 ) -> Pricing:
-    """Catalog prices at order time, the method's shipping rate, tax on lines and shipping; exact minor units."""
-    rate = ports.tax.rate(*tax_region)
-    line_totals = [products[line.sku].price_minor * line.quantity for line in request.lines]
-    line_tax = [tax_minor(total, rate) for total in line_totals]
-    shipping = method.price_minor
-    return Pricing(sum(line_totals), shipping, sum(line_tax) + tax_minor(shipping, rate), line_tax)
+    """The market of the destination country, the lines' prices there, the rates of their tax classes and of
+    shipping, and the totals (exact minor units; tax added on top only where the market's prices exclude it)."""
+    market = await market_for_country(session, where.country)
+    if market is None:
+        raise Refusal(
+            "DELIVERY_METHOD_UNAVAILABLE", f"We do not deliver to {where.country}.", ["shippingAddress", "country"]
+        )
+    if method.market_code != market.code:
+        raise Refusal(
+            "DELIVERY_METHOD_UNAVAILABLE", f"{method.name} is not offered in {market.name}.", ["deliveryMethodCode"]
+        )
+    prices = await product_prices(session, products, market.code)
+    units: list[int] = []
+    for index, line in enumerate(request.lines):
+        unit = price_in(products[line.sku], market, prices)
+        if unit is None:
+            raise Refusal(
+                "PRICE_MISSING",
+                f"{products[line.sku].name} has no price in {market.name}.",
+                ["lines", str(index), "sku"],
+            )
+        units.append(unit)
+    country, region = where.tax_region
+    rates: list[Decimal] = []
+    for index, line in enumerate(request.lines):
+        tax_class = products[line.sku].tax_class
+        rate = ports.tax.rate_for(country, region, tax_class)
+        if rate is None:
+            raise Refusal("TAX_RATE_MISSING", f"No {tax_class} tax rate in {country}.", ["lines", str(index), "sku"])
+        rates.append(rate)
+    shipping_rate = ports.tax.rate_for(country, region, market.shipping_tax_class)
+    if shipping_rate is None:
+        raise Refusal(
+            "TAX_RATE_MISSING", f"No {market.shipping_tax_class} tax rate in {country}.", ["deliveryMethodCode"]
+        )
+    priced = price_order(
+        [(unit * line.quantity, rate) for unit, rate, line in zip(units, rates, request.lines, strict=True)],
+        method.price_minor,
+        shipping_rate,
+        included=market.prices_include_tax,
+    )
+    return Pricing(market, units, rates, shipping_rate, priced)
 
 
 def _placement_events(
@@ -320,7 +378,7 @@ def shipping_columns(address: AddressFields | None) -> dict:
 
 
 async def _fraud_check(
-    session: AsyncSession, customer: Customer, order: Order, request: PlacementRequest, now: datetime
+    session: AsyncSession, customer: Customer, order: Order, address: AddressFields | None, now: datetime
 ) -> FraudCheck:
     saved = (await session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id))).all()
     shipped_to = (
@@ -335,7 +393,6 @@ async def _fraud_check(
     ).one()
     known = {address_fingerprint(a.line1, a.postal_code, a.country) for a in saved}
     known |= {address_fingerprint(*row) for row in shipped_to}
-    address = request.shipping_address
     return FraudCheck(
         customer_created_at=customer.created_at,
         customer_order_count=previous,

@@ -28,6 +28,7 @@ from ordergraph.models import (
     InventoryAdjustment,
     InventoryLevel,
     Location,
+    Market,
     Order,
     OrderLine,
     Return,
@@ -46,6 +47,7 @@ from ordergraph.models.enums import (
     ReturnStatus,
 )
 from ordergraph.models.money import share, to_decimal
+from ordergraph.models.tax import added_tax
 from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import require_agent, require_authenticated
 from ordergraph.resolvers.context import RequestContext
@@ -153,13 +155,19 @@ async def eligibility_in(
     )
 
 
-def refund_value_minor(line: OrderLine, quantity: int, returned_before: int) -> int:
-    """What `quantity` returned units of a line are worth: their price and their share of the line's tax,
-    taken cumulatively (so the refunds of a line never add up to more than its tax). Shipping is not refunded."""
-    return (
-        line.unit_price_minor * quantity
-        + share(line.tax_minor, returned_before + quantity, line.quantity)
-        - share(line.tax_minor, returned_before, line.quantity)
+def refund_tax_minor(line: OrderLine, quantity: int, returned_before: int) -> int:
+    """The tax in `quantity` returned units of a line: their share of the line's tax, taken cumulatively (so the
+    refunds of a line never add up to more than its tax)."""
+    return share(line.tax_minor, returned_before + quantity, line.quantity) - share(
+        line.tax_minor, returned_before, line.quantity
+    )
+
+
+def refund_value_minor(line: OrderLine, quantity: int, returned_before: int, *, included: bool = False) -> int:
+    """What `quantity` returned units of a line are worth: their price, plus their share of the line's tax where
+    prices exclude it (`added_tax`; where they include it, the price holds the tax). Shipping is not refunded."""
+    return line.unit_price_minor * quantity + added_tax(
+        refund_tax_minor(line, quantity, returned_before), included=included
     )
 
 
@@ -223,7 +231,11 @@ async def request_return(
             )
             for line in lines
         )
-        value = sum(refund_value_minor(all_lines[i], q, all_lines[i].quantity_returned) for i, q in wanted.items())
+        included = order.prices_include_tax
+        value = sum(
+            refund_value_minor(all_lines[i], q, all_lines[i].quantity_returned, included=included)
+            for i, q in wanted.items()
+        )
         units = sum(wanted.values())
         append_event(
             session,
@@ -235,9 +247,20 @@ async def request_return(
             message=f"Return {ret.rma_number} requested for {units} unit(s) "
             f"({'by mail' if drop_off is None else 'drop-off at ' + drop_off.name}).",  # None only for MAIL
         )
-        if value <= ctx.return_auto_approve_max_minor:
+        if value <= await _auto_approve_max_minor(session, ctx, order):
             _approve(session, order, ret, now, SYSTEM, drop_off, automatically=True)
     return ret
+
+
+async def _auto_approve_max_minor(session: AsyncSession, ctx: RequestContext, order: Order) -> int:
+    """The market's limit for approving a return automatically (in its currency); the server setting where the
+    market sets none (the US). Orders of the US market never ask: their limit is the setting."""
+    if order.market_code == "US":
+        return ctx.return_auto_approve_max_minor
+    market = await session.get(Market, order.market_code)
+    if market is None or market.return_auto_approve_max_minor is None:
+        return ctx.return_auto_approve_max_minor
+    return market.return_auto_approve_max_minor
 
 
 def _check_returnable(line: OrderLine, quantity: int, allowed: Eligibility, index: int) -> None:
@@ -364,13 +387,21 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
         lines = {line.id: line for line in await order_lines(session, id_of(order))}
         location = await receiving_location(session, ret)
 
-        refund = sum(refund_value_minor(lines[i], q, lines[i].quantity_returned) for i, q in got.items() if q)
+        included = order.prices_include_tax
+        refund = 0
         for rl in return_lines:  # spread over the return's lines of each order line, in order
             rl.quantity_received = min(rl.quantity, got[rl.order_line_id])
             got[rl.order_line_id] -= rl.quantity_received
             rl.quantity_restocked = min(rl.quantity_received, sellable[rl.order_line_id])
             sellable[rl.order_line_id] -= rl.quantity_restocked
-            lines[rl.order_line_id].quantity_returned += rl.quantity_received
+            # The credit note's line: cumulative shares of the order line's tax, so the lines add up exactly.
+            line = lines[rl.order_line_id]
+            rl.refund_tax_minor = refund_tax_minor(line, rl.quantity_received, line.quantity_returned)
+            rl.refund_minor = line.unit_price_minor * rl.quantity_received + added_tax(
+                rl.refund_tax_minor, included=included
+            )
+            refund += rl.refund_minor
+            line.quantity_returned += rl.quantity_received
             session.add(rl)
             session.add(lines[rl.order_line_id])
         restock: dict[str, int] = defaultdict(int)

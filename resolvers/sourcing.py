@@ -18,25 +18,37 @@ from ordergraph.models import (
     Location,
     Order,
     OrderLine,
+    Place,
+    PlaceName,
     PostalCode,
 )
 from ordergraph.models.columns import id_of
 from ordergraph.models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
 from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
+from ordergraph.models.text import place_key, without_trailing_number
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.resolvers.stock import StockMove, StockUnavailable, reserve_stock
 
 
 async def locate(
-    session: AsyncSession, *, country: str, postal_code: str | None, region: str | None = None
+    session: AsyncSession,
+    *,
+    country: str,
+    postal_code: str | None,
+    region: str | None = None,
+    city: str | None = None,
 ) -> Destination | None:
-    """A destination through the postal-code table; an unknown code falls back to its region's, then its
-    country's centroid (no metro area then). None for a country the table does not know."""
+    """A destination through the postal-code table (the US); then, for the countries with places (CZ, SA, AE),
+    by its city: the same region first, then the most populous ("Praha 5" is Praha). An unknown code or city
+    falls back to its region's, then its country's centroid, or to their most populous place (no metro area
+    then). None for a country neither table knows."""
     country = country.upper()
     if postal_code:
         known = await session.get(PostalCode, (country, postal_code.strip()))
         if known is not None:
             return Destination(known.latitude, known.longitude, known.metro_area, known.timezone)
+    if city and (place := await _place_by_city(session, country, city, region)) is not None:
+        return Destination(place.latitude, place.longitude, place.metro_area, place.timezone)
     for condition in (
         [PostalCode.country == country, PostalCode.region == region] if region else None,
         [PostalCode.country == country],
@@ -54,7 +66,41 @@ async def locate(
         ).one()
         if row[0] is not None:
             return Destination(float(row[0]), float(row[1]), None, row[2])
+        largest = await _largest_place(session, country, region if len(condition) == 2 else None)
+        if largest is not None:
+            return Destination(largest.latitude, largest.longitude, None, largest.timezone)
     return None
+
+
+async def _place_by_city(session: AsyncSession, country: str, city: str, region: str | None) -> Place | None:
+    key = place_key(city)
+    for candidate in dict.fromkeys((key, without_trailing_number(key))):
+        if not candidate:
+            continue
+        same_region = sa.case((col(Place.region) == region, 0), else_=1) if region else sa.literal(0)
+        place = (
+            await session.exec(
+                select(Place)
+                .join(PlaceName, col(PlaceName.place_id) == col(Place.id))
+                .where(col(PlaceName.country) == country, col(PlaceName.key) == candidate)
+                .order_by(same_region, col(Place.population).desc(), col(Place.id))
+                .limit(1)
+            )
+        ).first()
+        if place is not None:
+            return place
+    return None
+
+
+async def _largest_place(session: AsyncSession, country: str, region: str | None) -> Place | None:
+    conditions = [col(Place.country) == country]
+    if region is not None:
+        conditions.append(col(Place.region) == region)
+    return (
+        await session.exec(
+            select(Place).where(*conditions).order_by(col(Place.population).desc(), col(Place.id)).limit(1)
+        )
+    ).first()
 
 
 def at_location(location: Location) -> Destination:

@@ -3,7 +3,12 @@
 Revenue is the order total net of cancelled amounts (refunds are not subtracted). Grouped by LOCATION, an
 order's revenue and units count at each location that fulfils part of it, in proportion to the value of its
 units there (an order split over two locations counts in both, with its share). DAY is the UTC date of
-placement. Each grouping is one statement: a GROUP BY per order nested in the GROUP BY of the dimensions.
+placement; MARKET the order's market. Each grouping is one statement: a GROUP BY per order nested in the GROUP BY
+of the dimensions.
+
+Money of different currencies never meets: every group and every total is of one currency (the order's own,
+which is its market's), and revenue is never summed across currencies. The currency and market filters narrow
+the orders counted.
 """
 
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ class StatsDimension(StrEnum):
     STATUS = "STATUS"
     CHANNEL = "CHANNEL"
     LOCATION = "LOCATION"
+    MARKET = "MARKET"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +39,8 @@ class StatsFilter:
     placed_before: datetime | None = None  # exclusive
     statuses: tuple[OrderStatus, ...] = ()
     channels: tuple[Channel, ...] = ()
+    currencies: tuple[str, ...] = ()
+    markets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,7 @@ class StatsGroup:
     order_count: int
     unit_count: int
     revenue_minor: int
+    market_code: str | None = None
 
     @property
     def average_order_value_minor(self) -> int:
@@ -99,6 +108,7 @@ def _dimension_columns(dimensions: list[StatsDimension], dialect: str) -> list[s
         StatsDimension.DAY: _day(dialect).label("day"),
         StatsDimension.STATUS: col(Order.status).label("status"),
         StatsDimension.CHANNEL: col(Order.channel).label("channel"),
+        StatsDimension.MARKET: col(Order.market_code).label("market_code"),
     }
     return [columns[d] for d in dimensions if d in columns]
 
@@ -113,6 +123,10 @@ def _where(stats_filter: StatsFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(col(Order.status).in_(stats_filter.statuses))
     if stats_filter.channels:
         conditions.append(col(Order.channel).in_(stats_filter.channels))
+    if stats_filter.currencies:
+        conditions.append(col(Order.currency).in_({c.strip().upper() for c in stats_filter.currencies}))
+    if stats_filter.markets:
+        conditions.append(col(Order.market_code).in_({m.strip().upper() for m in stats_filter.markets}))
     return conditions
 
 
@@ -208,6 +222,7 @@ def _group(row: sa.Row, dimensions: list[StatsDimension]) -> StatsGroup:
         order_count=int(values["order_count"]),
         unit_count=int(values["unit_count"] or 0),
         revenue_minor=int(values["revenue_minor"] or 0),
+        market_code=values.get("market_code"),
     )
 
 

@@ -24,6 +24,7 @@ from ordergraph.schema.location import Location
 from ordergraph.schema.mutation import Mutation
 from ordergraph.schema.order import Order, OrderLine
 from ordergraph.schema.payment import Payment
+from ordergraph.schema.pickup_point import PickupPoint
 from ordergraph.schema.query import Query
 from ordergraph.schema.result_cache import customer_result_cache
 from ordergraph.schema.returns import Return
@@ -100,7 +101,7 @@ def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> s
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        types=[Order, OrderLine, Shipment, Return, Payment, FulfillmentOrder, Location, Product],
+        types=[Order, OrderLine, Shipment, Return, Payment, FulfillmentOrder, Location, Product, PickupPoint],
         # The clients send the same few documents: parse and validate each once (bounded LRU caches).
         # Limits first: a refused request is neither parsed twice nor validated (schema/limits.py).
         # Customers' repeated queries are answered from a store kept per schema (schema/result_cache.py).

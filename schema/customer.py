@@ -45,10 +45,16 @@ class Customer(Node):
     @strawberry.field(description="Order totals less cancellations and refunds, in the customer's main currency.")
     async def lifetime_value(root: models.Customer, info: Info) -> Money:
         by_currency = (await info.context.loaders.order_stats_by_customer.load(root.id)).net_minor_by_currency
-        if not by_currency:
-            return money(0, "USD")
+        if not by_currency:  # no orders yet: zero in the default market's currency
+            market = await info.context.loaders.default_market.load("default")
+            return money(0, market.currency if market is not None else "USD")
         currency = max(by_currency, key=lambda c: by_currency[c])
         return money(by_currency[currency], currency)
+
+    @strawberry.field(description="Order totals less cancellations and refunds: one entry per currency, by code.")
+    async def lifetime_values(root: models.Customer, info: Info) -> list[Money]:
+        by_currency = (await info.context.loaders.order_stats_by_customer.load(root.id)).net_minor_by_currency
+        return [money(by_currency[currency], currency) for currency in sorted(by_currency)]
 
     @strawberry.field
     def notification_preferences(root: models.Customer) -> NotificationPreferences:

@@ -9,6 +9,7 @@ from ordergraph.schema.enums import FulfillmentOrderStatus, ShipmentStatus
 from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
 from ordergraph.schema.node import Node, encode_global_id
+from ordergraph.schema.pickup_point import PickupPoint
 
 if TYPE_CHECKING:
     from ordergraph.schema.order import OrderLine
@@ -49,6 +50,13 @@ class Shipment(Node):
     @strawberry.field
     async def events(root: models.Shipment, info: Info) -> list[ShipmentEvent]:
         return await info.context.loaders.events_by_shipment.load(root.id)
+
+    @strawberry.field(description="The pickup point or parcel locker it goes to; null when it goes elsewhere.")
+    async def pickup_point(root: models.Shipment, info: Info) -> PickupPoint | None:
+        order = await info.context.loaders.order.load(root.order_id)
+        if order is None or order.pickup_point_id is None:
+            return None
+        return await info.context.loaders.pickup_point.load(order.pickup_point_id)
 
 
 @strawberry.type

@@ -98,6 +98,19 @@ TEXT_RULES: Mapping[str, TextRule] = {
     "Product.availability(postalCode)": TextRule(20),
     "AddressInput.phone": TextRule(32),
     "NotificationPreferencesInput.phone": TextRule(32),
+    # Markets, pickup points and the store finder.
+    "Query.pickupPoints(country)": CODE,
+    "Query.pickupPoints(network)": CODE,
+    "Query.pickupPoints(postalCode)": TextRule(20),
+    "Query.stores(country)": CODE,
+    "Query.stores(postalCode)": TextRule(20),
+    "RecipientInput.phone": TextRule(32),
+    "Product.availability(country)": CODE,
+    "Product.priceIn(market)": CODE,
+    "OrderFilter.currency": CODE,
+    "OrderFilter.market": CODE,
+    "OrderStatsFilter.currency": CODE,
+    "OrderStatsFilter.market": CODE,
 }
 
 _REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

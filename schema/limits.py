@@ -1,7 +1,9 @@
 """Request limits, checked before anything executes, in this order: document size, trusted documents and
 persisted queries (schema/trusted_documents.py), tokens, operations per document, depth, aliases, then query
-cost (Shopify's model: an object costs 1, a scalar 0, a connection multiplies what it holds by `first`). Every
-response reports its cost in `extensions.cost`.
+cost (Shopify's model: an object costs 1, a scalar 0, and every list multiplies what it holds by its bound: a
+connection by `first`, a list argument by its length, any other list by its documented maximum in LIST_BOUNDS).
+The requested cost is an upper bound of the objects the answer can hold, so it is never below the actual cost.
+Every response reports its cost in `extensions.cost`.
 
 A server binds its RequestGuard (limits, trusted documents, the automatic persisted queries, cost limiter) when it
 builds its schema (schema/build.py): the request context carries none of it.
@@ -22,18 +24,84 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
+    NullValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
     get_named_type,
+    get_nullable_type,
     is_composite_type,
+    is_list_type,
 )
-from graphql.type import GraphQLInterfaceType, GraphQLObjectType
+from graphql.type import (
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    SchemaMetaFieldDef,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
+)
 from strawberry.extensions import SchemaExtension
 
+from ordergraph.resolvers import placement, return_requests
+from ordergraph.resolvers.pagination import DEFAULT_PAGE_SIZE
 from ordergraph.schema.trusted_documents import PersistedQueryStore, TrustedDocuments, UntrustedDocument
 
-DEFAULT_CONNECTION_SIZE = 20  # what a connection costs when `first` is not given (resolvers/pagination.py)
+DEFAULT_CONNECTION_SIZE = DEFAULT_PAGE_SIZE  # what a connection costs when `first` is not given
+
+# The most items each plain list field (one without a bounding argument) may hold: what the domain allows, so that
+# a list is never priced below what it returns. A connection's `edges` are priced by the connection's `first`.
+MAX_LOCATIONS = 50  # stock locations in one network: warehouses, stores, distribution centres, third parties
+MAX_FULFILLMENT_ORDERS = 5  # one per location an order is routed to: a routing splits an order 5 ways at most
+MAX_SHIPMENT_EVENTS = 20  # carrier scans of one parcel, LABEL_CREATED to DELIVERED, exceptions and retries included
+MAX_RETURNS = 10  # returns of one order (each holds at least one delivered unit; a return window of 30 days)
+MAX_MARKETS = 50  # the markets orders can go to: countries, one market each at most
+MAX_CURRENCIES = 10  # currencies of the markets: an order, a price or a total in each
+MAX_DELIVERY_METHODS = 10  # delivery methods offered (standard, express, same day, pickup, ...)
+LIST_BOUNDS: Mapping[str, int] = {
+    "Order.lines": placement.MAX_LINES,  # the most lines an order may have (resolvers/placement.py)
+    "Order.returnableLines": placement.MAX_LINES,  # one per line at most
+    "Order.fulfillmentOrders": MAX_FULFILLMENT_ORDERS,
+    "Order.shipments": MAX_FULFILLMENT_ORDERS,  # one per fulfillment order (resolvers/fulfillment_steps.py)
+    "Order.payments": 1,  # one authorisation, taken when the order is placed (resolvers/placement.py)
+    "Order.returns": MAX_RETURNS,
+    "FulfillmentOrder.lines": placement.MAX_LINES,  # an order line is on one fulfillment order of a routing
+    "Shipment.events": MAX_SHIPMENT_EVENTS,
+    "Return.lines": return_requests.MAX_LINES,  # the most lines a return may have (resolvers/return_requests.py)
+    "Customer.addresses": 20,  # an address book's entries
+    "Availability.locations": MAX_LOCATIONS,
+    "Availability.deliveryOptions": MAX_DELIVERY_METHODS,
+    "OrderStats.groups": 1_000,  # groups of one report: days of a year by status, or channels by locations
+    "OrderStatsTotals.revenue": MAX_CURRENCIES,
+    "OrderStatsTotals.byCurrency": MAX_CURRENCIES,
+    "Customer.lifetimeValues": MAX_CURRENCIES,
+    "Query.markets": MAX_MARKETS,
+    "Product.prices": MAX_MARKETS,  # one per market that sells it
+    # One per tax rate: a market has at most three (models/tax.py: STANDARD, REDUCED, ZERO), and orders placed
+    # before markets have one without a rate.
+    "Order.taxLines": 4,
+    "Return.taxLines": 4,
+    # The refusals of one mutation: one per input field at most.
+    **{
+        f"{payload}.userErrors": 20
+        for payload in (
+            "PlaceOrderPayload",
+            "OrderPayload",
+            "CustomerPayload",
+            "OrderEventPayload",
+            "InventoryLevelPayload",
+            "FulfillmentOrderPayload",
+            "ShipmentPayload",
+            "ReturnPayload",
+        )
+    },
+}
+# List fields whose bound is the length of one of their list arguments (`products(skus: [...])`: one per SKU).
+ARGUMENT_BOUNDS: Mapping[str, str] = {"Query.products": "skus"}
+# Plain lists whose bound is their `first` argument, with its default (resolvers/pickup_points.py: at most 50).
+FIRST_BOUNDS: Mapping[str, int] = {"Query.pickupPoints": 20, "Query.stores": 20}
+# A list field in neither table (one added since) is priced by this, until it gets a bound of its own.
+DEFAULT_LIST_BOUND = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +125,20 @@ class QueryLimits:
     max_operations: int = 20
     max_depth: int = 12
     max_aliases: int = 30
-    # The most one request may cost, by role ("anonymous" for callers without a token).
+    # The most one request may cost, by role ("anonymous" for callers without a token). Every list is priced by its
+    # bound, so an order with its lines, shipments and returns (OrderSummary) costs about 420: enough for a customer's
+    # order history (MyOrderHistory) at 100 orders a page, an agent's orders export (OrdersExport) at 100 and an
+    # analyst's at 500 (the page-size caps), and staff reading 50 orders with their returns' lines.
     max_cost: Mapping[str, int] = field(
-        default_factory=lambda: {"anonymous": 500, "customer": 2_000, "agent": 10_000, "analyst": 50_000}
+        default_factory=lambda: {"anonymous": 500, "customer": 45_000, "agent": 150_000, "analyst": 150_000}
     )
     # Each caller's cost bucket by role: (capacity, drained per second).
     buckets: Mapping[str, Bucket] = field(
         default_factory=lambda: {
             "anonymous": Bucket(2_000, 100),
-            "customer": Bucket(10_000, 500),
-            "agent": Bucket(50_000, 2_500),
-            "analyst": Bucket(200_000, 10_000),
+            "customer": Bucket(225_000, 11_250),
+            "agent": Bucket(750_000, 37_500),
+            "analyst": Bucket(750_000, 37_500),
         }
     )
 
@@ -97,10 +168,16 @@ class LimitExceeded(GraphQLError):
 
 
 def measure(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any]
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    max_page_size: int | None = None,
 ) -> Measure:
     """Depth, aliases and requested cost of the operation that would run. Unknown fields count as objects
-    (validation, which runs after, refuses them); fragment cycles are walked once."""
+    (validation, which runs after, refuses them); fragment cycles are walked once. A connection's `first` counts up
+    to the caller's `max_page_size` at most: a larger one is refused before any row is read
+    (resolvers/pagination.py)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = next(
@@ -111,40 +188,97 @@ def measure(
     root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
         chosen.operation.value
     ]
-    walker = _Walker(schema, fragments, variables)
+    walker = _Walker(schema, fragments, variables, max_page_size)
     cost = walker.selection_cost(root, chosen.selection_set, 1, frozenset())
     return Measure(walker.depth, walker.aliases, cost)
 
 
 class _Walker:
     def __init__(
-        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode], variables: Mapping[str, Any]
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        max_page_size: int | None,
     ) -> None:
+        self.max_page_size = max_page_size
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.depth = 0
         self.aliases = 0
+        self._introspection: int | None = None
 
     def selection_cost(self, parent: Any, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
         cost = 0
         for node, fragment_seen, owner in self._fields(parent, selections, seen):
             self.depth = max(self.depth, depth)
             self.aliases += node.alias is not None
-            definition = (
-                owner.fields.get(node.name.value)
-                if isinstance(owner, (GraphQLObjectType, GraphQLInterfaceType))
-                else None
-            )
+            definition = self._definition(owner, node.name.value)
             child = get_named_type(definition.type) if definition else None
             if definition is not None and not is_composite_type(child):
-                continue  # a scalar or enum costs nothing
+                continue  # a scalar or enum, or a list of them, costs nothing
             inner = self.selection_cost(child, node.selection_set, depth + 1, fragment_seen)
             if child is not None and child.name.endswith("Connection"):
-                cost += 1 + self._first(node) * inner  # each of `first` items costs what it selects
+                first = self._first(node)
+                if self.max_page_size is not None:
+                    first = min(first, self.max_page_size)
+                cost += 1 + first * inner  # each of `first` items costs what it selects
+            elif definition is not None and is_list_type(get_nullable_type(definition.type)):
+                cost += self._bound(owner, node) * (1 + inner)  # each item an object
             else:
                 cost += 1 + inner
         return cost
+
+    def _definition(self, owner: Any, name: str) -> Any:
+        if name == "__schema" and owner is self.schema.query_type:
+            return SchemaMetaFieldDef
+        if name == "__type" and owner is self.schema.query_type:
+            return TypeMetaFieldDef
+        if name == "__typename":
+            return TypeNameMetaFieldDef
+        if isinstance(owner, (GraphQLObjectType, GraphQLInterfaceType)):
+            return owner.fields.get(name)
+        return None
+
+    def _bound(self, owner: Any, node: FieldNode) -> int:
+        """The most items a list field may hold (see LIST_BOUNDS)."""
+        coordinate = f"{owner.name}.{node.name.value}"
+        if owner.name.endswith("Connection") and node.name.value in ("edges", "nodes"):
+            return 1  # the connection multiplies by `first`
+        if owner.name.startswith("__"):
+            return self._introspection_bound()  # the schema's own description: its types, fields, arguments
+        if coordinate in ARGUMENT_BOUNDS:
+            return self._argument_length(node, ARGUMENT_BOUNDS[coordinate])
+        if coordinate in FIRST_BOUNDS:
+            return self._first(node, FIRST_BOUNDS[coordinate])
+        return LIST_BOUNDS.get(coordinate, DEFAULT_LIST_BOUND)
+
+    def _argument_length(self, node: FieldNode, name: str) -> int:
+        for argument in node.arguments or ():
+            if argument.name.value != name:
+                continue
+            value = argument.value
+            if isinstance(value, VariableNode):
+                given = self.variables.get(value.name.value)
+                return len(given) if isinstance(given, list) else int(given is not None)  # one value: a list of it
+            if isinstance(value, ListValueNode):
+                return len(value.values)
+            return 0 if isinstance(value, NullValueNode) else 1
+        return 0
+
+    def _introspection_bound(self) -> int:
+        if self._introspection is None:
+            sizes = [len(self.schema.type_map), len(self.schema.directives)]
+            for named in self.schema.type_map.values():
+                for attribute in ("fields", "values", "interfaces", "types"):
+                    members = getattr(named, attribute, None)
+                    if members is not None:
+                        sizes.append(len(members))
+                        if attribute == "fields":
+                            sizes += [len(getattr(f, "args", None) or ()) for f in members.values()]
+            self._introspection = max(sizes)
+        return self._introspection
 
     def _fields(
         self, parent: Any, selections: SelectionSetNode | None, seen: frozenset[str]
@@ -168,7 +302,7 @@ class _Walker:
         named = self.schema.get_type(fragment.type_condition.name.value)
         return named if named is not None and is_composite_type(named) else parent
 
-    def _first(self, node: FieldNode) -> int:
+    def _first(self, node: FieldNode, default: int = DEFAULT_CONNECTION_SIZE) -> int:
         for argument in node.arguments or ():  # graphql-core leaves None where a field has none
             if argument.name.value != "first":
                 continue
@@ -177,7 +311,7 @@ class _Walker:
                 return max(int(value.value), 0)
             if isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), int):
                 return max(self.variables[value.name.value], 0)
-        return DEFAULT_CONNECTION_SIZE
+        return default
 
 
 def count_objects(data: Any) -> int:
@@ -229,6 +363,7 @@ class RequestLimits(SchemaExtension):
             document,
             self.execution_context.operation_name,
             self.execution_context.variables or {},
+            getattr(context, "max_page_size", None),
         )
         if found.depth > limits.max_depth:
             raise LimitExceeded(

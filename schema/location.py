@@ -1,7 +1,7 @@
 import strawberry
 
 from ordergraph import models
-from ordergraph.schema.common import UserError
+from ordergraph.schema.common import Address, UserError
 from ordergraph.schema.enums import LocationKind
 from ordergraph.schema.info import Info
 from ordergraph.schema.node import Node, encode_global_id
@@ -24,6 +24,22 @@ class Location(Node):
     timezone: str
     pickup: bool = strawberry.field(description="Offers in-store pickup.")
     returns_drop_off: bool = strawberry.field(description="Accepts returns dropped off in person.")
+    country: str
+    latitude: float
+    longitude: float
+
+    @strawberry.field
+    def address(root: models.Location) -> Address:
+        return Address(
+            name=root.name,
+            line1=root.line1,
+            line2=None,
+            city=root.city,
+            region=root.region,
+            postal_code=root.postal_code,
+            country=root.country,
+            phone=None,
+        )
 
 
 @strawberry.type

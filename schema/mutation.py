@@ -102,7 +102,7 @@ class Mutation:
         )
 
     @strawberry.mutation(
-        description="Address, delivery method or pickup store, until the order's fulfillment has left."
+        description="Address, delivery method, pickup store or pickup point, until the order's fulfillment has left."
     )
     async def update_order_shipping(self, info: Info, input: UpdateOrderShippingInput) -> OrderPayload:
         return await answer(
@@ -115,6 +115,10 @@ class Mutation:
                 pickup_location_id=parse_global_id(input.pickup_location_id, "Location")[1]
                 if input.pickup_location_id
                 else None,
+                pickup_point_id=parse_global_id(input.pickup_point_id, "PickupPoint")[1]
+                if input.pickup_point_id
+                else None,
+                recipient=input.recipient.to_domain() if input.recipient else None,
             ),
         )
 

@@ -11,7 +11,17 @@ from ordergraph.resolvers.errors import InvalidId
 MAX_PK = 2**63 - 1  # BIGINT
 MAX_GLOBAL_ID_LENGTH = 64  # the longest issued, "FulfillmentOrder:" and 19 digits, has 48 characters
 _RAW_ID = re.compile(r"(?P<type>[A-Za-z]+):(?P<pk>[1-9][0-9]{0,18})")
-NODE_TYPES = {"Customer", "Order", "OrderLine", "Shipment", "Return", "Payment", "FulfillmentOrder", "Location"}
+NODE_TYPES = {
+    "Customer",
+    "Order",
+    "OrderLine",
+    "Shipment",
+    "Return",
+    "Payment",
+    "FulfillmentOrder",
+    "Location",
+    "PickupPoint",
+}
 
 
 def encode_global_id(type_name: str, pk: int) -> str:

@@ -1,8 +1,10 @@
 from datetime import datetime
+from decimal import Decimal
 
 import strawberry
 
 from ordergraph import models
+from ordergraph.models.tax import rate_of_ppm, tax_lines
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers import timeline
 from ordergraph.resolvers.access import free_text, internal_text
@@ -15,9 +17,11 @@ from ordergraph.schema.event import OrderEventConnection, actor
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
 from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
+from ordergraph.schema.market import Market, TaxLine, tax_line_list
 from ordergraph.schema.node import Node, encode_global_id
 from ordergraph.schema.payment import Payment
 from ordergraph.schema.permissions import PersonalData
+from ordergraph.schema.pickup_point import PickupPoint
 from ordergraph.schema.returns import Return
 
 
@@ -51,6 +55,18 @@ class OrderLine(Node):
     @strawberry.field
     def line_total(root: models.OrderLine) -> Money:
         return money(root.line_total_minor, root.currency)
+
+    @strawberry.field(description="The product's tax class when the order was placed (null before markets).")
+    def tax_class(root: models.OrderLine) -> str | None:
+        return root.tax_class
+
+    @strawberry.field(description="The tax rate applied to the line (null on lines placed before markets).")
+    def tax_rate(root: models.OrderLine) -> Decimal | None:
+        return None if root.tax_rate_ppm is None else rate_of_ppm(root.tax_rate_ppm)
+
+    @strawberry.field(description="The line's tax: inside its total where the order's prices include tax.")
+    def tax(root: models.OrderLine) -> Money:
+        return money(root.tax_minor, root.currency)
 
 
 @strawberry.type
@@ -94,6 +110,25 @@ class Order(Node):
     @strawberry.field
     def total(root: models.Order) -> Money:
         return money(root.total_minor, root.currency)
+
+    @strawberry.field(description="The market of the destination country: the order's currency and tax rules.")
+    async def market(root: models.Order, info: Info) -> Market:
+        return await info.context.loaders.market.load(root.market_code)
+
+    @strawberry.field(description="True where the prices include tax (VAT): then the tax total is inside the total.")
+    def prices_include_tax(root: models.Order) -> bool:
+        return root.prices_include_tax
+
+    @strawberry.field(description="The tax per rate, lines and shipping as placed: the taxes add up to taxTotal.")
+    async def tax_lines(root: models.Order, info: Info) -> list[TaxLine]:
+        lines = await info.context.loaders.lines_by_order.load(root.id)
+        return tax_line_list(tax_lines(root, lines), root.currency)
+
+    @strawberry.field(description="The pickup point or parcel locker the order goes to, if any.")
+    async def pickup_point(root: models.Order, info: Info) -> PickupPoint | None:
+        if root.pickup_point_id is None:
+            return None
+        return await info.context.loaders.pickup_point.load(root.pickup_point_id)
 
     @strawberry.field
     async def delivery_method(root: models.Order, info: Info) -> DeliveryMethod:

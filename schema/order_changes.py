@@ -7,15 +7,21 @@ from ordergraph.schema.common import UserError
 from ordergraph.schema.enums import CancellationReason, EventVisibility, HoldReason
 from ordergraph.schema.event import OrderEvent
 from ordergraph.schema.order import Order
+from ordergraph.schema.pickup_point import RecipientInput
 from ordergraph.schema.placement import AddressInput
 
 
-@strawberry.input
+@strawberry.input(
+    description="What is not given stays as it was. pickupPointId (and recipient) for a method with a "
+    "pickupPointNetwork."
+)
 class UpdateOrderShippingInput:
     order_id: strawberry.ID
     shipping_address: AddressInput | None = None
     delivery_method_code: str | None = None
     pickup_location_id: strawberry.ID | None = None
+    pickup_point_id: strawberry.ID | None = None
+    recipient: RecipientInput | None = None
 
 
 @strawberry.input

@@ -10,6 +10,7 @@ from ordergraph.resolvers.errors import Refusal
 from ordergraph.schema.common import UserError
 from ordergraph.schema.node import parse_global_id
 from ordergraph.schema.order import Order
+from ordergraph.schema.pickup_point import RecipientInput
 
 
 @strawberry.input
@@ -19,7 +20,7 @@ class AddressInput:
     line2: str | None = None
     city: str
     region: str | None = None
-    postal_code: str
+    postal_code: str = strawberry.field(description='"" where the country has none (AE).')
     country: str
     phone: str | None = None
 
@@ -45,7 +46,8 @@ class OrderLineInput:
 
 @strawberry.input(
     description="customerId: required for agents, refused (FORBIDDEN) for a customer naming anyone but themself.\n"
-    "shippingAddress for SHIP methods; pickupLocationId for PICKUP."
+    "shippingAddress for SHIP methods; pickupLocationId for PICKUP; pickupPointId (and recipient) for a method "
+    "with a pickupPointNetwork, which ships to a pickup point or parcel locker of that network."
 )
 class PlaceOrderInput:
     customer_id: strawberry.ID | None = None
@@ -53,6 +55,8 @@ class PlaceOrderInput:
     delivery_method_code: str
     shipping_address: AddressInput | None = None
     pickup_location_id: strawberry.ID | None = None
+    pickup_point_id: strawberry.ID | None = None
+    recipient: RecipientInput | None = None
     payment_token: str
     idempotency_key: str
 
@@ -67,6 +71,8 @@ class PlaceOrderInput:
             else None,
             payment_token=self.payment_token,
             idempotency_key=self.idempotency_key,
+            pickup_point_id=parse_global_id(self.pickup_point_id, "PickupPoint")[1] if self.pickup_point_id else None,
+            recipient=self.recipient.to_domain() if self.recipient else None,
         )
 
 

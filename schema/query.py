@@ -3,16 +3,18 @@ from datetime import datetime
 import strawberry
 
 from ordergraph.models import enums
-from ordergraph.resolvers import catalog, customers, inventory, node, orders, stats
+from ordergraph.resolvers import catalog, customers, inventory, markets, node, orders, stats
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.customer import Customer
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
 from ordergraph.schema.info import Info
 from ordergraph.schema.location import InventoryLevel
+from ordergraph.schema.market import Market
 from ordergraph.schema.node import Node, parse_global_id
 from ordergraph.schema.order import OrderConnection
 from ordergraph.schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
+from ordergraph.schema.store_finder import StoreFinderQueries
 
 
 @strawberry.input
@@ -23,6 +25,8 @@ class OrderFilter:
     placed_after: datetime | None = strawberry.field(default=None, description="Inclusive.")
     placed_before: datetime | None = strawberry.field(default=None, description="Exclusive.")
     customer_id: strawberry.ID | None = None
+    currency: list[str] | None = strawberry.field(default=None, description="ISO 4217 codes: only orders in these.")
+    market: list[str] | None = strawberry.field(default=None, description="Market codes: only orders of these.")
 
     def to_domain(self) -> orders.OrderFilter:
         customer_id = parse_global_id(self.customer_id, "Customer")[1] if self.customer_id else None
@@ -33,6 +37,8 @@ class OrderFilter:
             placed_after=self.placed_after,
             placed_before=self.placed_before,
             customer_id=customer_id,
+            currencies=list(self.currency or []),
+            markets=list(self.market or []),
         )
 
 
@@ -43,7 +49,7 @@ class OrderSort:
 
 
 @strawberry.type
-class Query:
+class Query(StoreFinderQueries):
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
@@ -56,6 +62,10 @@ class Query:
     @strawberry.field(description="Public: no sign-in needed.")
     async def products(self, info: Info, skus: list[str]) -> list[Product]:
         return await catalog.products(info.context, skus)
+
+    @strawberry.field(description="Where orders can go, by position. Public, like products.")
+    async def markets(self, info: Info) -> list[Market]:
+        return await markets.list_markets(info.context)
 
     @strawberry.field(description="Every order: agents and analysts.")
     async def orders(

@@ -33,6 +33,8 @@ Audit of the write paths (resolvers/, through events.change):
   watermark.
 - Locations, delivery methods, products, customer profiles and saved addresses have no write path in the
   app: writes outside it (seeding, migrations, SQL by hand) are not seen; restart the processes after one.
+- Pickup points (Query.pickupPoints, Query.stores, Shipment.pickupPoint, node) have no write path in the app
+  either: the CLI or the seed loads them (resolvers/pickup_points.py:load_points), like locations.
 A new field that reads anything else must join UNCACHEABLE_FIELDS, or its writes must add a counted row.
 """
 

@@ -3,11 +3,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from ordergraph import models
+from ordergraph.models.tax import group_by_rate
 from ordergraph.resolvers.return_labels import label_path
 from ordergraph.schema.common import Money, money
 from ordergraph.schema.enums import ReturnMethod, ReturnReason, ReturnStatus
 from ordergraph.schema.info import Info
 from ordergraph.schema.location import Location
+from ordergraph.schema.market import TaxLine, tax_line_list
 from ordergraph.schema.node import Node, encode_global_id
 
 if TYPE_CHECKING:
@@ -60,6 +62,21 @@ class Return(Node):
     @strawberry.field
     async def lines(root: models.Return, info: Info) -> list[ReturnLine]:
         return await info.context.loaders.lines_by_return.load(root.id)
+
+    @strawberry.field(
+        description="The credit note's breakdown per tax rate, once received (the totals add up to the refund); "
+        "empty for returns received before markets existed."
+    )
+    async def tax_lines(root: models.Return, info: Info) -> list[TaxLine]:
+        lines: list[models.ReturnLine] = await info.context.loaders.lines_by_return.load(root.id)
+        credited = [line for line in lines if line.refund_minor is not None and line.refund_tax_minor is not None]
+        order_lines = await info.context.loaders.order_line.load_many([line.order_line_id for line in credited])
+        parts = [
+            (order_line.tax_rate_ppm, line.refund_minor or 0, line.refund_tax_minor or 0)
+            for line, order_line in zip(credited, order_lines, strict=True)
+            if line.quantity_received
+        ]
+        return tax_line_list(group_by_rate(parts), root.currency)
 
     @strawberry.field
     async def order(root: models.Return, info: Info) -> Annotated["Order", strawberry.lazy("ordergraph.schema.order")]:

@@ -400,7 +400,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = GraphQLApp(services)
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", graphql),  # every method: GraphQLApp refuses the others with a coded 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/returns/{rma_number}/label.pdf", return_label_pdf),

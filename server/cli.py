@@ -1,10 +1,11 @@
-"""The `ordergraph` command: serve, db upgrade, seed, token, export-schema."""
+"""The `ordergraph` command: serve, db upgrade, seed, pickup-points load, token, export-schema."""
 
 import argparse
 import asyncio
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import func, select
 
 from ordergraph.models import Customer, Order
@@ -17,6 +18,8 @@ from ordergraph.schema.trusted_documents import CONTRACT
 from ordergraph.server.auth import issue_token
 from ordergraph.server.settings import Settings
 
+MARKETS = ("us", "cz", "sa", "ae")  # server/seed/markets.py's profiles
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ordergraph", description=__doc__)
@@ -27,6 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--demo", action="store_true", help="load the demo data into an empty database first")
+    serve.add_argument("--market", choices=MARKETS, default="us", help="--demo: the market of the demo data")
 
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade", "revision"], help="upgrade the database, or write a new revision")
@@ -37,6 +41,12 @@ def main(argv: list[str] | None = None) -> None:
     seed.add_argument("--seed", type=int, default=1)
     seed.add_argument("--customers", type=int, default=200)
     seed.add_argument("--orders", type=int, default=2000)
+    seed.add_argument("--market", choices=MARKETS, default="us", help="the market of the demo world (default: us)")
+
+    points = commands.add_parser("pickup-points", help="load a directory of pickup points and parcel lockers")
+    points.add_argument("action", choices=["load"])
+    points.add_argument("file", nargs="?", type=Path, help="a directory CSV (default: the one shipped for --country)")
+    points.add_argument("--country", default="CZ", help="the points' country (default: CZ)")
 
     token = commands.add_parser("token", help="print a bearer token")
     token.add_argument("--role", choices=[r.value for r in Role], required=True)
@@ -62,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"database at {_safe_url(settings.database_url)} is at revision {args.revision}")
     elif args.command == "seed":
         asyncio.run(_with_db(settings, lambda database: seed_command(database, args)))
+    elif args.command == "pickup-points":
+        asyncio.run(_with_db(settings, lambda database: load_points_command(database, args)))
     elif args.command == "token":
         print(token_command(settings, args))
     elif args.command == "export-schema":
@@ -107,8 +119,24 @@ async def seed_command(database: Database, args: argparse.Namespace) -> None:
     async with database.read() as session:
         if (await session.exec(select(func.count()).select_from(Order))).one():
             sys.exit("ordergraph seed: the database already holds orders; seed an empty one")
-    summary = await seed_demo(database, seed=args.seed, customers=args.customers, orders=args.orders)
+    summary = await seed_demo(
+        database, seed=args.seed, customers=args.customers, orders=args.orders, market=args.market
+    )
     print(summary)
+
+
+async def load_points_command(database: Database, args: argparse.Namespace) -> None:
+    """Upserts the points of a directory file; a network's points missing from the file are deactivated."""
+    from ordergraph.resolvers.pickup_points import load_points, read_points, shipped_points
+
+    country = args.country.strip().upper()
+    records = read_points(args.file.read_text(encoding="utf-8"), country) if args.file else shipped_points(country)
+    if not records:
+        sys.exit(f"ordergraph pickup-points: no points to load for {country}; name a directory file")
+    await upgrade(database)
+    async with database.write() as session:
+        loaded = await load_points(session, records)
+    print(f"loaded {loaded} pickup points of {country} ({', '.join(sorted({r.network for r in records}))})")
 
 
 def token_command(settings: Settings, args: argparse.Namespace) -> str:
@@ -120,7 +148,10 @@ def token_command(settings: Settings, args: argparse.Namespace) -> str:
         if not args.customer:
             sys.exit("ordergraph token: --customer ID is required for --role customer")
         customer_id = _customer_key(args.customer)
-        customer = asyncio.run(_with_db(settings, lambda database: _customer(database, customer_id)))
+        try:
+            customer = asyncio.run(_with_db(settings, lambda database: _customer(database, customer_id)))
+        except DBAPIError as error:  # unreachable, or not migrated
+            sys.exit(f"ordergraph token: cannot read customers at {_safe_url(settings.database_url)}: {error.orig}")
         if customer is None:
             sys.exit(f"ordergraph token: no customer {args.customer} in the database")
         subject, name = encode_global_id("Customer", id_of(customer)), customer.name
@@ -145,7 +176,7 @@ async def _customer(database: Database, customer_id: int | None) -> Customer | N
         return await session.get(Customer, customer_id)
 
 
-async def prepare_demo(settings: Settings) -> None:
+async def prepare_demo(settings: Settings, market: str = "us") -> None:
     """Migrate, load the demo data into an empty database, and print tokens to paste into GraphiQL."""
     from ordergraph.server.seed import seed_demo
 
@@ -156,7 +187,7 @@ async def prepare_demo(settings: Settings) -> None:
             has_orders = (await session.exec(select(func.count()).select_from(Order))).one() > 0
         if not has_orders:
             print("loading the demo data…", flush=True)
-            print(await seed_demo(database), flush=True)
+            print(await seed_demo(database, market=market), flush=True)
         async with database.read() as session:
             customer = (await session.exec(select(Customer).order_by(Customer.id).limit(1))).one()
     finally:
@@ -188,7 +219,7 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     if args.demo:
-        asyncio.run(prepare_demo(settings))
+        asyncio.run(prepare_demo(settings, args.market))
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
     uvicorn.run("ordergraph.server.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
 

@@ -9,8 +9,7 @@ import logging
 import time
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from ordergraph.schema.limits import Bucket
 
@@ -62,21 +61,59 @@ return tostring(retry)
 """
 
 
-class RedisCostLimiter:
-    """schema.limits.CostLimiter shared by every process through Redis."""
+def _retrieve(task: "asyncio.Future[object]") -> None:
+    if not task.cancelled():
+        task.exception()
 
-    def __init__(self, client: aioredis.Redis, *, redis_prefix: str) -> None:
+
+class RedisCostLimiter:
+    """schema.limits.CostLimiter shared by every process through Redis.
+
+    While Redis is away (an error, or no answer within `timeout` seconds) each process limits on buckets of its
+    own (a MemoryCostLimiter), asking Redis again every `retry_seconds`, and goes back to Redis as soon as it
+    answers. Each outage is logged once when it starts and once when it ends."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        redis_prefix: str,
+        timeout: float = 0.5,
+        retry_seconds: float = 1.0,
+        fallback: MemoryCostLimiter | None = None,
+    ) -> None:
         self._take = client.register_script(_TAKE)
         self._prefix = redis_prefix
+        self._timeout = timeout
+        self._retry_seconds = retry_seconds
+        self._fallback = fallback or MemoryCostLimiter()
+        self._away_until: float | None = None  # while Redis is away: when to ask it again
+
+    @property
+    def redis_away(self) -> bool:
+        return self._away_until is not None
 
     async def take(self, caller: str, cost: int, bucket: Bucket) -> float:
-        call = self._take(keys=[f"{self._prefix}:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
+        if self._away_until is not None and time.monotonic() < self._away_until:
+            return await self._fallback.take(caller, cost, bucket)
+        call = asyncio.ensure_future(
+            self._take(keys=[f"{self._prefix}:cost:{caller}"], args=[cost, bucket.capacity, bucket.drain_per_second])
+        )
+        call.add_done_callback(_retrieve)  # a call given up on may still fail later: not an unretrieved error
         try:
             # Shielded: redis-py can swallow a cancellation that lands while it sets up a connection, and the
             # request (a subscription whose socket closed) would then never end. The call finishes on its own.
-            retry = await asyncio.shield(call)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            # Redis away (restarting): serve unlimited rather than not at all; the per-request limits still hold.
-            logger.warning("cost limiter: Redis unreachable (%s); not rate limiting", exc.__class__.__name__)
-            return 0.0
+            retry = await asyncio.wait_for(asyncio.shield(call), self._timeout)
+        except (RedisError, TimeoutError, OSError) as exc:
+            # Redis away (restarting, or not answering): limit in this process; the per-request limits still hold.
+            if self._away_until is None:
+                logger.warning(
+                    "cost limiter: Redis unreachable (%s); rate limiting in this process until it is back",
+                    exc.__class__.__name__,
+                )
+            self._away_until = time.monotonic() + self._retry_seconds
+            return await self._fallback.take(caller, cost, bucket)
+        if self._away_until is not None:
+            self._away_until = None
+            logger.warning("cost limiter: Redis is back; rate limiting in Redis again")
         return float(retry)

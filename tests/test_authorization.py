@@ -172,7 +172,7 @@ fragment Sale on Order {
   timeline(first: 30) { edges { node { type message internalNote visibility actor { kind name } } } }
   returns { rmaNumber labelUrl lines { orderLine { customization } } order { shippingAddress { ...Place } } }
 }
-query Customers { customers(first: 10) { edges { node { ...Person } } } }
+query Customers { customers(first: 5) { edges { node { ...Person } } } }
 query Orders { orders(first: 50) { edges { node { ...Sale } } } }
 query ByNumber { orders(first: 50, sort: { field: NUMBER, direction: ASC }) { edges { node { ...Sale } } } }
 query ByTotal { orders(first: 50, sort: { field: TOTAL, direction: DESC }) { edges { node { ...Sale } } } }

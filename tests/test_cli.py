@@ -48,3 +48,12 @@ def test_a_token_for_a_customer_who_does_not_exist_is_refused(seeded: dict[str, 
     assert refused.returncode != 0
     assert refused.stdout == ""
     assert f"no customer {customer} in the database" in refused.stderr
+
+
+def test_a_customer_token_from_a_database_never_migrated_is_refused_plainly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERGRAPH_")}
+    env["ORDERGRAPH_DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.db'}"
+    refused = _run("token", "--role", "customer", "--customer", "1", env=env)
+    assert refused.returncode == 1
+    assert "cannot read customers" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -140,7 +140,10 @@ REFUSED = [
     ("TOO_MANY_ALIASES", {"query": "{ " + " ".join(f"p{n}: products(skus: []) {{ sku }}" for n in range(40)) + " }"}),
     (
         "QUERY_TOO_COSTLY",
-        {"query": "{ customers(first: 100) { edges { node { orders(first: 100) { edges { node { id } } } } } } }"},
+        {
+            "query": "{ customers(first: 100) { edges { node {"
+            " orders(first: 100) { edges { node { lines { sku } } } } } } } }"
+        },
     ),
     (
         "PERSISTED_QUERY_MISMATCH",
@@ -300,3 +303,11 @@ async def test_head_is_405_and_says_which_methods_are_allowed(api: Api) -> None:
     response = await api.client.head("/graphql", params={"query": PRODUCTS})
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "OPTIONS"])
+async def test_other_methods_are_a_coded_405(api: Api, method: str) -> None:
+    response = await api.client.request(method, "/graphql", json={"query": PRODUCTS})
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, POST"
+    assert response.json()["errors"][0]["extensions"]["code"] == "METHOD_NOT_ALLOWED"

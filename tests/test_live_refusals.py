@@ -100,7 +100,7 @@ async def test_automatic_persisted_queries_register_over_the_socket_as_over_http
 
 
 def costly() -> str:
-    inner = "customer { orders(first: 100) { edges { node { id } } } }"
+    inner = "customer { orders(first: 100) { edges { node { id lines { sku } } } } }"
     return (
         "subscription Costly { myOrderUpdates { order { customer { orders(first: 100) { edges { node { "
         + inner

@@ -35,7 +35,7 @@ fragment B on Customer { orders(first: 1) { edges { node { customer { ...A } } }
 # Connections selected in a fragment on a type (`node` answers the Node interface): they cost as connections.
 THROUGH_A_FRAGMENT = """
 query($id: ID!) { node(id: $id) { ... on Customer { orders(first: 100) { edges { node {
-  customer { orders(first: 100) { edges { node { id } } } } } } } } } }
+  customer { orders(first: 100) { edges { node { id lines { sku } } } } } } } } } } }
 """
 
 # Connections without `first` (each costs as 20 items), 16 levels deep.

@@ -1,4 +1,5 @@
-"""Sales tax: the rate for a destination, and the tax on an amount in exact minor units."""
+"""Tax rates: US sales tax by destination, and VAT by destination country and the goods' tax class; the tax on
+an amount in exact minor units (the arithmetic of prices that include tax is in ordergraph.models.tax)."""
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
@@ -8,6 +9,11 @@ from typing import Protocol
 class TaxCalculator(Protocol):
     def rate(self, country: str, region: str | None) -> Decimal:
         """The rate for a destination, e.g. Decimal("0.0625"); ISO 3166 country and region codes."""
+        ...
+
+    def rate_for(self, country: str, region: str | None, tax_class: str) -> Decimal | None:
+        """The rate for goods of `tax_class` (STANDARD, REDUCED, ZERO) sent to a destination; None when the
+        destination taxes by class and has no rate for this one (TAX_RATE_MISSING)."""
         ...
 
 
@@ -72,20 +78,33 @@ US_STATE_RATES = _rates(
 REGION_RATES: Mapping[str, Mapping[str, Decimal]] = {"US": US_STATE_RATES}
 COUNTRY_RATES: Mapping[str, Decimal] = {"US": Decimal(0)}  # no federal sales tax
 
+# VAT by country and tax class (2026). A class missing from a country's table has no rate there.
+VAT_RATES: Mapping[str, Mapping[str, Decimal]] = {
+    "CZ": {"STANDARD": Decimal("0.21"), "REDUCED": Decimal("0.12"), "ZERO": Decimal("0")},
+    "SA": {"STANDARD": Decimal("0.15")},
+    "AE": {"STANDARD": Decimal("0.05")},
+}
+
 
 class TableTaxCalculator:
-    """The region's rate from the table, else the country's default, else zero."""
+    """The region's rate from the table, else the country's default, else zero. Countries with a VAT table
+    (`classes`) tax by the goods' class instead; sales-tax countries charge one rate whatever the class."""
 
     def __init__(
         self,
         regions: Mapping[str, Mapping[str, Decimal]] = REGION_RATES,
         countries: Mapping[str, Decimal] = COUNTRY_RATES,
+        classes: Mapping[str, Mapping[str, Decimal]] = VAT_RATES,
     ) -> None:
         self._regions = {
             country.upper(): {region.upper(): rate for region, rate in rates.items()}
             for country, rates in regions.items()
         }
         self._countries = {country.upper(): rate for country, rate in countries.items()}
+        self._classes = {
+            country.upper(): {tax_class.upper(): rate for tax_class, rate in rates.items()}
+            for country, rates in classes.items()
+        }
 
     def rate(self, country: str, region: str | None) -> Decimal:
         country = country.strip().upper()
@@ -93,6 +112,12 @@ class TableTaxCalculator:
         if region and region.strip().upper() in by_region:
             return by_region[region.strip().upper()]
         return self._countries.get(country, Decimal(0))
+
+    def rate_for(self, country: str, region: str | None, tax_class: str) -> Decimal | None:
+        country = country.strip().upper()
+        if country in self._classes:
+            return self._classes[country].get(tax_class.strip().upper())
+        return self.rate(country, region)
 
 
 def tax_minor(amount_minor: int, rate: Decimal) -> int:

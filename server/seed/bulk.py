@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
     Customer,
@@ -40,11 +42,13 @@ from ordergraph.models import (
     InventoryAdjustment,
     InventoryLevel,
     Location,
+    Market,
     Order,
     OrderEvent,
     OrderLine,
     Payment,
     PaymentTransaction,
+    PickupPoint,
     Product,
     Return,
     ReturnLine,
@@ -54,9 +58,11 @@ from ordergraph.models import (
 from ordergraph.models.database import Database
 from ordergraph.models.enums import OrderStatus
 from ordergraph.models.event import EventRelay, NotificationWatermark
+from ordergraph.resolvers.pickup_points import load_points, shipped_points
 from ordergraph.server.seed.lifecycle import HISTORY, OrderDraft, OrderFactory, order_stream
+from ordergraph.server.seed.markets import MarketProfile, profile_for
 from ordergraph.server.seed.rows import COLUMNS, Batch, EventLog, RowMaker
-from ordergraph.server.seed.world import World, build_world, read_places
+from ordergraph.server.seed.world import Point, World, build_world, read_places
 
 CHUNK_ORDERS = 10_000
 YIELD_EVERY = 20  # orders generated between turns of the event loop while a chunk is being written
@@ -201,11 +207,49 @@ def _default_anchor() -> datetime:
     return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+async def _market_points(session: AsyncSession, profile: MarketProfile) -> list[Point]:
+    """A market's shipped pickup points and parcel lockers, loaded (an upsert) and read back by id; and the
+    market made the default one, so the shop shows its methods and prices."""
+    # Two statements: PostgreSQL checks the one-default unique index row by row, not at the statement's end.
+    await session.exec(sa.update(Market).values(is_default=False))
+    await session.exec(sa.update(Market).where(col(Market.code) == profile.code).values(is_default=True))
+    await load_points(session, shipped_points(profile.country))
+    query = (
+        select(PickupPoint)
+        .where(PickupPoint.country == profile.country, col(PickupPoint.active))
+        .order_by(col(PickupPoint.id))
+    )
+    return [
+        Point(
+            p.id or 0,
+            p.network,
+            p.external_id,
+            p.name,
+            p.line1,
+            p.city,
+            p.region or "",
+            p.postal_code,
+            p.latitude,
+            p.longitude,
+        )
+        for p in (await session.exec(query)).all()
+    ]
+
+
 async def seed_demo(
-    database: Database, *, seed: int = 1, customers: int = 200, orders: int = 2000, anchor: datetime | None = None
+    database: Database,
+    *,
+    seed: int = 1,
+    customers: int = 200,
+    orders: int = 2000,
+    anchor: datetime | None = None,
+    market: str = "us",
 ) -> str:
-    """Loads the demo data into an empty, migrated database and says what it loaded. The same seed and anchor
-    load identical data; `anchor` (default: the current hour) is "now" for the data: nothing happens after it."""
+    """Loads the demo data of a market (us, the default; cz, sa or ae) into an empty, migrated database and
+    says what it loaded. The same seed, anchor and market load identical data; `anchor` (default: the current
+    hour) is "now" for the data: nothing happens after it. A market other than the US becomes the default
+    market, and its shipped pickup points are loaded."""
+    profile = profile_for(market)
     if customers < 1 or orders < 0:
         raise ValueError("seed at least one customer and no negative number of orders")
     if anchor is not None and anchor.tzinfo is None:
@@ -214,8 +258,10 @@ async def seed_demo(
     anchor = (anchor or _default_anchor()).astimezone(UTC)
     rng = random.Random(seed)
     async with database.write() as session:
+        points = [] if profile.country == "US" else await _market_points(session, profile)
         connection = await session.connection()
-        world = build_world(rng, await read_places(connection), customers, anchor - HISTORY)
+        places = await read_places(connection, profile)
+        world = build_world(rng, places, customers, anchor - HISTORY, profile, points)
         factory = OrderFactory(world, anchor)
         events = EventLog()
         rows = RowMaker(world, events, salt=rng.getrandbits(64))
@@ -254,4 +300,9 @@ def _summary(
         f" ({n('shipment_event')} carrier scans), {n('payment_transaction')} payment transactions,"
         f" {n('return_request')} returns and {n('order_event')} events in {seconds:.1f} s"
         f" (seed {seed}, as of {anchor:%Y-%m-%d %H:%M} UTC; first customer: {world.shoppers[0].name})"
+        + (
+            ""
+            if world.profile.country == "US"
+            else f"; market {world.profile.code}, prices in {world.profile.currency}"
+        )
     )

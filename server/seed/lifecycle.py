@@ -6,8 +6,12 @@ planned (channel, a delivery method open at that local time, lines, sourcing, ta
 lived - fraud hold, cancellation, picking, shipping, carrier scans, pickup, return and refund - and only what
 has happened by `anchor` is recorded. Where the API's own rule can be called it is: the status is
 `derive_order_status`, the cancelled value `cancelled_value_minor`, the carrier calendar `models.routing`'s,
-tax `TableTaxCalculator` and `tax_minor`, every share of money `models.money.share`. Sourcing is docs/domain.md's
-routing done cheaply (OrderFactory._source). The first customer gets an order in every status (the showcase,
+tax `TableTaxCalculator` (`rate` for US sales tax, `rate_for` by tax class for VAT) with `tax_minor` or
+`models.tax.line_tax_minor`, what tax adds on top `models.tax.added_tax` (nothing where prices include it), every
+share of money `models.money.share`. Sourcing is docs/domain.md's routing done cheaply (OrderFactory._source).
+The market (world.profile, server/seed/markets.py) gives the methods and their weights; a point method (CZ_BOX,
+CZ_POINT) is open when a point of its network is near the shopper, and its order ships to that point.
+The first customer gets an order in every status (the showcase,
 `showcase_orders`), for `serve --demo`.
 
 Invariants:
@@ -56,10 +60,12 @@ from ordergraph.models.money import share
 from ordergraph.models.order import cancelled_value_minor
 from ordergraph.models.routing import DELIVERED_BY, NEXT_DAY_START, Method, carrier_days_after
 from ordergraph.models.status import LineQuantities, derive_order_status
+from ordergraph.models.tax import added_tax, line_tax_minor
 from ordergraph.resolvers.events import SYSTEM
 from ordergraph.resolvers.ports.carrier import BUILTIN_CARRIERS, TemplateCarrier
 from ordergraph.resolvers.ports.payment import TestPaymentGateway
 from ordergraph.resolvers.ports.tax import TableTaxCalculator, tax_minor
+from ordergraph.server.seed.markets import money_text
 from ordergraph.server.seed.world import (
     COUNTRY,
     DAY,
@@ -70,6 +76,7 @@ from ordergraph.server.seed.world import (
     Item,
     MethodSpec,
     Place,
+    Point,
     Shopper,
     Site,
     World,
@@ -97,10 +104,9 @@ METHOD_WEIGHTS = {"STANDARD": 55, "NEXT_DAY": 12, "SAME_DAY": 7, "ONE_HOUR": 3, 
 
 
 @cache
-def _method_weights(same_day: bool, one_hour: bool, pickup: bool) -> Weighted:
-    is_open = {"SAME_DAY": same_day, "ONE_HOUR": one_hour, "PICKUP": pickup}
-    closed = {code for code, open_now in is_open.items() if not open_now}
-    return _weighted({code: weight for code, weight in METHOD_WEIGHTS.items() if code not in closed})
+def _method_weights(weights: tuple[tuple[str, int], ...], closed: frozenset[str]) -> Weighted:
+    """The market's methods (its profile's weights, in order) less those closed to this order."""
+    return _weighted({code: weight for code, weight in weights if code not in closed})
 
 
 CHANNELS = _weighted({Channel.WEB: 70, Channel.MARKETPLACE: 12, Channel.AGENT: 10, Channel.STORE: 8})
@@ -159,6 +165,7 @@ class LineDraft:
     quantity: int
     site: Site | None = None  # a line is sourced whole from one location
     tax_minor: int = 0
+    tax_rate: Decimal | None = None
     quantity_cancelled: int = 0
     quantity_shipped: int = 0
     quantity_delivered: int = 0
@@ -273,10 +280,14 @@ class OrderDraft:
     hold_reason: str | None = None
     return_: ReturnDraft | None = None
     events: list[EventDraft] = field(default_factory=list)
+    currency: str = "USD"
+    prices_include_tax: bool = False  # the market's: VAT inside the prices (CZ, SA, AE) or added on top (US)
+    shipping_tax_rate: Decimal | None = None
+    point: Point | None = None  # the pickup point or parcel locker a point method ships to
 
     @property
     def total_minor(self) -> int:
-        return self.subtotal_minor + self.shipping_minor + self.tax_minor
+        return self.subtotal_minor + self.shipping_minor + added_tax(self.tax_minor, included=self.prices_include_tax)
 
     @property
     def status(self) -> OrderStatus:
@@ -349,8 +360,8 @@ def _reference(rng: random.Random, kind: str) -> str:
     return f"test_{kind}_{rng.getrandbits(128):032x}"
 
 
-def _money(minor: int) -> str:
-    return f"${minor // 100:,}.{minor % 100:02d}"  # USD, the demo currency
+def _money(minor: int, currency: str = "USD") -> str:
+    return money_text(minor, currency)  # USD as always: "$1,234.56"
 
 
 def _placement_message(order: OrderDraft) -> str:
@@ -380,6 +391,7 @@ def _calendar(method: MethodSpec) -> Method:
         method.transit_hours,
         method.weekend_delivery,
         method.metro_only,
+        frozenset(int(digit) - 1 for digit in method.carrier_weekdays),  # ISO 1-7 -> weekday() 0-6,
     )
 
 
@@ -429,8 +441,16 @@ class OrderFactory:
         self.anchor = anchor
         self._tax = TableTaxCalculator()
         self._tax_rates: dict[str, Decimal] = {}
-        self._shipping_sites: dict[str, list[Site]] = {}  # postal code -> shipping locations, nearest first
-        self._pickup_store: dict[str, tuple[Site, float]] = {}
+        self._shipping_sites: dict[Place, list[Site]] = {}  # place -> shipping locations, nearest first
+        self._pickup_store: dict[Place, tuple[Site, float]] = {}
+        self._nearest_points: dict[tuple[Place, str], tuple[Point, float] | None] = {}
+        profile = world.profile
+        self._us = profile.country == COUNTRY
+        self._weights = tuple(profile.method_weights.items())
+        self._roles = {  # today's US codes -> this market's method of the same role (the showcase asks by role)
+            "STANDARD": profile.methods[0].code,
+            "PICKUP": next(m.code for m in profile.methods if m.kind is DeliveryKind.PICKUP),
+        }
         self._shipping = [site for site in world.sites if site.ships]
         self._stores = [site for site in world.sites if site.pickup]
         self._store_assortments: dict[int, tuple[list[Item], list[float]]] = {}
@@ -449,14 +469,26 @@ class OrderFactory:
         """An order placed at `placed_at`; `split_to` makes one of its lines come from a location of that kind."""
         channel = _pick(rng, *CHANNELS)
         address = shopper.addresses[0 if len(shopper.addresses) == 1 or rng.random() < 0.8 else 1]
+        if method_code is not None and method_code not in self.world.methods:
+            method_code = self._roles[method_code]
         method = self.world.methods[method_code or self._choose_method(rng, address, placed_at, channel)]
         pickup = self._nearest_store(address.place)[0] if method.kind is DeliveryKind.PICKUP else None
+        point = self._nearest_point(address.place, method.pickup_point_network) if method.pickup_point_network else None
         lines = self._choose_lines(rng, pickup, at_least=2 if split_to else 1)
         self._source(rng, lines, method, address.place, pickup, split_to)
-        region = pickup.place.region if pickup else address.place.region
-        rate = self._tax_rate(region)
-        for line in lines:
-            line.tax_minor = tax_minor(line.item.price_minor * line.quantity, rate)
+        region = pickup.place.region if pickup else point[0].region if point else address.place.region
+        profile, included = self.world.profile, self.world.profile.prices_include_tax
+        if self._us:
+            rate = shipping_rate = self._tax_rate(region)
+            for line in lines:
+                line.tax_minor, line.tax_rate = tax_minor(line.item.price_minor * line.quantity, rate), rate
+            shipping_tax = tax_minor(method.price_minor, rate)
+        else:
+            for line in lines:
+                line.tax_rate = self._class_rate(region, line.item.tax_class)
+                line.tax_minor = line_tax_minor(line.item.price_minor * line.quantity, line.tax_rate, included=included)
+            shipping_rate = self._class_rate(region, "STANDARD")
+            shipping_tax = line_tax_minor(method.price_minor, shipping_rate, included=included)
         destination_tz = zone((pickup or address).place.timezone)
         fulfillments = self._fulfillment_orders(lines, method, placed_at, destination_tz)
         return OrderDraft(
@@ -471,9 +503,13 @@ class OrderFactory:
             fulfillments=fulfillments,
             subtotal_minor=sum(line.item.price_minor * line.quantity for line in lines),
             shipping_minor=method.price_minor,
-            tax_minor=sum(line.tax_minor for line in lines) + tax_minor(method.price_minor, rate),
+            tax_minor=sum(line.tax_minor for line in lines) + shipping_tax,
             promised_delivery_by=max(fo.promised_at for fo in fulfillments),
             payment=PaymentDraft(_reference(rng, "auth"), rng.choice(CARDS), placed_at),
+            currency=profile.currency,
+            prices_include_tax=included,
+            shipping_tax_rate=shipping_rate,
+            point=point[0] if point else None,
         )
 
     def _choose_method(self, rng: random.Random, address: Address, placed_at: datetime, channel: Channel) -> str:
@@ -481,11 +517,21 @@ class OrderFactory:
         courier hours, both in metro areas only; pickup near a store, not for marketplace orders)."""
         place = address.place
         local = placed_at.astimezone(zone(place.timezone)).time()
-        methods = self.world.methods
-        same_day = bool(place.metro_area) and local < methods["SAME_DAY"].cutoff_local
-        one_hour = bool(place.metro_area) and ONE_HOUR_OPENS <= local < methods["ONE_HOUR"].cutoff_local
-        pickup = channel is not Channel.MARKETPLACE and self._nearest_store(place)[1] <= PICKUP_RADIUS_KM
-        return _pick(rng, *_method_weights(same_day, one_hour, pickup))
+        closed = set()
+        for m in self.world.methods.values():  # metro methods: one-hour in courier hours, same-day before cut-off
+            if m.metro_only and m.transit_hours == 1:
+                is_open = bool(place.metro_area) and ONE_HOUR_OPENS <= local < m.cutoff_local
+            elif m.metro_only:
+                is_open = bool(place.metro_area) and local < m.cutoff_local
+            elif m.kind is DeliveryKind.PICKUP:
+                is_open = channel is not Channel.MARKETPLACE and self._nearest_store(place)[1] <= PICKUP_RADIUS_KM
+            elif m.pickup_point_network:  # a pickup point or parcel locker of the network near the shopper
+                is_open = self._nearest_point(place, m.pickup_point_network) is not None
+            else:
+                continue
+            if not is_open:
+                closed.add(m.code)
+        return _pick(rng, *_method_weights(self._weights, frozenset(closed)))
 
     def _placed_by(self, rng: random.Random, channel: Channel, shopper: Shopper) -> tuple[ActorKind, str | None]:
         if channel is Channel.WEB:
@@ -574,19 +620,34 @@ class OrderFactory:
         return line.item.sku in site.skus and (line.customization is None or site.customization)
 
     def _candidates(self, method: MethodSpec, destination: Place) -> list[Site]:
-        sites = self._shipping_sites.get(destination.code)
+        sites = self._shipping_sites.get(destination)
         if sites is None:
-            sites = self._shipping_sites[destination.code] = _nearest_first(self._shipping, destination)
+            sites = self._shipping_sites[destination] = _nearest_first(self._shipping, destination)
         if method.metro_only:
             return [site for site in sites if site.place.metro_area == destination.metro_area]
         return sites
 
     def _nearest_store(self, place: Place) -> tuple[Site, float]:
-        found = self._pickup_store.get(place.code)
+        found = self._pickup_store.get(place)
         if found is None:
             store = _nearest_first(self._stores, place)[0]
-            found = self._pickup_store[place.code] = (store, _km(store.place, place))
+            found = self._pickup_store[place] = (store, _km(store.place, place))
         return found
+
+    def _nearest_point(self, place: Place, network: str) -> tuple[Point, float] | None:
+        """The network's nearest point within PICKUP_RADIUS_KM of the shopper, if any."""
+        key = (place, network)
+        if key not in self._nearest_points:
+            measured = [(_km(point, place), point.id, point) for point in self.world.points if point.network == network]
+            nearest = min(measured, default=None)
+            self._nearest_points[key] = (nearest[2], nearest[0]) if nearest and nearest[0] <= PICKUP_RADIUS_KM else None
+        return self._nearest_points[key]
+
+    def _class_rate(self, region: str, tax_class: str) -> Decimal:
+        rate = self._tax.rate_for(self.world.profile.country, region, tax_class)
+        if rate is None:
+            raise RuntimeError(f"no {tax_class} tax rate in {self.world.profile.country}: the demo catalog is wrong")
+        return rate
 
     def _tax_rate(self, region: str) -> Decimal:
         if region not in self._tax_rates:
@@ -671,7 +732,7 @@ class OrderFactory:
         order.record(
             at,
             EventType.PAYMENT_AUTHORIZED,
-            f"Payment of {_money(order.total_minor)} authorised ({order.payment.method_description}).",
+            f"Payment of {_money(order.total_minor, order.currency)} authorised ({order.payment.method_description}).",
             INTERNAL_EVENT,
             SYSTEM,
         )
@@ -795,7 +856,11 @@ class OrderFactory:
             actor,
         )
         order.record(
-            at, EventType.PAYMENT_VOIDED, f"{_money(voided)} of the authorisation voided.", INTERNAL_EVENT, SYSTEM
+            at,
+            EventType.PAYMENT_VOIDED,
+            f"{_money(voided, order.currency)} of the authorisation voided.",
+            INTERNAL_EVENT,
+            SYSTEM,
         )
 
     @staticmethod
@@ -870,7 +935,7 @@ class OrderFactory:
         order.record(
             at,
             EventType.PAYMENT_CAPTURED,
-            f"{_money(amount)} captured for {fo.units} unit(s) from {fo.site.name}.",
+            f"{_money(amount, order.currency)} captured for {fo.units} unit(s) from {fo.site.name}.",
             INTERNAL_EVENT,
             SYSTEM,
         )
@@ -884,11 +949,15 @@ class OrderFactory:
             return order.total_minor - order.cancelled_minor - order.payment.totals[PaymentTransactionKind.CAPTURE]
         value = sum(
             line.item.price_minor * line.active
-            + share(line.tax_minor, line.quantity_shipped + line.active, line.quantity)
-            - share(line.tax_minor, line.quantity_shipped, line.quantity)
+            + added_tax(
+                share(line.tax_minor, line.quantity_shipped + line.active, line.quantity)
+                - share(line.tax_minor, line.quantity_shipped, line.quantity),
+                included=order.prices_include_tax,
+            )
             for line in fo.lines
         )
-        shipping = order.shipping_minor + order.tax_minor - sum(line.tax_minor for line in order.lines)
+        shipping_tax = order.tax_minor - sum(line.tax_minor for line in order.lines)
+        shipping = order.shipping_minor + added_tax(shipping_tax, included=order.prices_include_tax)
         active = sum(line.active for line in order.lines)
         left_before = sum(line.quantity_shipped for line in order.lines)
         return value + share(shipping, left_before + fo.units, active) - share(shipping, left_before, active)
@@ -979,7 +1048,11 @@ class OrderFactory:
                 )
             )
             order.record(
-                refunded_at, EventType.REFUND_ISSUED, f"{_money(ret.refund_minor)} refunded.", CUSTOMER_EVENT, SYSTEM
+                refunded_at,
+                EventType.REFUND_ISSUED,
+                f"{_money(ret.refund_minor, order.currency)} refunded.",
+                CUSTOMER_EVENT,
+                SYSTEM,
             )
 
     def _receive(self, order: OrderDraft, ret: ReturnDraft, at: datetime, agent: tuple[ActorKind, str | None]) -> None:
@@ -991,7 +1064,9 @@ class OrderFactory:
             rl.received = rl.quantity
             rl.restocked = 0 if rl.reason in (ReturnReason.DAMAGED, ReturnReason.DEFECTIVE) else rl.quantity
             rl.line.quantity_returned += rl.quantity
-            refund += rl.line.item.price_minor * rl.quantity + share(rl.line.tax_minor, rl.quantity, rl.line.quantity)
+            refund += rl.line.item.price_minor * rl.quantity + added_tax(
+                share(rl.line.tax_minor, rl.quantity, rl.line.quantity), included=order.prices_include_tax
+            )
         payment = order.payment
         refundable = payment.totals[PaymentTransactionKind.CAPTURE] - payment.totals[PaymentTransactionKind.REFUND]
         ret.refund_minor = min(refund, refundable)

@@ -26,6 +26,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from ordergraph.models.enums import ActorKind, EventType, LocationKind, OrderStatus, PaymentTransactionKind
+from ordergraph.models.tax import rate_ppm
 from ordergraph.resolvers.fulfillment_steps import HOLDING
 from ordergraph.resolvers.ports.payment import TestPaymentGateway
 from ordergraph.server.seed.lifecycle import (
@@ -38,7 +39,7 @@ from ordergraph.server.seed.lifecycle import (
     ReturnDraft,
     ShipmentDraft,
 )
-from ordergraph.server.seed.world import COUNTRY, CURRENCY, KIND_TRAITS, Shopper, World
+from ordergraph.server.seed.world import KIND_TRAITS, Shopper, World
 
 GATEWAY = TestPaymentGateway.name  # the demo's payments were taken by the test gateway (lifecycle.py's CARDS)
 
@@ -58,6 +59,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "weekend_delivery",
         "metro_only",
         "position",
+        "market_code",
+        "pickup_point_network",
+        "carrier_weekdays",
     ),
     "location": (
         "id",
@@ -78,7 +82,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "returns_drop_off",
         "customization",
     ),
-    "product": ("sku", "name", "price_minor", "currency", "customizable"),
+    "product": ("sku", "name", "price_minor", "currency", "customizable", "tax_class"),
     "customer": ("id", "name", "email", "phone", "created_at", "notify_email", "notify_sms", "sms_phone"),
     "customer_address": (
         "id",
@@ -122,6 +126,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "ship_postal_code",
         "ship_country",
         "ship_phone",
+        "market_code",
+        "prices_include_tax",
+        "shipping_tax_rate_ppm",
+        "pickup_point_id",
     ),
     "order_line": (
         "id",
@@ -138,6 +146,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "unit_price_minor",
         "tax_minor",
         "currency",
+        "tax_class",
+        "tax_rate_ppm",
     ),
     "fulfillment_order": ("id", "order_id", "location_id", "kind", "status", "created_at", "updated_at"),
     "fulfillment_order_line": ("id", "fulfillment_order_id", "order_line_id", "quantity"),
@@ -301,6 +311,7 @@ class RowMaker:
         self.ids: Counter[str] = Counter()  # the last id given, per table
         self.reserved: Counter[tuple[str, int]] = Counter()  # (sku, location id) -> units open fulfillment orders hold
         self.statuses: Counter[OrderStatus] = Counter()
+        self.market, self.currency, self.country = world.profile.code, world.profile.currency, world.profile.country
 
     def _id(self, table: str) -> int:
         self.ids[table] += 1
@@ -314,7 +325,7 @@ class RowMaker:
                     m.name,
                     m.kind,
                     m.price_minor,
-                    CURRENCY,
+                    self.currency,
                     m.carrier,
                     m.cutoff_local,
                     m.transit_days,
@@ -322,6 +333,9 @@ class RowMaker:
                     m.weekend_delivery,
                     m.metro_only,
                     position,
+                    self.market,
+                    m.pickup_point_network,
+                    m.carrier_weekdays,
                 )
             )
         for s in self.world.sites:
@@ -336,7 +350,7 @@ class RowMaker:
                     p.city,
                     p.region,
                     p.code,
-                    COUNTRY,
+                    self.country,
                     p.metro_area,
                     p.latitude,
                     p.longitude,
@@ -348,7 +362,9 @@ class RowMaker:
                 )
             )
         for item in self.world.items:
-            batch["product"].append((item.sku, item.name, item.price_minor, CURRENCY, item.customizable))
+            batch["product"].append(
+                (item.sku, item.name, item.price_minor, self.currency, item.customizable, item.tax_class)
+            )
         for shopper in self.world.shoppers:
             self._customer_rows(batch, shopper)
 
@@ -368,7 +384,7 @@ class RowMaker:
                     a.place.city,
                     a.place.region,
                     a.place.code,
-                    COUNTRY,
+                    self.country,
                     a.phone,
                 )
             )
@@ -390,12 +406,14 @@ class RowMaker:
         order_id = self._id("orders")
         status = order.status
         self.statuses[status] += 1
-        a = order.address
-        ship_to = (
-            (a.name, a.line1, a.line2, a.place.city, a.place.region, a.place.code, COUNTRY, a.phone)
-            if a
-            else ((None,) * 8)
-        )
+        a, point = order.address, order.point
+        if point is not None:  # the point's address, for the shopper (as placement copies it)
+            line2 = f"{point.name} · {point.network} {point.external_id}"
+            ship_to = (a.name, point.line1, line2, point.city, point.region, point.postal_code, self.country, a.phone)
+        elif a:
+            ship_to = (a.name, a.line1, a.line2, a.place.city, a.place.region, a.place.code, self.country, a.phone)
+        else:
+            ship_to = (None,) * 8
         batch["orders"].append(
             (
                 order_id,
@@ -407,7 +425,7 @@ class RowMaker:
                 order.updated_at,
                 order.placed_by[0],
                 order.placed_by[1],
-                CURRENCY,
+                self.currency,
                 order.subtotal_minor,
                 order.shipping_minor,
                 order.tax_minor,
@@ -419,6 +437,10 @@ class RowMaker:
                 order.promised_delivery_by,
                 order.hold_reason,
                 *ship_to,
+                self.market,
+                order.prices_include_tax,
+                rate_ppm(order.shipping_tax_rate) if order.shipping_tax_rate is not None else None,
+                point.id if point else None,
             )
         )
         line_ids = {line: self._line_row(batch, order_id, line) for line in order.lines}
@@ -444,7 +466,9 @@ class RowMaker:
                 line.quantity_returned,
                 line.item.price_minor,
                 line.tax_minor,
-                CURRENCY,
+                self.currency,
+                line.item.tax_class,
+                rate_ppm(line.tax_rate) if line.tax_rate is not None else None,
             )
         )
         return line_id
@@ -508,7 +532,7 @@ class RowMaker:
                 r.status,
                 r.method,
                 r.drop_off.id if r.drop_off else None,
-                CURRENCY,
+                self.currency,
                 r.refund_minor,
                 r.requested_at,
                 r.approved_at,
@@ -543,7 +567,7 @@ class RowMaker:
                 GATEWAY,
                 p.reference,
                 p.method_description,
-                CURRENCY,
+                self.currency,
                 p.totals[kinds.AUTHORIZATION],
                 p.totals[kinds.CAPTURE],
                 p.totals[kinds.REFUND],

@@ -1,8 +1,10 @@
 """The world the demo's orders happen in, built before any order: delivery methods, locations, products and
 shoppers, each with what the simulation needs to know of it.
 
-What it builds: the six delivery methods (standard, next-day, same-day, one-hour metro, weekend, in-store
-pickup); fifteen locations of every kind placed on codes of the postal-code table (`read_places`), the first
+What it builds, for a market profile (markets.py; the US by default, whose profile is this module's constants):
+the market's delivery methods (the US's six: standard, next-day, same-day, one-hour metro, weekend, in-store
+pickup); fifteen locations of every kind placed on codes of the postal-code table, or for CZ, SA and AE on the
+cities of the place table (`read_places`), the first
 warehouses one per metro area, carrying everything and customising, so same-day and one-hour orders can
 always be sourced inside the metro; a catalog of PRODUCTS products with Zipf-like popularity; and shoppers with
 one or two addresses, most of them in a metro area, weighted by loyalty. The first shopper is the showcase
@@ -10,26 +12,33 @@ customer (see lifecycle.py): they live in a metro area, so every delivery method
 
 Invariants:
 - Deterministic: `build_world` draws only from the generator it is given, in a fixed order, and `read_places`
-  returns the postal codes sorted by code; the same generator state and places build the same world. Sites
+  returns the postal codes sorted by code (places by id, each postal code drawn from a generator of its own);
+  the same generator state and places build the same world. Sites
   are numbered 1..N, shoppers 1..N and SKUs SKU-00001.. as they are made: these are their row ids.
 - Every warehouse carries the whole catalog, so every product can be shipped from somewhere.
 - The world is read, never changed, once built: the lifecycle (lifecycle.py) and the rows (rows.py) share it.
-- No database writes and no orders here: this module imports nothing else of the package.
+- No database writes and no orders here: this module imports nothing else of the package but, lazily, the US
+  profile of markets.py (which imports this module's constants).
 """
 
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from functools import cache
 from itertools import accumulate
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import select
+from sqlmodel import col, select
 
+from ordergraph.models import Place as PlaceRow
 from ordergraph.models import PostalCode
 from ordergraph.models.enums import DeliveryKind, LocationKind
+
+if TYPE_CHECKING:  # markets.py builds its US profile from this module's constants
+    from ordergraph.server.seed.markets import MarketProfile
 
 CURRENCY = "USD"
 COUNTRY = "US"
@@ -53,6 +62,8 @@ class MethodSpec:
     transit_hours: int = 0
     weekend_delivery: bool = False
     metro_only: bool = False
+    carrier_weekdays: str = "12345"  # ISO weekdays the carrier moves parcels (1 = Monday); Monday-Friday by default
+    pickup_point_network: str | None = None  # set: ships to a pickup point or parcel locker of this network
 
 
 DELIVERY_METHODS = (
@@ -293,6 +304,22 @@ class Place:
         return f"{self.city}, {self.region}"
 
 
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A pickup point or parcel locker (the pickup_point table), where a point method's parcels go."""
+
+    id: int
+    network: str
+    external_id: str
+    name: str
+    line1: str
+    city: str
+    region: str
+    postal_code: str
+    latitude: float
+    longitude: float
+
+
 @dataclass(eq=False, slots=True)
 class Site:
     """A location as the simulation sees it: what it carries and how fast it works."""
@@ -317,6 +344,7 @@ class Item:
     name: str
     price_minor: int
     customizable: bool
+    tax_class: str = "STANDARD"
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +380,8 @@ class World:
     item_popularity: list[float]  # cumulative weights over `items`
     shoppers: list[Shopper]
     shopper_loyalty: list[float]  # cumulative weights over shoppers
+    profile: "MarketProfile"
+    points: list[Point] = field(default_factory=list)  # the market's active pickup points, by id
 
 
 def between(rng: random.Random, low: timedelta, high: timedelta) -> timedelta:
@@ -368,8 +398,12 @@ def _phone(rng: random.Random) -> str:
     return f"+1{rng.choice(AREA_CODES)}55501{rng.randint(0, 99):02d}"
 
 
-async def read_places(connection: AsyncConnection) -> list[Place]:
-    """The country's postal codes, by code (so the world built on them is the same on every backend)."""
+async def read_places(connection: AsyncConnection, profile: "MarketProfile | None" = None) -> list[Place]:
+    """Where the world can be: the US's postal codes, by code; another market's cities (the place table), by
+    id, each with a postal code drawn from a generator of its own (so the main generator's draws and the world
+    built on them are the same on every backend)."""
+    if profile is not None and profile.country != COUNTRY:
+        return await _read_market_places(connection, profile)
     query = (
         select(
             PostalCode.code,
@@ -389,7 +423,38 @@ async def read_places(connection: AsyncConnection) -> list[Place]:
     return places
 
 
-def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> list[Site]:
+async def _read_market_places(connection: AsyncConnection, profile: "MarketProfile") -> list[Place]:
+    query = (
+        select(
+            PlaceRow.id,
+            PlaceRow.region,
+            PlaceRow.name,
+            PlaceRow.latitude,
+            PlaceRow.longitude,
+            PlaceRow.metro_area,
+            PlaceRow.timezone,
+        )
+        .where(PlaceRow.country == profile.country)
+        .order_by(col(PlaceRow.id))
+    )
+    places = [
+        Place(
+            profile.postal_code(random.Random(f"{profile.code}-{place_id}"), region),
+            region or "",
+            profile.city_names.get(name, name),
+            latitude,
+            longitude,
+            metro_area,
+            timezone,
+        )
+        for place_id, region, name, latitude, longitude, metro_area, timezone in (await connection.execute(query)).all()
+    ]
+    if not any(place.metro_area for place in places):
+        raise RuntimeError(f"the place table holds no {profile.country} metro areas: migrate the database first")
+    return places
+
+
+def _build_sites(rng: random.Random, places: list[Place], items: list[Item], profile: "MarketProfile") -> list[Site]:
     """Fifteen locations of every kind; every metro area gets a full, customising warehouse, so same-day and
     one-hour orders can always be sourced inside the metro."""
     metros = sorted({place.metro_area for place in places if place.metro_area})
@@ -403,7 +468,7 @@ def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> 
             first_in_metro = kind is LocationKind.WAREHOUSE and index < len(metros)
             metro = metros[index % len(metros)] if first_in_metro or rng.random() < traits.metro_share else None
             place = rng.choice(in_metro[metro] if metro else outside)
-            name = f"{place.city} {traits.label}"
+            name = profile.site_name(place.city, kind)
             names[name] += 1
             carried = [sku for sku in all_skus if traits.assortment >= 1 or rng.random() < traits.assortment]
             sites.append(
@@ -413,7 +478,7 @@ def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> 
                     name=name if names[name] == 1 else f"{name} {names[name]}",
                     kind=kind,
                     place=place,
-                    line1=_street(rng),
+                    line1=profile.street(rng),
                     ships=True,
                     pickup=kind is LocationKind.STORE,
                     returns_drop_off=kind is LocationKind.STORE,
@@ -425,18 +490,19 @@ def _build_sites(rng: random.Random, places: list[Place], items: list[Item]) -> 
     return sites
 
 
-def _build_items(rng: random.Random) -> list[Item]:
+def _build_items(rng: random.Random, profile: "MarketProfile") -> list[Item]:
     items: list[Item] = []
     seen: set[str] = set()
     while len(items) < PRODUCTS:
-        nouns, (low, high) = rng.choice(CATEGORIES)
+        nouns, (low, high) = rng.choice(profile.categories)
         noun = rng.choice(nouns)
-        name = f"{rng.choice(ADJECTIVES)} {noun} - {rng.choice(COLORS)}"
+        name = profile.item_name(rng.choice(profile.adjectives), noun, rng.choice(profile.colors))
         if name in seen:
             continue
         seen.add(name)
-        price = rng.randint(low, high) * 100 - rng.choice((1, 1, 1, 0, 51))  # mostly .99, some .00 and .49
-        items.append(Item(f"SKU-{len(items) + 1:05d}", name, price, noun in CUSTOMIZABLE_NOUNS and rng.random() < 0.7))
+        price = profile.price_minor(rng, low, high)  # US: mostly .99, some .00 and .49
+        customizable = noun in profile.customizable_nouns and rng.random() < 0.7
+        items.append(Item(f"SKU-{len(items) + 1:05d}", name, price, customizable, profile.tax_class(noun)))
     return items
 
 
@@ -447,19 +513,21 @@ def _popularity(rng: random.Random, count: int) -> list[float]:
     return list(accumulate(1 / rank**0.9 for rank in ranks))
 
 
-def _build_shoppers(rng: random.Random, places: list[Place], count: int, window_start: datetime) -> list[Shopper]:
+def _build_shoppers(
+    rng: random.Random, places: list[Place], count: int, window_start: datetime, profile: "MarketProfile"
+) -> list[Shopper]:
     metro_places = [p for p in places if p.metro_area]
     shoppers = []
     for customer_id in range(1, count + 1):
-        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        name, phone = f"{first} {last}", _phone(rng)
+        person = profile.person(rng)
+        name, phone = person.name, profile.phone(rng)
         sms = customer_id == 1 or rng.random() < 0.25
         addresses = tuple(
             Address(
                 position,
                 name,
-                _street(rng),
-                rng.choice(("Apt 4B", "Unit 12", "Suite 300", "Apt 2")) if rng.random() < 0.25 else None,
+                profile.street(rng),
+                profile.line2(rng),
                 # The showcase customer lives in a metro area, so every delivery method is open to them.
                 rng.choice(metro_places if customer_id == 1 or rng.random() < METRO_SHARE_OF_ADDRESSES else places),
                 phone,
@@ -471,7 +539,7 @@ def _build_shoppers(rng: random.Random, places: list[Place], count: int, window_
                 id=customer_id,
                 name=name,
                 phone=phone,
-                email=f"{first}.{last}.{customer_id}@{rng.choice(EMAIL_DOMAINS)}".lower().replace("'", ""),
+                email=profile.email(person, customer_id, rng),
                 created_at=window_start - between(rng, DAY, 3 * 365 * DAY),
                 notify_email=customer_id == 1 or rng.random() < 0.92,
                 notify_sms=sms,
@@ -482,15 +550,29 @@ def _build_shoppers(rng: random.Random, places: list[Place], count: int, window_
     return shoppers
 
 
-def build_world(rng: random.Random, places: list[Place], customers: int, window_start: datetime) -> World:
-    items = _build_items(rng)
-    shoppers = _build_shoppers(rng, places, customers, window_start)
+def build_world(
+    rng: random.Random,
+    places: list[Place],
+    customers: int,
+    window_start: datetime,
+    profile: "MarketProfile | None" = None,
+    points: list[Point] | None = None,
+) -> World:
+    """The world of a market (default: the US, today's demo, drawn in the same order)."""
+    if profile is None:
+        from ordergraph.server.seed.markets import US_PROFILE
+
+        profile = US_PROFILE
+    items = _build_items(rng, profile)
+    shoppers = _build_shoppers(rng, places, customers, window_start, profile)
     return World(
-        methods={method.code: method for method in DELIVERY_METHODS},
-        sites=_build_sites(rng, places, items),
+        methods={method.code: method for method in profile.methods},
+        sites=_build_sites(rng, places, items, profile),
         items=items,
         item_popularity=_popularity(rng, len(items)),
         shoppers=shoppers,
         # The first customer's orders are placed by order_stream itself, so it weighs nothing here.
         shopper_loyalty=list(accumulate(0.0 if shopper.id == 1 else rng.lognormvariate(0, 1) for shopper in shoppers)),
+        profile=profile,
+        points=points or [],
     )
