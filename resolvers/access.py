@@ -6,6 +6,7 @@ Roles:
   CUSTOMER-visible events; lists over everyone (orders, customers, inventory, stats) are refused. Texts written
   for agents (INTERNAL_TEXT below: hold reasons, internal notes) never reach them.
 - An agent sees everything.
+- An admin is an agent who also configures integrations (webhook subscriptions); agents and analysts cannot.
 - An analyst reads every order for BI, with nothing that identifies a customer or that a person wrote.
 - Without a valid token only the public catalogue answers: products and their availability, `markets`, and the
   store finder (`pickupPoints`, `stores`); each counts in the anonymous cost budget (schema/limits.py).
@@ -63,6 +64,7 @@ class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
     ANALYST = "analyst"
+    ADMIN = "admin"
 
 
 class Sensitive(StrEnum):
@@ -78,6 +80,7 @@ SHOWN: dict[Role, frozenset[Sensitive]] = {
     Role.AGENT: frozenset(Sensitive),
     Role.CUSTOMER: frozenset({Sensitive.PERSONAL, Sensitive.FREE_TEXT}),
     Role.ANALYST: frozenset(),
+    Role.ADMIN: frozenset(Sensitive),
 }
 
 
@@ -98,11 +101,16 @@ class Viewer:
 
     @property
     def is_agent(self) -> bool:
-        return self.role is Role.AGENT
+        """Agents, and admins, who may do everything an agent may."""
+        return self.role in (Role.AGENT, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
 
     @property
     def is_staff(self) -> bool:
-        return self.role in (Role.AGENT, Role.ANALYST)
+        return self.role in (Role.AGENT, Role.ANALYST, Role.ADMIN)
 
     def shows(self, kind: Sensitive) -> bool:
         return self.role is not None and kind in SHOWN[self.role]
@@ -146,6 +154,13 @@ def require_agent(viewer: Viewer, action: str) -> Viewer:
     require_authenticated(viewer)
     if not viewer.is_agent:
         raise Forbidden(f"Only agents may {action}.")
+    return viewer
+
+
+def require_admin(viewer: Viewer, action: str) -> Viewer:
+    require_authenticated(viewer)
+    if not viewer.is_admin:
+        raise Forbidden(f"Only admins may {action}.")
     return viewer
 
 

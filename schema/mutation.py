@@ -21,6 +21,7 @@ from ordergraph.resolvers import (
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.schema.common import UserError
 from ordergraph.schema.customer import CustomerPayload, NotificationPreferencesInput
+from ordergraph.schema.customer_changes import CustomerMutations
 from ordergraph.schema.fulfillment_changes import (
     ConfirmPickupInput,
     FulfillmentOrderPayload,
@@ -31,8 +32,10 @@ from ordergraph.schema.fulfillment_changes import (
     StartFulfillmentInput,
 )
 from ordergraph.schema.info import Info
+from ordergraph.schema.invoices import InvoiceMutations
 from ordergraph.schema.location import AdjustInventoryInput, InventoryLevelPayload
 from ordergraph.schema.node import parse_global_id
+from ordergraph.schema.notification_settings import NotificationMutations
 from ordergraph.schema.order_changes import (
     AddOrderNoteInput,
     CancelOrderInput,
@@ -50,6 +53,8 @@ from ordergraph.schema.return_changes import (
     RequestReturnInput,
     ReturnPayload,
 )
+from ordergraph.schema.stock_in import StockInMutations
+from ordergraph.schema.webhooks import WebhookMutations
 
 P = TypeVar("P")
 
@@ -93,7 +98,7 @@ def _return_payload(ret: Any, errors: list[UserError]) -> ReturnPayload:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutations, InvoiceMutations, CustomerMutations, StockInMutations, NotificationMutations):
     @strawberry.mutation(description="A customer orders for themself (WEB); an agent for `customerId` (AGENT).")
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:
         return await answer(

@@ -7,14 +7,19 @@ from ordergraph.resolvers import catalog, customers, inventory, markets, node, o
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.customer import Customer
+from ordergraph.schema.customer_changes import CustomerQueries
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
 from ordergraph.schema.info import Info
+from ordergraph.schema.invoices import InvoiceQueries
 from ordergraph.schema.location import InventoryLevel
 from ordergraph.schema.market import Market
 from ordergraph.schema.node import Node, parse_global_id
+from ordergraph.schema.notification_settings import NotificationQueries
 from ordergraph.schema.order import OrderConnection
 from ordergraph.schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
+from ordergraph.schema.stock_in import StockInQueries
 from ordergraph.schema.store_finder import StoreFinderQueries
+from ordergraph.schema.webhooks import WebhookQueries
 
 
 @strawberry.input
@@ -49,7 +54,7 @@ class OrderSort:
 
 
 @strawberry.type
-class Query(StoreFinderQueries):
+class Query(StoreFinderQueries, WebhookQueries, InvoiceQueries, CustomerQueries, StockInQueries, NotificationQueries):
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)

@@ -1,4 +1,4 @@
-"""Bearer JWTs (HS256): claims sub, role (customer|agent|analyst), name, exp; a customer's sub is
+"""Bearer JWTs (HS256): claims sub, role (customer|agent|analyst|admin), name, exp; a customer's sub is
 their global customer ID."""
 
 from datetime import UTC, datetime, timedelta
