@@ -19,10 +19,16 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from bench import analytics, fanout, load, order_history, placement, report, seed
+from bench import analytics, fanout, load, order_history, placement, report, seed, webhooks
 
-SCENARIOS = {"order_history": order_history, "fanout": fanout, "placement": placement, "analytics": analytics}
-CHANGES_DATA = {"fanout", "placement"}
+SCENARIOS = {
+    "order_history": order_history,
+    "fanout": fanout,
+    "placement": placement,
+    "analytics": analytics,
+    "webhooks": webhooks,
+}
+CHANGES_DATA = {"fanout", "placement", "webhooks"}
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 

@@ -25,7 +25,12 @@ from ordergraph.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
     InventoryLevel,
+    Invoice,
+    InvoiceLine,
+    JournalLine,
     Location,
+    LocationClosure,
+    LocationOpeningHours,
     Market,
     MarketCountry,
     Order,
@@ -116,8 +121,31 @@ class Loaders:
             [FulfillmentOrderLine.id],
             batch=batch,
         )
+        # Invoices and credit notes (#17): an order's documents in issue order, their lines, the credit notes
+        # correcting an invoice, and a journal entry's lines.
+        self.document = rows_by_key(read, Invoice, Invoice.id, batch=batch)
+        self.documents_by_order = rows_by_parent(read, Invoice, Invoice.order_id, [Invoice.id], batch=batch)
+        self.lines_by_document = rows_by_parent(
+            read, InvoiceLine, InvoiceLine.invoice_id, [InvoiceLine.position], batch=batch
+        )
+        self.credit_notes_by_invoice = rows_by_parent(
+            read, Invoice, Invoice.corrects_invoice_id, [Invoice.id], batch=batch
+        )
+        self.lines_by_journal_entry = rows_by_parent(
+            read, JournalLine, JournalLine.entry_id, [JournalLine.position], batch=batch
+        )
         self.inventory_by_sku = rows_by_parent(
             read, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id], batch=batch
+        )
+        self.opening_hours_by_location = rows_by_parent(
+            read,
+            LocationOpeningHours,
+            LocationOpeningHours.location_id,
+            [LocationOpeningHours.weekday, LocationOpeningHours.opens],
+            batch=batch,
+        )
+        self.closures_by_location = rows_by_parent(
+            read, LocationClosure, LocationClosure.location_id, [LocationClosure.closed_on], batch=batch
         )
 
         self.orders_page_by_customer = pages_by_parent(

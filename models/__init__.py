@@ -3,30 +3,47 @@
 from ordergraph.models.catalog import Product
 from ordergraph.models.customer import AddressFields, Customer, CustomerAddress
 from ordergraph.models.delivery import DeliveryMethod
-from ordergraph.models.event import Notification, OrderEvent
+from ordergraph.models.erasure import CustomerErasure
+from ordergraph.models.event import Notification, NotificationMomentPreference, OrderEvent
 from ordergraph.models.fulfillment import FulfillmentOrder, FulfillmentOrderLine, Shipment, ShipmentEvent
+from ordergraph.models.inbound import InboundShipment, InboundShipmentLine
 from ordergraph.models.inventory import InventoryAdjustment, InventoryLevel
+from ordergraph.models.invoice import DocumentSeries, Invoice, InvoiceLine
+from ordergraph.models.journal import JournalEntry, JournalLine
 from ordergraph.models.location import Location, PostalCode
 from ordergraph.models.market import Market, MarketCountry, ProductPrice
+from ordergraph.models.opening_hours import LocationClosure, LocationOpeningHours
 from ordergraph.models.order import Order, OrderLine
 from ordergraph.models.payment import Payment, PaymentTransaction
 from ordergraph.models.pickup_point import PickupPoint
 from ordergraph.models.place import Place, PlaceName
 from ordergraph.models.returns import Return, ReturnLine
+from ordergraph.models.webhook import WebhookAttempt, WebhookDelivery, WebhookLogEntry, WebhookSubscription
 
 __all__ = [
     "AddressFields",
     "Customer",
     "CustomerAddress",
+    "CustomerErasure",
     "DeliveryMethod",
+    "DocumentSeries",
     "FulfillmentOrder",
     "FulfillmentOrderLine",
+    "InboundShipment",
+    "InboundShipmentLine",
     "InventoryAdjustment",
     "InventoryLevel",
+    "Invoice",
+    "InvoiceLine",
+    "JournalEntry",
+    "JournalLine",
     "Location",
+    "LocationClosure",
+    "LocationOpeningHours",
     "Market",
     "MarketCountry",
     "Notification",
+    "NotificationMomentPreference",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -42,4 +59,8 @@ __all__ = [
     "ReturnLine",
     "Shipment",
     "ShipmentEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookLogEntry",
+    "WebhookSubscription",
 ]

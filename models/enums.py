@@ -140,6 +140,30 @@ class NotificationStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"  # never sent: the customer's personal data was erased first (resolvers.erasure)
+    SKIPPED = "SKIPPED"  # a scheduled message no longer true when due (a pickup reminder after the pickup)
+
+
+class NotificationMoment(StrEnum):
+    """What a customer hears about (resolvers.notifications maps event types to these); each has its own
+    preference per channel."""
+
+    ORDER_RECEIVED = "ORDER_RECEIVED"  # placed and held for review: received, not confirmed
+    ORDER_CONFIRMED = "ORDER_CONFIRMED"
+    SHIPPING_CHANGED = "SHIPPING_CHANGED"
+    ORDER_CANCELLED = "ORDER_CANCELLED"  # the whole order, or some of its units
+    PARCEL_SHIPPED = "PARCEL_SHIPPED"
+    PARCEL_DELAYED = "PARCEL_DELAYED"  # a carrier exception
+    OUT_FOR_DELIVERY = "OUT_FOR_DELIVERY"
+    PARCEL_DELIVERED = "PARCEL_DELIVERED"
+    ORDER_DELIVERED = "ORDER_DELIVERED"  # every parcel delivered: once per order
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    PICKUP_REMINDER = "PICKUP_REMINDER"  # scheduled before the pickup window ends
+    RETURN_UPDATE = "RETURN_UPDATE"  # a return requested or rejected
+    RETURN_APPROVED = "RETURN_APPROVED"
+    RETURN_RECEIVED = "RETURN_RECEIVED"
+    REFUND_ISSUED = "REFUND_ISSUED"
+    CUSTOMER_NOTE = "CUSTOMER_NOTE"  # an agent's note written for the customer
 
 
 class EventType(StrEnum):
@@ -161,6 +185,7 @@ class EventType(StrEnum):
     SHIPMENT_IN_TRANSIT = "SHIPMENT_IN_TRANSIT"
     SHIPMENT_OUT_FOR_DELIVERY = "SHIPMENT_OUT_FOR_DELIVERY"
     SHIPMENT_DELIVERED = "SHIPMENT_DELIVERED"
+    ORDER_DELIVERED = "ORDER_DELIVERED"  # the last parcel of a shipped order arrived: everything is delivered
     SHIPMENT_EXCEPTION = "SHIPMENT_EXCEPTION"
     READY_FOR_PICKUP = "READY_FOR_PICKUP"
     PICKED_UP = "PICKED_UP"
@@ -170,6 +195,14 @@ class EventType(StrEnum):
     RETURN_RECEIVED = "RETURN_RECEIVED"
     REFUND_ISSUED = "REFUND_ISSUED"
     NOTIFICATION_PREFERENCES_UPDATED = "NOTIFICATION_PREFERENCES_UPDATED"
+    # Customer records and address books (resolvers.customer_changes), customer-level like the one above.
+    CUSTOMER_CREATED = "CUSTOMER_CREATED"
+    CUSTOMER_UPDATED = "CUSTOMER_UPDATED"
+    ADDRESS_ADDED = "ADDRESS_ADDED"
+    ADDRESS_UPDATED = "ADDRESS_UPDATED"
+    ADDRESS_REMOVED = "ADDRESS_REMOVED"
+    DEFAULT_ADDRESS_CHANGED = "DEFAULT_ADDRESS_CHANGED"
+    CUSTOMER_DATA_ERASED = "CUSTOMER_DATA_ERASED"
 
 
 class PickupPointKind(StrEnum):
@@ -183,3 +216,33 @@ class TaxClass(StrEnum):
     STANDARD = "STANDARD"
     REDUCED = "REDUCED"
     ZERO = "ZERO"
+
+
+class InboundKind(StrEnum):
+    """What announced stock coming in: our purchase order, or the supplier's advance shipping notice."""
+
+    PURCHASE_ORDER = "PURCHASE_ORDER"
+    ADVANCE_SHIPPING_NOTICE = "ADVANCE_SHIPPING_NOTICE"
+
+
+class InboundStatus(StrEnum):
+    OPEN = "OPEN"
+    PARTIALLY_RECEIVED = "PARTIALLY_RECEIVED"
+    RECEIVED = "RECEIVED"
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """PENDING until the receiver answers 2xx (DELIVERED), or until its retry window ends (FAILED, final)."""
+
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+
+
+class WebhookLogKind(StrEnum):
+    """What happened to a webhook subscription itself, in its admin-readable log."""
+
+    CREATED = "CREATED"
+    SECRET_ROTATED = "SECRET_ROTATED"
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"  # by an admin, or by the worker after a day of failures (WEBHOOK_DISABLED)

@@ -31,6 +31,9 @@ class OrderEvent(SQLModel, table=True):
     actor_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
     actor_name: str | None = None
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The parcel or the return the event is about, where it is about one (carrier events, return steps).
+    shipment_id: int | None = Field(default=None, sa_type=BigIntId)
+    return_id: int | None = Field(default=None, sa_type=BigIntId)
 
     __table_args__ = (
         sa.Index("ix_order_event_order_sequence", "order_id", "sequence"),
@@ -48,6 +51,8 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, sa_type=BigIntId, primary_key=True)
     event_id: int = Field(sa_type=BigIntId, foreign_key="order_event.id")
     channel: NotificationChannel = Field(sa_type=enum_column(NotificationChannel))
+    # What it tells (NotificationMoment): one event may be told twice, e.g. ready for pickup and, later, a reminder.
+    moment: str = Field(default="", max_length=32, sa_column_kwargs={"server_default": ""})
     recipient: str
     status: NotificationStatus = Field(sa_type=enum_column(NotificationStatus))
     attempts: int = 0
@@ -56,7 +61,7 @@ class Notification(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (
-        sa.UniqueConstraint("event_id", "channel", name="uq_notification_event_channel"),
+        sa.UniqueConstraint("event_id", "channel", "moment", name="uq_notification_event_channel_moment"),
         sa.Index("ix_notification_pending", "status", "next_attempt_at"),
     )
 
@@ -82,3 +87,15 @@ class NotificationWatermark(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     queued_sequence: int = Field(default=0, sa_type=sa.BigInteger)
+
+
+class NotificationMomentPreference(SQLModel, table=True):
+    """A customer's choice for one moment (NotificationMoment): a row only where it differs from their channel
+    switches, which hold for every moment without one."""
+
+    __tablename__ = "notification_moment_preference"
+
+    customer_id: int = Field(sa_type=BigIntId, foreign_key="customer.id", primary_key=True)
+    moment: str = Field(max_length=32, primary_key=True)
+    email: bool = True
+    sms: bool = True

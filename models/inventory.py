@@ -8,7 +8,10 @@ from ordergraph.models.enums import ActorKind
 
 
 class InventoryLevel(SQLModel, table=True):
-    """Stock of one SKU at one location. available = on_hand - reserved - safety_stock; incoming is not sold."""
+    """Stock of one SKU at one location. available = on_hand - reserved - safety_stock; incoming (the units of open
+    inbound shipments, models/inbound.py) is not sold. Replenishment thresholds, when set: the level needs
+    reordering once its position (on_hand - reserved + incoming) is at or below `reorder_point`, and is overstocked
+    once on_hand + incoming exceeds `maximum`."""
 
     __tablename__ = "inventory_level"
 
@@ -19,6 +22,8 @@ class InventoryLevel(SQLModel, table=True):
     reserved: int = 0
     incoming: int = 0
     safety_stock: int = 0
+    reorder_point: int | None = None
+    maximum: int | None = None
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
     __table_args__ = (
@@ -32,9 +37,24 @@ class InventoryLevel(SQLModel, table=True):
     def available(self) -> int:
         return max(self.on_hand - self.reserved - self.safety_stock, 0)
 
+    @property
+    def position(self) -> int:
+        """What the level will have to sell once what is coming in has arrived."""
+        return self.on_hand - self.reserved + self.incoming
+
+    @property
+    def below_reorder_point(self) -> bool:
+        return self.reorder_point is not None and self.position <= self.reorder_point
+
+    @property
+    def over_maximum(self) -> bool:
+        return self.maximum is not None and self.on_hand + self.incoming > self.maximum
+
 
 class InventoryAdjustment(SQLModel, table=True):
-    """The inventory ledger: every change of on-hand or reserved stock, with its reason."""
+    """The inventory ledger: every movement of on-hand, reserved or incoming stock, with its reason. A receipt is
+    one row (on hand up, incoming down); units damaged on receipt are another (incoming down, `damaged_delta`
+    up, on hand unchanged)."""
 
     __tablename__ = "inventory_adjustment"
 
@@ -43,8 +63,11 @@ class InventoryAdjustment(SQLModel, table=True):
     location_id: int = Field(sa_type=BigIntId, foreign_key="location.id")
     on_hand_delta: int = 0
     reserved_delta: int = 0
+    incoming_delta: int = 0
+    damaged_delta: int = 0
     reason: str
     order_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="orders.id")
+    inbound_shipment_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="inbound_shipment.id")
     actor_kind: ActorKind = Field(sa_type=enum_column(ActorKind))
     actor_name: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

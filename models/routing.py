@@ -7,7 +7,11 @@ is what placement stores. Rules (docs/domain.md, Routing and Shipping options):
 - metro-only methods (same-day, one-hour) only from locations in the destination's metro area;
 - an order accepted before the method's cut-off (the shipping location's local time) on a day the
   carrier runs leaves that day, otherwise on the next such day; same-day methods that cannot leave
-  today are unavailable; carriers run Monday to Friday, and at weekends where the method says so.
+  today are unavailable; carriers run Monday to Friday, and at weekends where the method says so;
+- a store with opening hours (models.opening_hours) prepares a pickup only while it is open: the order is
+  ready once the method's transit hours of opening time have passed since work could start (so an order
+  placed after closing is ready after the next opening, closed dates skipped); a store that does not open
+  within the calendar's horizon cannot take the pickup.
 """
 
 import math
@@ -22,6 +26,7 @@ from ordergraph.models.columns import id_of
 from ordergraph.models.delivery import DeliveryMethod
 from ordergraph.models.enums import DeliveryKind
 from ordergraph.models.location import Location
+from ordergraph.models.opening_hours import StoreCalendar
 
 EARTH_RADIUS_KM = 6371.0088
 # Every combination of up to this many locations is weighed; beyond it a greedy cover takes over,
@@ -61,9 +66,10 @@ class Source:
     pickup: bool
     customization: bool
     available: Mapping[str, int] = field(default_factory=dict)
+    calendar: StoreCalendar | None = None  # opening hours, when the location has them
 
     @classmethod
-    def of(cls, location: Location, available: Mapping[str, int]) -> "Source":
+    def of(cls, location: Location, available: Mapping[str, int], calendar: StoreCalendar | None = None) -> "Source":
         return cls(
             id_of(location),
             location.latitude,
@@ -74,6 +80,7 @@ class Source:
             location.pickup,
             location.customization,
             dict(available),
+            calendar,
         )
 
 
@@ -152,7 +159,9 @@ def route(
     """The plan for `cart`, or why there is none. `destination` None means unknown (no metro area)."""
     sources = list(sources)
     eligible = [
-        s for s in sources if _serves(s, method, destination, pickup_location_id) and _departure(s, method, now)
+        s
+        for s in sources
+        if _serves(s, method, destination, pickup_location_id) and _ready(s, method, now, destination)
     ]
     if not _feasible(cart, eligible):
         if _feasible(cart, sources):  # the stock exists, only not where this method may take it from
@@ -161,13 +170,12 @@ def route(
     distance = {s.location_id: _distance(s, destination) for s in eligible}
     chosen = _fewest_nearest(cart, eligible, distance)
     allocations = _allocate(cart, chosen)
-    departures: dict[int, datetime] = {}
+    promises: dict[int, datetime] = {}
     for s in chosen:
-        departure = _departure(s, method, now)
-        assert departure is not None  # chosen among the eligible sources, which all have a departure
-        departures[s.location_id] = departure
-    promise = max(_arrival(method, departures[i], destination, _source_tz(chosen, i)) for i in allocations)
-    return RoutePlan(allocations, promise.astimezone(UTC))
+        promise = _ready(s, method, now, destination)
+        assert promise is not None  # chosen among the eligible sources, which all have a promise
+        promises[s.location_id] = promise
+    return RoutePlan(allocations, max(promises[i] for i in allocations).astimezone(UTC))
 
 
 def _serves(source: Source, method: Method, destination: Destination | None, pickup_location_id: int | None) -> bool:
@@ -276,8 +284,14 @@ def _distance(source: Source, destination: Destination | None) -> float:
     return great_circle_km(source.latitude, source.longitude, destination.latitude, destination.longitude)
 
 
-def _source_tz(chosen: list[Source], location_id: int) -> str:
-    return next(s.timezone for s in chosen if s.location_id == location_id)
+def _ready(source: Source, method: Method, now: datetime, destination: Destination | None) -> datetime | None:
+    """When the source's part arrives (or, for pickup, is ready at the store); None when it cannot be promised."""
+    departure = _departure(source, method, now)
+    if departure is None:
+        return None
+    if method.kind is DeliveryKind.PICKUP and source.calendar is not None:
+        return source.calendar.after_open_time(departure, timedelta(hours=method.transit_hours))
+    return _arrival(method, departure, destination, source.timezone)
 
 
 def estimated_delivery(

@@ -5,7 +5,7 @@
   marks dropped (Latin diacritics, Arabic harakat, the hamza on alef), Arabic letter variants unified
   (ى/ی → ي, ة → ه, ک → ك), tatweel dropped, case folded, and only word characters kept. So "Plzeň" → "plzen",
   "أبو ظبي" → "ابوظبي", "Brno-střed" → "brnostred". models/reference/build_places.py builds the shipped keys
-  with this very function; tests/test_places.py guards against drift.
+  with this very function; tests/markets/test_places.py guards against drift.
 """
 
 import re

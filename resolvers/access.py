@@ -13,8 +13,9 @@ Roles:
 
 What a value is decides who sees it (`SHOWN`, read through `shows` and the Viewer's `sees_*` properties):
 
-- PERSONAL: customers' names, emails, phones (the SMS phone too), addresses (saved and shipping), and the name of
-  a customer who acted (`Actor.name`).
+- PERSONAL: customers' names, emails, phones (the SMS phone too), addresses (saved and shipping), the name of
+  a customer who acted (`Actor.name`), and the buyer printed on invoices and credit notes (`Invoice.buyer`,
+  `CreditNote.buyer`: name, email, address, tax id).
 - FREE_TEXT: text a person typed: customisation text on order lines, event messages (notes, and the messages
   that quote cancellation, hold and rejection reasons: every `OrderEvent.message`, since any may quote one),
   carriers' and agents' scan texts on shipments (`ShipmentEvent.description`, `.location`), and any note or
@@ -34,7 +35,9 @@ The analysts' rule, path by path (nothing below depends on customers' data, so n
   identifiers only (order number, SKU, tracking number), exactly; a term not shaped like an identifier (an
   email address, several words, a phone number with + or spaces) is refused with FORBIDDEN. `customers(search:)`
   has nothing else to match and is refused to analysts with FORBIDDEN whatever the term. Agents' terms also
-  match names and emails (customers: and phones), as literal text (`loaders.contains_text`).
+  match names and emails (customers: and phones), as literal text (`loaders.contains_text`); a phone-shaped term
+  also matches a customer's phone however either is written (`Customer.phone_digits`). Tracking numbers are
+  compared without spaces, dashes and case, for analysts too (an identifier, not personal data).
 - Sort keys and filters: every sort key (placedAt, total, number) and filter (status, channel, dates, customer
   ID, currency, market) is non-personal; a personal one added later must be refused to analysts here.
 - Aggregates (`orderStats`): group by day, status, channel, location and market only, never by a personal value.
@@ -44,7 +47,11 @@ The analysts' rule, path by path (nothing below depends on customers' data, so n
   `myOrderUpdates` for customers: analysts are refused with FORBIDDEN (and the field rules apply there too).
 - Documents: return labels and drop-off passes print the customer's name and address; `may_download_documents`
   allows the return's customer and agents only. Analysts get 403 FORBIDDEN before any lookup (the same for
-  every RMA number, existing or not) and `Return.labelUrl` is null for them.
+  every RMA number, existing or not) and `Return.labelUrl` is null for them. Invoices and credit notes print the
+  buyer: the same rule for `/invoices/{number}.pdf` and `/credit-notes/{number}.pdf`, and `pdfUrl` is null for
+  analysts, who see the documents' numbers, lines, taxes and totals in the graph.
+- Accounting: `accountingEntries` and its CSV download are for staff (admins, agents, analysts) and hold no
+  personal data (order and document numbers, accounts, amounts).
 - Error messages: analysts are refused every mutation (FORBIDDEN) before anything is read; no error message
   quotes personal data or free text.
 """

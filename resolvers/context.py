@@ -4,8 +4,9 @@ and the business settings a use case applies. Nothing here is GraphQL's: the sch
 when it is built (schema/limits.py)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from ordergraph.loaders import Loaders
 from ordergraph.loaders.base import ReadSession
@@ -26,3 +27,7 @@ class RequestContext:
     return_window: timedelta
     return_auto_approve_max_minor: int
     client_address: str | None
+    # Pickup is promised only from stores this close to the shopper (great-circle km).
+    pickup_max_distance_km: float = field(default=50.0, kw_only=True)
+    # The notifier's outbox folder (file-based email and SMS), whose files erasure deletes; None: none in use.
+    notification_outbox: Path | None = field(default=None, kw_only=True)

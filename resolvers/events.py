@@ -48,12 +48,15 @@ def append_event(
     order: Order | None = None,
     reason_code: StrEnum | None = None,
     internal_note: str | None = None,
+    shipment_id: int | None = None,
+    return_id: int | None = None,
 ) -> OrderEvent:
     """Records an event of this change; it gets its sequence number when the change commits.
 
     `message` is read by everyone who may see the event (a CUSTOMER-visible one: the customer, their emails and
     texts), so it never quotes what a person wrote for agents: that is `internal_note`, which only agents read.
-    `reason_code` is a cancellation's or a hold's code, which the message is built from."""
+    `reason_code` is a cancellation's or a hold's code, which the message is built from. `shipment_id` and
+    `return_id` name the parcel or the return the event is about (notifications tell of that one)."""
     event = OrderEvent(
         order_id=order.id if order else None,
         customer_id=customer_id,
@@ -64,6 +67,8 @@ def append_event(
         internal_note=internal_note,
         actor_kind=actor[0],
         actor_name=actor[1],
+        shipment_id=shipment_id,
+        return_id=return_id,
     )
     session.info.setdefault(_PENDING, []).append(event)
     return event

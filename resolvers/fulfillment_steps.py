@@ -342,9 +342,6 @@ async def _leave(
     )  # before the ledger moves: it counts units left before
     capturable = payments.capturable_minor(await payments.payments_of(session, order))
     amount = min(amount, capturable) if others_holding else capturable  # the last to leave takes the remainder
-    captured = 0
-    if amount > 0:
-        captured = await payments.capture(session, ctx.ports.payments, order, amount, fulfillment_order_id=fo.id)
 
     for line_id, quantity in leaving.items():
         line = lines[line_id]
@@ -360,6 +357,11 @@ async def _leave(
         reason=f"{'picked up' if delivered else 'shipped'}: order {order.number}",
         actor=actor,
     )
+    # Captured (and invoiced) once the ledger counts the units as left, and after the stock rows are locked:
+    # every change takes stock locks before the invoice number's counter (resolvers.invoices), so none deadlock.
+    captured = 0
+    if amount > 0:
+        captured = await payments.capture(session, ctx.ports.payments, order, amount, fulfillment_order_id=fo.id)
     return captured
 
 

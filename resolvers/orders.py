@@ -45,8 +45,20 @@ class OrderFilter:
 SEARCH_IDENTIFIERS = "order numbers, SKUs and tracking numbers"
 
 
+def compact_tracking_number(text: str) -> str:
+    """A tracking number as compared in search: upper case, without the spaces and dashes carriers print in it
+    ("1z 999 aa1-0123" → "1Z999AA10123")."""
+    return "".join(text.split()).replace("-", "").upper()
+
+
+def _compact_tracking_number() -> sa.ColumnElement[str]:
+    spaced = sa.func.replace(sa.func.replace(col(Shipment.tracking_number), " ", ""), "-", "")
+    return sa.func.upper(spaced)
+
+
 def _search(term: str, *, personal: bool) -> sa.ColumnElement[bool]:
-    """Orders matching `term`: exactly by order number, SKU of a line or tracking number of a shipment; and,
+    """Orders matching `term`: exactly by order number, SKU of a line or tracking number of a shipment (also as
+    written with spaces, dashes or in lower case: `compact_tracking_number`); and,
     when `personal` (resolvers.access.may_match_personal_data), by a customer's name or email containing it."""
     identifiers = {term, term.upper()}
     matches = [
@@ -54,6 +66,9 @@ def _search(term: str, *, personal: bool) -> sa.ColumnElement[bool]:
         col(Order.id).in_(select(OrderLine.order_id).where(col(OrderLine.sku).in_(identifiers))),
         col(Order.id).in_(select(Shipment.order_id).where(col(Shipment.tracking_number).in_(identifiers))),
     ]
+    compact = compact_tracking_number(term)
+    if compact:
+        matches.append(col(Order.id).in_(select(Shipment.order_id).where(_compact_tracking_number() == compact)))
     if personal:
         customers = select(Customer.id).where(
             sa.or_(contains_text(col(Customer.email), term), contains_text(col(Customer.name), term))

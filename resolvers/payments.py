@@ -2,12 +2,15 @@
 payment's running totals kept in the same transaction. Capture never exceeds what is authorised and
 not voided; refund never exceeds what is captured (docs/domain.md, Payment)."""
 
+from datetime import datetime
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import Order, Payment, PaymentTransaction
-from ordergraph.models.columns import id_of
+from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import PaymentTransactionKind
+from ordergraph.resolvers import invoices
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.resolvers.ports.payment import PaymentDeclined, PaymentGateway
 
@@ -46,7 +49,7 @@ async def payments_of(session: AsyncSession, order: Order) -> list[Payment]:
 
 async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
     """The order's total fell by `amount_minor` (a cancellation, cheaper shipping): void what is still
-    uncaptured first, and refund from what was captured only for the rest."""
+    uncaptured first, and refund from what was captured only for the rest (with a credit note for it)."""
     remaining = amount_minor
     for payment in await payments_of(session, order):
         uncaptured = payment.authorized_minor - payment.captured_minor - payment.voided_minor
@@ -56,6 +59,7 @@ async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order
             payment.voided_minor += voided
             _record(session, payment, PaymentTransactionKind.VOID, voided, reference)
             remaining -= voided
+    refunded_total, now = 0, utcnow()
     for payment in await payments_of(session, order):
         refundable = payment.captured_minor - payment.refunded_minor
         refunded = min(remaining, refundable)
@@ -63,10 +67,13 @@ async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order
             reference = await gateway.refund(payment.gateway_reference, refunded, payment.currency)
             payment.refunded_minor += refunded
             order.refunded_minor += refunded
-            _record(session, payment, PaymentTransactionKind.REFUND, refunded, reference)
+            _record(session, payment, PaymentTransactionKind.REFUND, refunded, reference, at=now)
             remaining -= refunded
+            refunded_total += refunded
     if remaining:
         raise RuntimeError(f"order {order.number}: {remaining} minor units neither voidable nor refundable")
+    if refunded_total:
+        await invoices.credit_refund(session, order, refunded_total, return_id=None, at=now)
 
 
 async def settle_increase(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
@@ -94,9 +101,11 @@ async def capture(
     fulfillment_order_id: int | None = None,
 ) -> int:
     """Captures `amount_minor` of what the order's payments hold (oldest payment first), never more than is
-    authorised and not voided: the amount is capped there, and what was captured is returned."""
+    authorised and not voided: the amount is capped there, and what was captured is returned. Whatever is
+    captured is invoiced in the same transaction (resolvers.invoices.invoice_capture: the invoice's total is the
+    amount captured), so call it once the line ledger counts what the capture pays for as shipped."""
     remaining = min(amount_minor, capturable_minor(await payments_of(session, order)))
-    captured = 0
+    captured, now = 0, utcnow()
     for payment in await payments_of(session, order):
         amount = min(remaining - captured, payment.authorized_minor - payment.voided_minor - payment.captured_minor)
         if amount <= 0:
@@ -114,7 +123,10 @@ async def capture(
             amount,
             reference,
             fulfillment_order_id=fulfillment_order_id,
+            at=now,
         )
+    if captured > 0:
+        await invoices.invoice_capture(session, order, captured, at=now)
     return captured
 
 
@@ -122,8 +134,9 @@ async def refund(
     session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int, *, return_id: int | None = None
 ) -> None:
     """Gives back `amount_minor` of what was captured (a received return), from the oldest payment first;
-    refund never exceeds what is captured and not refunded yet."""
-    remaining = amount_minor
+    refund never exceeds what is captured and not refunded yet. A credit note for it is issued in the same
+    transaction (resolvers.invoices.credit_refund)."""
+    remaining, now = amount_minor, utcnow()
     for payment in await payments_of(session, order):
         amount = min(remaining, payment.captured_minor - payment.refunded_minor)
         if amount <= 0:
@@ -131,10 +144,12 @@ async def refund(
         reference = await gateway.refund(payment.gateway_reference, amount, payment.currency)
         payment.refunded_minor += amount
         order.refunded_minor += amount
-        _record(session, payment, PaymentTransactionKind.REFUND, amount, reference, return_id=return_id)
+        _record(session, payment, PaymentTransactionKind.REFUND, amount, reference, return_id=return_id, at=now)
         remaining -= amount
     if remaining:
         raise RuntimeError(f"order {order.number}: {remaining} minor units to refund exceed what was captured")
+    if amount_minor > 0:
+        await invoices.credit_refund(session, order, amount_minor, return_id=return_id, at=now)
 
 
 def _record(
@@ -146,7 +161,9 @@ def _record(
     *,
     fulfillment_order_id: int | None = None,
     return_id: int | None = None,
+    at: datetime | None = None,
 ) -> None:
+    """One ledger row; a capture or refund passes the moment its documents and journal entries carry too."""
     session.add(payment)
     session.add(
         PaymentTransaction(
@@ -156,5 +173,6 @@ def _record(
             gateway_reference=reference,
             fulfillment_order_id=fulfillment_order_id,
             return_id=return_id,
+            created_at=at or utcnow(),
         )
     )

@@ -6,9 +6,11 @@ points); an API-backed directory can later produce the same `PointRecord`s. `loa
 loading twice changes nothing. Points have no write path in the app (the CLI or the seed loads them), like
 locations.
 
-The store finder (`find_points`, `find_stores`) is public, like the catalogue: it sorts active points, or
-stores that offer pickup, by great-circle distance from `near`, or from the place `country`, `postal_code`
-and `city` locate to; without a centre they come in name order with no distance.
+The store finder (`find_points`, `find_locations`, and `find_stores`: the locations that offer pickup) is
+public, like the catalogue: it sorts active points, or locations, by great-circle distance from `near`, or from
+the place `country`, `postal_code` and `city` locate to; without a centre they come in name order with no
+distance. `find_locations` locates strictly: a country neither reference table knows (UNKNOWN_COUNTRY) or a postal
+code missing from a country's postal-code table (UNKNOWN_POSTAL_CODE) is refused, never a centroid.
 """
 
 import csv
@@ -21,8 +23,8 @@ from typing import Protocol, TypeVar
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ordergraph.models import Location, PickupPoint
-from ordergraph.models.enums import PickupPointKind
+from ordergraph.models import Location, PickupPoint, Place, PostalCode
+from ordergraph.models.enums import LocationKind, PickupPointKind
 from ordergraph.models.routing import great_circle_km
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import BadUserInput
@@ -131,6 +133,29 @@ async def load_points(session: AsyncSession, records: Sequence[PointRecord], *, 
     return len(records)
 
 
+class UnknownPlace(BadUserInput):
+    """A place to search near that the reference data does not hold."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    country: str
+    postal_code: str | None = None
+    city: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSearch:
+    kinds: Sequence[LocationKind] = ()
+    pickup: bool | None = None
+    returns_drop_off: bool | None = None
+    near: Near | None = None
+
+
 def _limit(first: int) -> int:
     if not 0 <= first <= MAX_RESULTS:
         raise BadUserInput(f"`first` must be between 0 and {MAX_RESULTS}.")
@@ -215,3 +240,39 @@ async def find_stores(
         stores = (await session.exec(query.order_by(col(Location.name), col(Location.id)))).all()
         centre = await _centre(session, country.strip().upper(), city, postal_code, near)
     return _nearest(stores, centre, first)
+
+
+async def _located(session: AsyncSession, near: Near) -> tuple[float, float] | None:
+    country = near.country.strip().upper()
+    postal_code = (near.postal_code or "").strip() or None
+    has_codes = (await session.exec(select(PostalCode.code).where(PostalCode.country == country).limit(1))).first()
+    if has_codes is None:
+        has_places = (await session.exec(select(Place.id).where(Place.country == country).limit(1))).first()
+        if has_places is None:
+            raise UnknownPlace("UNKNOWN_COUNTRY", f"We know no places in {near.country!r}.")
+    elif postal_code and await session.get(PostalCode, (country, postal_code)) is None:
+        raise UnknownPlace("UNKNOWN_POSTAL_CODE", f"{postal_code!r} is not a postal code of {country}.")
+    found = await locate(session, country=country, postal_code=postal_code, city=near.city)
+    return (found.latitude, found.longitude) if found else None
+
+
+async def find_locations(
+    ctx: RequestContext, search: LocationSearch, *, first: int = 20
+) -> list[tuple[Location, float | None]]:
+    """Locations matching `search`, nearest first from the place `near` locates to (only that country's), with
+    their distance in km; without `near`, every country's, in name order without distances."""
+    first = _limit(first)
+    query = select(Location)
+    if search.kinds:
+        query = query.where(col(Location.kind).in_(list(search.kinds)))
+    if search.pickup is not None:
+        query = query.where(col(Location.pickup) == search.pickup)
+    if search.returns_drop_off is not None:
+        query = query.where(col(Location.returns_drop_off) == search.returns_drop_off)
+    async with ctx.read() as session:
+        centre = None
+        if search.near is not None:
+            centre = await _located(session, search.near)
+            query = query.where(Location.country == search.near.country.strip().upper())
+        found = (await session.exec(query.order_by(col(Location.name), col(Location.id)))).all()
+    return _nearest(found, centre, first)

@@ -39,6 +39,7 @@ from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.destination import Recipient, Where, destination_for
+from ordergraph.resolvers.erasure import refuse_erased
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.markets import market_for_country, price_in, product_prices
@@ -168,6 +169,7 @@ async def _place(
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise Refusal("NOT_FOUND", "No such customer.", ["customerId"])
+    refuse_erased(customer)
     products = await _products(session, request.lines)
     method = await session.get(DeliveryMethod, request.delivery_method_code)
     if method is None:

@@ -6,21 +6,34 @@
   the store's address.
 
 Served at `label_path` (server/app.py return_label_pdf calls `return_label`): to the return's customer and to
-agents, never to analysts (resolvers.access.may_download_documents).
+agents, never to analysts (resolvers.access.may_download_documents); and, without a login, through a signed link
+from the customer's email (resolvers.signed_documents).
+
+Printed in the customer's language (resolvers.localization) with a TrueType font shipped in the package (DejaVu
+Sans: Latin with Czech, and Arabic); Arabic is shaped (arabic-reshaper) and put in visual order (python-bidi)
+before it is drawn, since PDF text is drawn glyph by glyph, left to right, and right-to-left lines are right-aligned.
 """
 
 import io
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 
+import arabic_reshaper
+from bidi.algorithm import get_display
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode import code128, qr
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.units import inch
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import AddressFields, Customer, CustomerAddress, Location, Order, OrderLine, Return, ReturnLine
 from ordergraph.models.enums import ReturnMethod, ReturnStatus
+from ordergraph.resolvers import localization as l10n
 from ordergraph.resolvers.access import Viewer, can_see_customer, may_download_documents, require_authenticated
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import Forbidden
@@ -31,13 +44,35 @@ ISSUED = frozenset({ReturnStatus.APPROVED, ReturnStatus.RECEIVED, ReturnStatus.R
 
 
 def label_path(ret: Return, viewer: Viewer | None = None) -> str | None:
-    """Where a return's printable label is served (`Return.labelUrl`): MAIL returns once approved, for a viewer
-    who may download it (none for analysts: resolvers.access.may_download_documents)."""
+    """Where a return's printable document is served (`Return.labelUrl`): a MAIL return's label or a drop-off
+    return's pass, once approved, for a viewer who may download it (none for analysts:
+    resolvers.access.may_download_documents)."""
     if viewer is not None and not may_download_documents(viewer):
         return None
-    if ret.method is ReturnMethod.MAIL and ret.status in ISSUED:
+    if ret.status in ISSUED:
         return f"/returns/{ret.rma_number}/label.pdf"
     return None
+
+
+REGULAR, BOLD = "OrdergraphSans", "OrdergraphSans-Bold"
+
+
+@cache
+def _register_fonts() -> None:
+    """DejaVu Sans (Bitstream Vera licence, fonts/LICENSE-DejaVu.txt), from the package: every machine the same."""
+    fonts = resources.files("ordergraph.resolvers").joinpath("fonts")
+    for name, file in ((REGULAR, "DejaVuSans.ttf"), (BOLD, "DejaVuSans-Bold.ttf")):
+        with resources.as_file(fonts.joinpath(file)) as path:
+            pdfmetrics.registerFont(TTFont(name, str(path)))
+
+
+def visual(text: str) -> str:
+    """Text as drawn left to right: Arabic letters joined in their contextual forms and runs put in display order
+    (digits and Latin inside stay as read). Bidi marks, which a PDF font has no glyph for, are dropped."""
+    if not any("\u0590" <= ch <= "\u08ff" for ch in text):
+        return text
+    shown: str = get_display(arabic_reshaper.reshape(text))
+    return shown.replace("\u200f", "").replace("\u200e", "").replace("\u061c", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,33 +90,40 @@ def render_return_label(
     ship_from: list[str],
     ship_to: list[str],
     items: list[LabelItem],
+    locale: str = "en",
 ) -> bytes:
     """One page: for MAIL, from the customer (`ship_from`) to the receiving location (`ship_to`); for a store
     drop-off, the store's address (`ship_to`) and the code to show there. The RMA number is printed, and
-    encoded as a Code 128 barcode and a QR code."""
+    encoded as a Code 128 barcode and a QR code. Headings in the customer's `locale`."""
+    _register_fonts()
+
+    def t(key: str, **params: object) -> str:
+        return l10n.text(locale, key, **params)
+
     buffer = io.BytesIO()
     width, height = LABEL_SIZE
     pdf = canvas.Canvas(buffer, pagesize=LABEL_SIZE, invariant=True)  # invariant: the same return, the same bytes
-    title = "RETURN LABEL" if method is ReturnMethod.MAIL else "STORE DROP-OFF"
+    pen = _Pen(pdf, rtl=locale in l10n.RIGHT_TO_LEFT, width=width)
+    title = t(f"label.title.{method.value}")
     pdf.setTitle(f"{title} {rma_number}")
     pdf.setAuthor("ordergraph")
     margin, y = 0.2 * inch, height - 0.35 * inch
 
-    pdf.setFont("Helvetica-Bold", 16)
-    pdf.drawString(margin, y, title)
-    pdf.setFont("Helvetica", 8)
-    pdf.drawRightString(width - margin, y, f"Order {order_number}")
+    order_text = t("label.order", number=order_number)
+    room = width - 2 * margin - pdfmetrics.stringWidth(visual(order_text), REGULAR, 8) - 0.15 * inch
+    # Longer titles (ŠTÍTEK PRO VRÁCENÍ) are set smaller rather than run into the order number.
+    pen.start(BOLD, min(15.0, 15.0 * room / pdfmetrics.stringWidth(visual(title), BOLD, 15)), margin, y, title)
+    pen.end(REGULAR, 8, margin, y, order_text)
     y -= 0.2 * inch
     pdf.line(margin, y, width - margin, y)
 
     if method is ReturnMethod.MAIL:
-        y = _address_block(pdf, margin, y - 0.2 * inch, "FROM", ship_from, size=8)
-        y = _address_block(pdf, margin, y - 0.15 * inch, "RETURN TO", ship_to, size=12)
+        y = _address_block(pen, margin, y - 0.2 * inch, t("label.from"), ship_from, size=8)
+        y = _address_block(pen, margin, y - 0.15 * inch, t("label.return_to"), ship_to, size=12)
     else:
-        y = _address_block(pdf, margin, y - 0.2 * inch, "BRING THE ITEMS TO", ship_to, size=11)
-        pdf.setFont("Helvetica", 8)
+        y = _address_block(pen, margin, y - 0.2 * inch, t("label.bring_to"), ship_to, size=11)
         y -= 0.05 * inch
-        pdf.drawString(margin, y, "Show this code at the counter; the store scans it.")
+        pen.start(REGULAR, 8, margin, y, t("label.show_code"))
         y -= 0.1 * inch
 
     y -= 0.1 * inch
@@ -92,31 +134,51 @@ def render_return_label(
     barcode.drawOn(pdf, (width - barcode.width) / 2, y)
     qr_size = 1.3 * inch
     y -= qr_size + 0.1 * inch
-    _draw_qr(pdf, rma_number, margin, y, qr_size)
-    pdf.setFont("Helvetica", 8)
-    pdf.drawString(margin + qr_size + 0.15 * inch, y + qr_size - 0.25 * inch, "RMA")
-    pdf.setFont("Helvetica-Bold", 14)
-    pdf.drawString(margin + qr_size + 0.15 * inch, y + qr_size - 0.5 * inch, rma_number)
+    qr_x = width - margin - qr_size if pen.rtl else margin
+    _draw_qr(pdf, rma_number, qr_x, y, qr_size)
+    inset = margin + qr_size + 0.15 * inch
+    pen.start(REGULAR, 8, inset, y + qr_size - 0.25 * inch, t("label.rma"))
+    pen.start(BOLD, 14, inset, y + qr_size - 0.5 * inch, rma_number)
 
-    pdf.setFont("Helvetica", 7)
     y -= 0.2 * inch
     for item in items[:8]:  # a label has room for a few lines; the RMA number identifies them all anyway
-        pdf.drawString(margin, y, f"{item.quantity} × {item.sku}  {item.name}"[:70])
+        pen.start(REGULAR, 7, margin, y, f"{l10n.number(item.quantity, locale)} × {item.sku}  {item.name}"[:70])
         y -= 0.14 * inch
     if len(items) > 8:
-        pdf.drawString(margin, y, f"… and {len(items) - 8} more line(s)")
+        pen.start(REGULAR, 7, margin, y, t("label.more_lines", count=l10n.number(len(items) - 8, locale)))
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
 
 
-def _address_block(pdf: canvas.Canvas, x: float, y: float, heading: str, lines: list[str], *, size: int) -> float:
-    pdf.setFont("Helvetica-Bold", 7)
-    pdf.drawString(x, y, heading)
+@dataclass(frozen=True, slots=True)
+class _Pen:
+    """Draws a line of text at the reading start (left, or right for a right-to-left language) or end."""
+
+    pdf: canvas.Canvas
+    rtl: bool
+    width: float
+
+    def start(self, font: str, size: float, inset: float, y: float, text: str) -> None:
+        self.pdf.setFont(font, size)
+        if self.rtl:
+            self.pdf.drawRightString(self.width - inset, y, visual(text))
+        else:
+            self.pdf.drawString(inset, y, visual(text))
+
+    def end(self, font: str, size: float, inset: float, y: float, text: str) -> None:
+        self.pdf.setFont(font, size)
+        if self.rtl:
+            self.pdf.drawString(inset, y, visual(text))
+        else:
+            self.pdf.drawRightString(self.width - inset, y, visual(text))
+
+
+def _address_block(pen: _Pen, x: float, y: float, heading: str, lines: list[str], *, size: int) -> float:
+    pen.start(BOLD, 7, x, y, heading)
     y -= size + 3
-    pdf.setFont("Helvetica", size)
     for line in lines:
-        pdf.drawString(x, y, line[:60])
+        pen.start(REGULAR, size, x, y, line[:60])
         y -= size + 2
     return y
 
@@ -160,26 +222,30 @@ async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
         order = await session.get_one(Order, ret.order_id)
         if not can_see_customer(viewer, order.customer_id) or ret.status not in ISSUED:
             return None
-        customer = await session.get_one(Customer, order.customer_id)
-        to = await receiving_location(session, ret)
-        address = (
-            order.shipping_address
-            or (
-                await session.exec(
-                    select(CustomerAddress)
-                    .where(CustomerAddress.customer_id == customer.id)
-                    .order_by(col(CustomerAddress.position))
-                )
-            ).first()
-        )
-        rows = (
+        return await render_for(session, ret, order)
+
+
+async def render_for(session: AsyncSession, ret: Return, order: Order) -> bytes:
+    customer = await session.get_one(Customer, order.customer_id)
+    to = await receiving_location(session, ret)
+    address = (
+        order.shipping_address
+        or (
             await session.exec(
-                select(ReturnLine, OrderLine)
-                .join(OrderLine, col(OrderLine.id) == col(ReturnLine.order_line_id))
-                .where(ReturnLine.return_id == ret.id)
-                .order_by(col(ReturnLine.id))
+                select(CustomerAddress)
+                .where(CustomerAddress.customer_id == customer.id)
+                .order_by(col(CustomerAddress.position))
             )
-        ).all()
+        ).first()
+    )
+    rows = (
+        await session.exec(
+            select(ReturnLine, OrderLine)
+            .join(OrderLine, col(OrderLine.id) == col(ReturnLine.order_line_id))
+            .where(ReturnLine.return_id == ret.id)
+            .order_by(col(ReturnLine.id))
+        )
+    ).all()
     return render_return_label(
         rma_number=ret.rma_number,
         method=ret.method,
@@ -187,4 +253,5 @@ async def return_label(ctx: RequestContext, rma_number: str) -> bytes | None:
         ship_from=address_lines(getattr(address, "name", None) or customer.name, address),
         ship_to=address_lines(to.name, to),
         items=[LabelItem(line.sku, line.product_name, rl.quantity) for rl, line in rows],
+        locale=l10n.locale_for(customer.locale, order.market_code),
     )

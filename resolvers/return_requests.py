@@ -246,6 +246,7 @@ async def request_return(
             visibility=EventVisibility.CUSTOMER,
             message=f"Return {ret.rma_number} requested for {units} unit(s) "
             f"({'by mail' if drop_off is None else 'drop-off at ' + drop_off.name}).",  # None only for MAIL
+            return_id=id_of(ret),
         )
         if value <= await _auto_approve_max_minor(session, ctx, order):
             _approve(session, order, ret, now, SYSTEM, drop_off, automatically=True)
@@ -322,7 +323,7 @@ def _approve(
         then = "print the return label and post the parcel."
     else:
         assert drop_off is not None  # a drop-off return names its store (checked when it was requested)
-        then = f"bring the items to {drop_off.name} and show the code."
+        then = f"bring the items to {drop_off.name} and show the pass (its code is {ret.rma_number})."
     append_event(
         session,
         order=order,
@@ -331,6 +332,7 @@ def _approve(
         actor=actor,
         visibility=EventVisibility.CUSTOMER,
         message=f"Return {ret.rma_number} approved{' automatically' if automatically else ''}: {then}",
+        return_id=id_of(ret),
     )
 
 
@@ -352,6 +354,7 @@ async def reject_return(ctx: RequestContext, return_id: int, reason: str) -> Ret
             actor=actor_of(viewer),
             visibility=EventVisibility.CUSTOMER,
             message=f"Return {ret.rma_number} rejected: {reason}",
+            return_id=id_of(ret),
         )
     return ret
 
@@ -417,7 +420,6 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
         await refresh_order_status(session, order)
 
         units, of = sum(rl.quantity_received for rl in return_lines), sum(rl.quantity for rl in return_lines)
-        restocked = sum(rl.quantity_restocked for rl in return_lines)
         append_event(
             session,
             order=order,
@@ -425,8 +427,9 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
             type=EventType.RETURN_RECEIVED,
             actor=actor_of(viewer),
             visibility=EventVisibility.CUSTOMER,
-            message=f"Return {ret.rma_number}: {units} of {of} unit(s) received at {location.name}"
-            f" ({restocked} back in stock).",
+            # Restocking is the shop's business, not news for the customer (agents read it in the stock ledger).
+            message=f"Return {ret.rma_number}: {units} of {of} unit(s) received at {location.name}.",
+            return_id=id_of(ret),
         )
         append_event(
             session,
@@ -436,6 +439,7 @@ async def receive_return(ctx: RequestContext, return_id: int, received: list[Rec
             actor=SYSTEM,
             visibility=EventVisibility.CUSTOMER,
             message=f"{to_decimal(refund, order.currency)} {order.currency} refunded for return {ret.rma_number}.",
+            return_id=id_of(ret),
         )
     return ret
 

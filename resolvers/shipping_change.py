@@ -6,7 +6,15 @@ from decimal import Decimal
 
 from sqlmodel import col, select
 
-from ordergraph.models import AddressFields, DeliveryMethod, FulfillmentOrderLine, Location, Order, PickupPoint
+from ordergraph.models import (
+    AddressFields,
+    Customer,
+    DeliveryMethod,
+    FulfillmentOrderLine,
+    Location,
+    Order,
+    PickupPoint,
+)
 from ordergraph.models.columns import utcnow
 from ordergraph.models.enums import EventType, EventVisibility, FulfillmentOrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
@@ -17,6 +25,7 @@ from ordergraph.resolvers import payments
 from ordergraph.resolvers.access import require_authenticated
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.destination import Recipient, destination_for
+from ordergraph.resolvers.erasure import refuse_erased
 from ordergraph.resolvers.errors import Forbidden, Refusal
 from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.markets import market_for_country
@@ -50,6 +59,7 @@ async def update_order_shipping(
     now = ctx.clock()
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
+        refuse_erased(await session.get_one(Customer, order.customer_id))  # no new address for an erased customer
         live = [
             fo
             for fo in await fulfillment_orders(session, order_id)

@@ -4,7 +4,8 @@ placement, availability and shipping changes all read their inputs here, so the 
 promises what placement does."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -24,9 +25,11 @@ from ordergraph.models import (
 )
 from ordergraph.models.columns import id_of
 from ordergraph.models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
+from ordergraph.models.opening_hours import StoreCalendar
 from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
 from ordergraph.models.text import place_key, without_trailing_number
 from ordergraph.resolvers.errors import Refusal
+from ordergraph.resolvers.opening_hours import calendars
 from ordergraph.resolvers.stock import StockMove, StockUnavailable, reserve_stock
 
 
@@ -108,8 +111,11 @@ def at_location(location: Location) -> Destination:
     return Destination(location.latitude, location.longitude, location.metro_area, location.timezone)
 
 
-async def stock_sources(session: AsyncSession, skus: Iterable[str]) -> list[Source]:
-    """Every location holding any of the SKUs, with what is available there now."""
+async def stock_sources(
+    session: AsyncSession, skus: Iterable[str], *, pickup: Location | None = None, now: datetime | None = None
+) -> list[Source]:
+    """Every location holding any of the SKUs, with what is available there now; the `pickup` store with its
+    opening hours (as of `now`), which a pickup's promise follows."""
     rows = (
         await session.exec(
             select(InventoryLevel, Location)
@@ -118,7 +124,14 @@ async def stock_sources(session: AsyncSession, skus: Iterable[str]) -> list[Sour
             .order_by(col(Location.id))
         )
     ).all()
-    return sources_from((level, location) for level, location in rows)
+    sources = sources_from((level, location) for level, location in rows)
+    if pickup is None or now is None:
+        return sources
+    return with_calendars(sources, await calendars(session, [pickup], now))
+
+
+def with_calendars(sources: Iterable[Source], found: Mapping[int, StoreCalendar]) -> list[Source]:
+    return [replace(s, calendar=found[s.location_id]) if s.location_id in found else s for s in sources]
 
 
 def sources_from(pairs: Iterable[tuple[InventoryLevel, Location]]) -> list[Source]:
@@ -142,7 +155,7 @@ async def plan_route(
     """Routes the cart on the stock available now (read, not yet reserved), or refuses."""
     plan = route(
         cart,
-        await stock_sources(session, {line.sku for line in cart}),
+        await stock_sources(session, {line.sku for line in cart}, pickup=pickup, now=now),
         method,
         destination,
         now=now,

@@ -22,7 +22,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine, Shipment, ShipmentEvent
 from ordergraph.models.columns import id_of
-from ordergraph.models.enums import ActorKind, EventType, EventVisibility, FulfillmentOrderStatus, ShipmentStatus
+from ordergraph.models.enums import (
+    ActorKind,
+    EventType,
+    EventVisibility,
+    FulfillmentOrderStatus,
+    OrderStatus,
+    ShipmentStatus,
+)
 from ordergraph.resolvers.access import require_agent
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.errors import Refusal
@@ -182,6 +189,7 @@ async def apply_carrier_event(
         shipment.delivered_at = event.occurred_at
         await _deliver(session, shipment)
     session.add(shipment)
+    was = order.status
     await refresh_order_status(session, order)
     event_type, message = _EVENT_TYPES[target]
     detail = "; ".join(text for text in (event.description, event.location) if text)
@@ -193,7 +201,19 @@ async def apply_carrier_event(
         actor=actor,
         message=f"{message} ({shipment.carrier} {shipment.tracking_number}{': ' + detail if detail else ''})",
         visibility=EventVisibility.CUSTOMER,
+        shipment_id=id_of(shipment),
     )
+    if order.status is OrderStatus.DELIVERED and was is not OrderStatus.DELIVERED:
+        # The last parcel: told once, apart from that parcel's own delivery.
+        append_event(
+            session,
+            order=order,
+            customer_id=order.customer_id,
+            type=EventType.ORDER_DELIVERED,
+            actor=actor,
+            message=f"Order {order.number}: everything has been delivered.",
+            visibility=EventVisibility.CUSTOMER,
+        )
     return Tracked(shipment, order, Outcome.MOVED)
 
 

@@ -1,13 +1,13 @@
 """The schema as served: every type, the extensions in their order, and the variants settings ask for."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StreamResult
 from strawberry.types import ExecutionContext
@@ -94,9 +94,17 @@ class Schema(strawberry.Schema):
             yield PreExecutionError(data=None, errors=errors)
 
 
-def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> strawberry.Schema:
+def build_schema(
+    guard: RequestGuard | None,
+    *,
+    introspection: bool = True,
+    around: Sequence[type[SchemaExtension]] = (),
+    within: Sequence[type[SchemaExtension]] = (),
+) -> strawberry.Schema:
     """The schema a server serves, its RequestGuard bound into it. `None` builds it for its SDL and for
-    validating documents only: such a schema enforces no limits and must serve no request."""
+    validating documents only: such a schema enforces no limits and must serve no request. The server's
+    measuring extensions go `around` every other (first: they see refusals too) or `within` (last: after the
+    result cache)."""
     built = Schema(
         query=Query,
         mutation=Mutation,
@@ -106,6 +114,7 @@ def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> s
         # Limits first: a refused request is neither parsed twice nor validated (schema/limits.py).
         # Customers' repeated queries are answered from a store kept per schema (schema/result_cache.py).
         extensions=[
+            *around,
             *([] if guard is None else [partial(RequestLimits, guard)]),
             ErrorCodes,
             ParserCache,
@@ -113,6 +122,7 @@ def build_schema(guard: RequestGuard | None, *, introspection: bool = True) -> s
             InputRules,  # text and ID inputs' characters and lengths (schema/input_rules.py)
             customer_result_cache(),
             *([] if introspection else [DisableIntrospection]),
+            *within,
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
         execution_context_class=SharedEventExecution,

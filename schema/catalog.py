@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import date, datetime
 
 import strawberry
 
@@ -47,8 +47,15 @@ class LocationAvailability:
 @strawberry.type
 class DeliveryOption:
     method: DeliveryMethod
-    estimated_delivery_by: datetime | None
+    estimated_delivery_by: datetime | None = strawberry.field(
+        description="For pickup: when the order is ready at `pickupLocation` (its opening hours and closures "
+        "respected)."
+    )
     available: bool
+    pickup_location: Location | None = strawberry.field(
+        description="Pickup: the nearest store within the pickup distance of the destination that can have it "
+        "ready; placing a pickup there is promised the same time. Null otherwise, and without a known destination."
+    )
 
     @strawberry.field
     def price(root: catalog.DeliveryOption) -> Money:
@@ -61,6 +68,10 @@ class Availability:
     stock_status: StockStatus
     locations: list[LocationAvailability]
     delivery_options: list[DeliveryOption]
+    back_in_stock_by: date | None = strawberry.field(
+        description="Out of stock: the date the earliest open inbound shipment of it is expected (today if late); "
+        "null when in stock or nothing is on its way."
+    )
 
 
 @strawberry.type(description="A product's price in one market.")

@@ -12,7 +12,9 @@ from ordergraph.schema.node import Node, encode_global_id
 from ordergraph.schema.permissions import PersonalData
 
 if TYPE_CHECKING:
+    from ordergraph.schema.customer_changes import CustomerAddress
     from ordergraph.schema.event import OrderEventConnection
+    from ordergraph.schema.notification_settings import MomentPreference, MomentPreferenceInput, QuietHoursWindow
     from ordergraph.schema.order import OrderConnection
 
 
@@ -21,6 +23,27 @@ class NotificationPreferences:
     email: bool
     sms: bool
     phone: str | None = strawberry.field(extensions=[PersonalData()])
+    locale: str | None = strawberry.field(
+        default=None, description="The language the customer chose (updateMyLanguage); null: their order's market's."
+    )
+    time_zone: str | None = strawberry.field(default=None, description="IANA name; null: their order's market's.")
+    customer: strawberry.Private[models.Customer | None] = None
+
+    @strawberry.field(description="SMS quiet hours; null when texts may come at any hour.")
+    def quiet_hours(
+        self,
+    ) -> Annotated["QuietHoursWindow", strawberry.lazy("ordergraph.schema.notification_settings")] | None:
+        from ordergraph.schema.notification_settings import quiet_hours_of
+
+        return quiet_hours_of(self.customer) if self.customer is not None else None
+
+    @strawberry.field(description="Every moment with the channels it is told on.")
+    async def moments(
+        self, info: Info
+    ) -> list[Annotated["MomentPreference", strawberry.lazy("ordergraph.schema.notification_settings")]]:
+        from ordergraph.schema.notification_settings import moment_preferences
+
+        return await moment_preferences(self.customer, info) if self.customer is not None else []
 
 
 @strawberry.type(description="For analysts, name, email, phone, addresses and the SMS phone are masked.")
@@ -58,11 +81,31 @@ class Customer(Node):
 
     @strawberry.field
     def notification_preferences(root: models.Customer) -> NotificationPreferences:
-        return NotificationPreferences(email=root.notify_email, sms=root.notify_sms, phone=root.sms_phone)
+        return NotificationPreferences(
+            email=root.notify_email,
+            sms=root.notify_sms,
+            phone=root.sms_phone,
+            locale=root.locale,
+            time_zone=root.time_zone,
+            customer=root,
+        )
 
     @strawberry.field(extensions=[PersonalData(masked=[])])
     async def addresses(root: models.Customer, info: Info) -> list[Address]:
         return await info.context.loaders.addresses_by_customer.load(root.id)
+
+    @strawberry.field(
+        extensions=[PersonalData(masked=[])],
+        description="The saved addresses with their IDs and defaults, for editing (addresses, read-only, is the same).",
+    )
+    async def address_book(
+        root: models.Customer, info: Info
+    ) -> list[Annotated["CustomerAddress", strawberry.lazy("ordergraph.schema.customer_changes")]]:
+        return await info.context.loaders.addresses_by_customer.load(root.id)
+
+    erased_at: datetime | None = strawberry.field(
+        description="When the customer's personal data was erased (eraseCustomerPersonalData); null before."
+    )
 
     @strawberry.field
     async def orders(
@@ -84,6 +127,14 @@ class NotificationPreferencesInput:
     email: bool | None = None
     sms: bool | None = None
     phone: str | None = None
+    moments: (
+        list[Annotated["MomentPreferenceInput", strawberry.lazy("ordergraph.schema.notification_settings")]] | None
+    ) = strawberry.field(default=None, description="Channels per moment; moments not named keep their choice.")
+    time_zone: str | None = strawberry.field(default=None, description="IANA name, e.g. Europe/Prague; empty clears.")
+    quiet_hours_start: str | None = strawberry.field(
+        default=None, description="HH:MM, SMS quiet hours from (with quietHoursEnd; both empty clear them)."
+    )
+    quiet_hours_end: str | None = None
 
 
 @strawberry.type

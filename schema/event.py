@@ -9,6 +9,7 @@ from ordergraph.models.enums import CancellationReason as CancellationReasonValu
 from ordergraph.models.enums import EventVisibility as EventVisibilityValue
 from ordergraph.models.enums import HoldReason as HoldReasonValue
 from ordergraph.resolvers.access import event_message, internal_text
+from ordergraph.resolvers.event_messages import customer_message
 from ordergraph.resolvers.events import CANCELLATION_EVENTS, HOLD_EVENTS, reason_code, with_internal_note
 from ordergraph.schema.common import Actor, Connection
 from ordergraph.schema.enums import CancellationReason, EventVisibility, HoldReason
@@ -35,14 +36,19 @@ class OrderEvent:
 
     @strawberry.field(
         description="What happened, in words; it may quote notes and reasons people wrote. Null for analysts, "
-        "and for anyone but agents on an INTERNAL event. Agents read a cancellation's or a hold's internal note "
-        'after it ("… Internal note: …"); the customer never does.'
+        "and for anyone but agents on an INTERNAL event. A customer reads it in their language (`locale`) where "
+        "the event's type has a text in it; agents read it as written, with a cancellation's or a hold's internal "
+        'note after it ("… Internal note: …"), which the customer never does.'
     )
-    def message(root: models.OrderEvent, info: Info) -> str | None:
+    async def message(root: models.OrderEvent, info: Info) -> str | None:
+        viewer = info.context.viewer
         internal = root.visibility == EventVisibilityValue.INTERNAL
-        message = event_message(info.context.viewer, root.message, internal=internal)
+        message = event_message(viewer, root.message, internal=internal)
+        if message is not None and viewer.is_customer and viewer.customer_id is not None:
+            translated = await customer_message(info.context.loaders, viewer.customer_id, root)
+            message = translated or message
         # Agents read the internal note after the message (consoles that show messages show it); no one else.
-        return with_internal_note(info.context.viewer, root, message)
+        return with_internal_note(viewer, root, message)
 
     @strawberry.field(
         description="A cancellation's code (ORDER_CANCELLED, LINES_CANCELLED), which the customer reads too; "

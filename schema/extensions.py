@@ -1,8 +1,13 @@
 """Every error leaves with `extensions.code`; unexpected ones leave masked, and are logged in full."""
 
+import errno
 import logging
+import socket
 from collections.abc import Iterator
+from contextvars import ContextVar
 
+import redis.exceptions
+import sqlalchemy.exc
 from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
 from strawberry.extensions import SchemaExtension
 
@@ -12,6 +17,46 @@ logger = logging.getLogger("ordergraph.errors")
 
 INTERNAL_ERROR_MESSAGE = "Internal server error."
 TOKEN_LIMIT = "tokens. Parsing aborted"  # graphql-core's message when max_tokens stops the parser
+# The HTTP request being served, set by server/observability.py: every error carries it as
+# `extensions.requestId`, so a user's report finds the server's log lines.
+REQUEST_ID: ContextVar[str | None] = ContextVar("ordergraph_request_id", default=None)
+# While the database (or Redis) is unreachable: SERVICE_UNAVAILABLE, retryable after this many seconds.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable; retry shortly."
+
+
+def unavailable(error: BaseException | None) -> bool:
+    """Whether an exception (or one it was raised from) means a backing service could not be reached: a
+    connection refused, reset or timed out, a pool with no connection to give, a connection found dead. Those
+    pass when the service is back, unlike a failure of the request itself."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, ConnectionError | TimeoutError | socket.gaierror | sqlalchemy.exc.TimeoutError):
+            return True
+        if isinstance(error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            return True
+        if isinstance(error, OSError) and error.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return True
+        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if type(error).__module__.startswith("asyncpg") and type(error).__name__ in ASYNCPG_UNAVAILABLE:
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+# asyncpg's own "could not talk to the server" errors (by name: asyncpg is a driver, not a schema dependency).
+ASYNCPG_UNAVAILABLE = frozenset(
+    {
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "CannotConnectNowError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+        "TooManyConnectionsError",
+    }
+)
 
 
 def coded(error: GraphQLError) -> GraphQLError:
@@ -22,8 +67,22 @@ def coded(error: GraphQLError) -> GraphQLError:
     - a variable's value that does not coerce to its type (graphql-core ties it to the variable's
       definition): BAD_USER_INPUT;
     - anything else refused before execution (e.g. no operation of that name): BAD_REQUEST;
-    - anything unexpected: masked as INTERNAL_SERVER_ERROR, and logged in full."""
+    - a backing service unreachable (`unavailable`): SERVICE_UNAVAILABLE, with `retry_after` seconds;
+    - anything unexpected: masked as INTERNAL_SERVER_ERROR, and logged in full.
+    Every error also carries the request's id (REQUEST_ID) as `requestId`."""
     original = error.original_error
+    if (error.extensions or {}).get("code") == "SERVICE_UNAVAILABLE":
+        return error
+    if original is not None and not isinstance(original, GraphQLError) and unavailable(original):
+        logger.warning("service unavailable at %s: %r", error.path, original)
+        return GraphQLError(
+            UNAVAILABLE_MESSAGE,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=_tagged({"code": "SERVICE_UNAVAILABLE", "retry_after": UNAVAILABLE_RETRY_AFTER_SECONDS}),
+        )
     if isinstance(original, ApiError):
         return _with_code(error, original.code)
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
@@ -45,13 +104,18 @@ def coded(error: GraphQLError) -> GraphQLError:
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR"},
+        extensions=_tagged({"code": "INTERNAL_SERVER_ERROR"}),
     )
 
 
 def _with_code(error: GraphQLError, code: str) -> GraphQLError:
-    error.extensions = {**(error.extensions or {}), "code": code}
+    error.extensions = _tagged({**(error.extensions or {}), "code": code})
     return error
+
+
+def _tagged(extensions: dict[str, object]) -> dict[str, object]:
+    request_id = REQUEST_ID.get()
+    return extensions if request_id is None else {**extensions, "requestId": request_id}
 
 
 class ErrorCodes(SchemaExtension):

@@ -51,10 +51,14 @@ from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
 from ordergraph.resolvers.fulfillment_steps import MAX_TRACKING_NUMBER
+from ordergraph.resolvers.inbound import MAX_REFERENCE
+from ordergraph.resolvers.opening_hours import MAX_CLOSURE_REASON
 from ordergraph.resolvers.order_changes import MAX_NOTE_LENGTH
 from ordergraph.resolvers.placement import MAX_IDEMPOTENCY_KEY
 from ordergraph.resolvers.return_requests import MAX_REASON
 from ordergraph.resolvers.tracking import MAX_EVENT_ID, MAX_TEXT
+from ordergraph.resolvers.webhooks import MAX_DOCUMENT_LENGTH as MAX_WEBHOOK_DOCUMENT
+from ordergraph.resolvers.webhooks import MAX_URL_LENGTH as MAX_WEBHOOK_URL
 from ordergraph.schema.node import MAX_GLOBAL_ID_LENGTH
 
 
@@ -98,6 +102,13 @@ TEXT_RULES: Mapping[str, TextRule] = {
     "Product.availability(postalCode)": TextRule(20),
     "AddressInput.phone": TextRule(32),
     "NotificationPreferencesInput.phone": TextRule(32),
+    # Customer records (#18): emails up to the SMTP limit, phones as any other.
+    "CreateCustomerInput.email": TextRule(254),
+    "UpdateCustomerInput.email": TextRule(254),
+    "UpdateMyProfileInput.email": TextRule(254),
+    "CreateCustomerInput.phone": TextRule(32),
+    "UpdateCustomerInput.phone": TextRule(32),
+    "UpdateMyProfileInput.phone": TextRule(32),
     # Markets, pickup points and the store finder.
     "Query.pickupPoints(country)": CODE,
     "Query.pickupPoints(network)": CODE,
@@ -111,6 +122,23 @@ TEXT_RULES: Mapping[str, TextRule] = {
     "OrderFilter.market": CODE,
     "OrderStatsFilter.currency": CODE,
     "OrderStatsFilter.market": CODE,
+    # Stores and stock coming in (#18): schema/store_finder.py, schema/stock_in.py.
+    "PlaceInput.country": CODE,
+    "PlaceInput.postalCode": TextRule(20),
+    "OpeningIntervalInput.opens": TextRule(5),
+    "OpeningIntervalInput.closes": TextRule(5),
+    "SetLocationOpeningHoursInput.timezone": CODE,
+    "LocationClosureInput.reason": TextRule(MAX_CLOSURE_REASON),
+    "CreateInboundShipmentInput.reference": TextRule(MAX_REFERENCE),
+    "InboundLineInput.sku": CODE,
+    "ReceiptLineInput.sku": CODE,
+    "SetInventoryThresholdsInput.sku": CODE,
+    "InventoryLevelFilter.sku": CODE,
+    "InboundShipmentFilter.sku": CODE,
+    # Webhook subscriptions (schema/webhooks.py).
+    "CreateWebhookSubscriptionInput.url": TextRule(MAX_WEBHOOK_URL),
+    "CreateWebhookSubscriptionInput.eventTypes": CODE,
+    "CreateWebhookSubscriptionInput.document": TextRule(MAX_WEBHOOK_DOCUMENT, multiline=True),
 }
 
 _REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

@@ -43,7 +43,8 @@ from graphql.type import (
 )
 from strawberry.extensions import SchemaExtension
 
-from ordergraph.resolvers import placement, return_requests
+from ordergraph.models.enums import NotificationMoment
+from ordergraph.resolvers import customer_changes, inbound, opening_hours, placement, return_requests, webhooks
 from ordergraph.resolvers.pagination import DEFAULT_PAGE_SIZE
 from ordergraph.schema.trusted_documents import PersistedQueryStore, TrustedDocuments, UntrustedDocument
 
@@ -68,7 +69,9 @@ LIST_BOUNDS: Mapping[str, int] = {
     "FulfillmentOrder.lines": placement.MAX_LINES,  # an order line is on one fulfillment order of a routing
     "Shipment.events": MAX_SHIPMENT_EVENTS,
     "Return.lines": return_requests.MAX_LINES,  # the most lines a return may have (resolvers/return_requests.py)
-    "Customer.addresses": 20,  # an address book's entries
+    "Customer.addresses": customer_changes.MAX_ADDRESSES,  # an address book's entries
+    "Customer.addressBook": customer_changes.MAX_ADDRESSES,
+    "NotificationPreferences.moments": len(NotificationMoment),  # one per moment
     "Availability.locations": MAX_LOCATIONS,
     "Availability.deliveryOptions": MAX_DELIVERY_METHODS,
     "OrderStats.groups": 1_000,  # groups of one report: days of a year by status, or channels by locations
@@ -81,6 +84,26 @@ LIST_BOUNDS: Mapping[str, int] = {
     # before markets have one without a rate.
     "Order.taxLines": 4,
     "Return.taxLines": 4,
+    # Invoices (#17): one per capture (one per fulfillment order, and one for what a cancellation leaves); a
+    # credit note per refund and invoice it corrects (returns, and reductions after a capture); a document's lines
+    # are the order's and shipping; a journal entry books receivables, revenue, shipping revenue or cash, and tax
+    # per rate.
+    "Order.invoices": MAX_FULFILLMENT_ORDERS + 1,
+    "Invoice.creditNotes": MAX_RETURNS + 10,
+    **{f"{document}.lines": placement.MAX_LINES + 1 for document in ("AccountingDocument", "Invoice", "CreditNote")},
+    **{f"{document}.taxes": 4 for document in ("AccountingDocument", "Invoice", "CreditNote")},
+    "AccountingEntry.lines": 3 + 4,
+    # Stores and stock coming in (#18): a week of opening days, their intervals, the upcoming closures listed, a
+    # location's services; an inbound shipment's lines.
+    "Location.openingHours": 7,
+    "OpeningDay.intervals": opening_hours.MAX_INTERVALS_PER_DAY,
+    "Location.closures": opening_hours.MAX_LISTED_CLOSURES,
+    "Location.services": 3,
+    "InboundShipment.lines": inbound.MAX_LINES,
+    # Webhooks (#17): subscriptions are capped; attempts and log entries list the newest.
+    "Query.webhookSubscriptions": webhooks.MAX_SUBSCRIPTIONS,
+    "WebhookDelivery.attempts": webhooks.MAX_LISTED_ATTEMPTS,
+    "WebhookSubscription.log": webhooks.MAX_LISTED_LOG_ENTRIES,
     # The refusals of one mutation: one per input field at most.
     **{
         f"{payload}.userErrors": 20
@@ -93,13 +116,19 @@ LIST_BOUNDS: Mapping[str, int] = {
             "FulfillmentOrderPayload",
             "ShipmentPayload",
             "ReturnPayload",
+            "InboundShipmentPayload",
+            "LocationPayload",
+            "AddressBookPayload",
+            "WebhookSubscriptionPayload",
+            "WebhookDeliveryPayload",
+            "RedeliverWebhookEventsPayload",
         )
     },
 }
 # List fields whose bound is the length of one of their list arguments (`products(skus: [...])`: one per SKU).
 ARGUMENT_BOUNDS: Mapping[str, str] = {"Query.products": "skus"}
 # Plain lists whose bound is their `first` argument, with its default (resolvers/pickup_points.py: at most 50).
-FIRST_BOUNDS: Mapping[str, int] = {"Query.pickupPoints": 20, "Query.stores": 20}
+FIRST_BOUNDS: Mapping[str, int] = {"Query.pickupPoints": 20, "Query.stores": 20, "Query.locations": 10}
 # A list field in neither table (one added since) is priced by this, until it gets a bound of its own.
 DEFAULT_LIST_BOUND = 100
 
@@ -130,7 +159,13 @@ class QueryLimits:
     # order history (MyOrderHistory) at 100 orders a page, an agent's orders export (OrdersExport) at 100 and an
     # analyst's at 500 (the page-size caps), and staff reading 50 orders with their returns' lines.
     max_cost: Mapping[str, int] = field(
-        default_factory=lambda: {"anonymous": 500, "customer": 45_000, "agent": 150_000, "analyst": 150_000}
+        default_factory=lambda: {
+            "anonymous": 500,
+            "customer": 45_000,
+            "agent": 150_000,
+            "analyst": 150_000,
+            "admin": 150_000,
+        }
     )
     # Each caller's cost bucket by role: (capacity, drained per second).
     buckets: Mapping[str, Bucket] = field(
@@ -139,6 +174,7 @@ class QueryLimits:
             "customer": Bucket(225_000, 11_250),
             "agent": Bucket(750_000, 37_500),
             "analyst": Bucket(750_000, 37_500),
+            "admin": Bucket(750_000, 37_500),
         }
     )
 

@@ -67,6 +67,22 @@ async def answer(payload: Callable[[Any, list[UserError]], P], action: Callable[
         return payload(None, [UserError(field=refusal.field, message=refusal.message, code=refusal.code)])
 
 
+async def _update_notification_preferences(info: Info, input: NotificationPreferencesInput) -> Any:
+    from ordergraph.schema.notification_settings import moment_choices_input, quiet_hours_input
+
+    quiet, clear = quiet_hours_input(input.quiet_hours_start, input.quiet_hours_end)
+    return await notification_preferences.update_notification_preferences(
+        info.context,
+        email=input.email,
+        sms=input.sms,
+        phone=input.phone,
+        moments=moment_choices_input(input.moments),
+        time_zone=input.time_zone,
+        quiet_hours=quiet,
+        clear_quiet_hours=clear,
+    )
+
+
 def _order_id(global_id: strawberry.ID) -> int:
     return parse_global_id(global_id, "Order")[1]
 
@@ -156,9 +172,7 @@ class Mutation(WebhookMutations, InvoiceMutations, CustomerMutations, StockInMut
     async def update_notification_preferences(self, info: Info, input: NotificationPreferencesInput) -> CustomerPayload:
         return await answer(
             lambda customer, errors: CustomerPayload(customer=customer, user_errors=errors),
-            lambda: notification_preferences.update_notification_preferences(
-                info.context, email=input.email, sms=input.sms, phone=input.phone
-            ),
+            lambda: _update_notification_preferences(info, input),
         )
 
     @strawberry.mutation(description="Agents: a note on the order's timeline, INTERNAL or CUSTOMER-visible.")

@@ -13,6 +13,7 @@ MAX_GLOBAL_ID_LENGTH = 64  # the longest issued, "FulfillmentOrder:" and 19 digi
 _RAW_ID = re.compile(r"(?P<type>[A-Za-z]+):(?P<pk>[1-9][0-9]{0,18})")
 NODE_TYPES = {
     "Customer",
+    "CustomerAddress",  # a saved address, for the address-book mutations (not resolvable by `node`)
     "Order",
     "OrderLine",
     "Shipment",
@@ -21,6 +22,7 @@ NODE_TYPES = {
     "FulfillmentOrder",
     "Location",
     "PickupPoint",
+    "InboundShipment",  # stock coming in (schema/stock_in.py), for receiving; not a Node
 }
 
 

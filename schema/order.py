@@ -16,6 +16,7 @@ from ordergraph.schema.enums import Channel, OrderStatus
 from ordergraph.schema.event import OrderEventConnection, actor
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
 from ordergraph.schema.info import Info
+from ordergraph.schema.invoices import Invoice, invoices_of
 from ordergraph.schema.location import Location
 from ordergraph.schema.market import Market, TaxLine, tax_line_list
 from ordergraph.schema.node import Node, encode_global_id
@@ -155,6 +156,10 @@ class Order(Node):
     @strawberry.field
     async def returns(root: models.Order, info: Info) -> list[Return]:
         return await info.context.loaders.returns_by_order.load(root.id)
+
+    @strawberry.field(description="One invoice per capture, oldest first; their credit notes hang under them.")
+    async def invoices(root: models.Order, info: Info) -> list[Invoice]:
+        return await invoices_of(info, root.id)  # type: ignore[return-value]
 
     @strawberry.field
     async def payments(root: models.Order, info: Info) -> list[Payment]:

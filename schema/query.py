@@ -17,7 +17,7 @@ from ordergraph.schema.node import Node, parse_global_id
 from ordergraph.schema.notification_settings import NotificationQueries
 from ordergraph.schema.order import OrderConnection
 from ordergraph.schema.stats import OrderStats, OrderStatsFilter, OrderStatsGroupBy, order_stats_of
-from ordergraph.schema.stock_in import StockInQueries
+from ordergraph.schema.stock_in import InventoryLevelFilter, StockInQueries
 from ordergraph.schema.store_finder import StoreFinderQueries
 from ordergraph.schema.webhooks import WebhookQueries
 
@@ -91,17 +91,25 @@ class Query(StoreFinderQueries, WebhookQueries, InvoiceQueries, CustomerQueries,
             after=after,
         )
 
-    @strawberry.field(description="Agents search by name, email or phone; analysts may list but not search.")
+    @strawberry.field(
+        description="Agents search by name, email or phone (however it is written); analysts may list but not search."
+    )
     async def customers(
         self, info: Info, search: str | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[Customer]:
         return await customers.search_customers(info.context, search=search, first=first, after=after)
 
-    @strawberry.field(description="Stock per SKU per location: agents and analysts.")
+    @strawberry.field(description="Stock per SKU per location: agents and analysts; `filter` narrows it.")
     async def inventory_levels(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: InventoryLevelFilter | None = None,
     ) -> Connection[InventoryLevel]:
-        return await inventory.list_inventory_levels(info.context, first=first, after=after)
+        return await inventory.list_inventory_levels(
+            info.context, first=first, after=after, levels=filter.to_domain() if filter else None
+        )
 
     @strawberry.field(description="Aggregates over every order, per currency: agents and analysts.")
     async def order_stats(self, info: Info, filter: OrderStatsFilter, group_by: list[OrderStatsGroupBy]) -> OrderStats:

@@ -31,6 +31,8 @@ Audit of the write paths (resolvers/, through events.change):
   deliveries are stored by the change that sets them).
 - the notifier writes notification rows and its watermark, which no field shows; the outbox relay only its
   watermark.
+- Locations' opening hours, closures and time zone (setLocationOpeningHours, add/removeLocationClosure) are
+  written without an order event: those fields are uncacheable.
 - Locations, delivery methods, products, customer profiles and saved addresses have no write path in the
   app: writes outside it (seeding, migrations, SQL by hand) are not seen; restart the processes after one.
 - Pickup points (Query.pickupPoints, Query.stores, Shipment.pickupPoint, node) have no write path in the app
@@ -56,6 +58,11 @@ UNCACHEABLE_FIELDS = frozenset(
     {
         "Query.products",  # stock levels change without an order event; delivery promises follow the clock
         "Order.returnableLines",  # the return window closes as time passes
+        # Agents set opening hours, closures and a store's time zone without an order event (#18); closures also
+        # pass as the days go by.
+        "Location.openingHours",
+        "Location.closures",
+        "Location.timezone",
     }
 )
 

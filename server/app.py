@@ -7,15 +7,17 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 import redis.asyncio as aioredis
 from cross_web import HTTPException  # what Strawberry's HTTP layer raises
 from graphql import GraphQLError, GraphQLSyntaxError
+from opentelemetry.sdk.trace import TracerProvider
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -38,23 +40,40 @@ from strawberry.utils.aio import aclosing
 from ordergraph.loaders import Loaders
 from ordergraph.models.columns import utcnow
 from ordergraph.models.database import Database
+from ordergraph.models.invoice import DocumentKind
 from ordergraph.models.migrate import upgrade
+from ordergraph.resolvers import accounting
 from ordergraph.resolvers.access import ANONYMOUS
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.events import has_numbered_events
+from ordergraph.resolvers.invoice_documents import document_pdf
 from ordergraph.resolvers.ports import load_ports
 from ordergraph.resolvers.return_labels import return_label
+from ordergraph.resolvers.signed_documents import signed_document
+from ordergraph.resolvers.webhooks import TargetRules, WebhookContext
 from ordergraph.schema.build import build_schema
 from ordergraph.schema.limits import QueryLimits, RequestGuard
 from ordergraph.schema.trusted_documents import TrustedDocuments
+from ordergraph.server import metrics
 from ordergraph.server.auth import viewer_from_authorization
 from ordergraph.server.carrier_webhooks import carrier_webhook
 from ordergraph.server.graphql_http import Exchange
+from ordergraph.server.logs import configure_logging
 from ordergraph.server.notifier import notifier_for
+from ordergraph.server.observability import (
+    ObservedExecution,
+    ObservedOperation,
+    RequestIds,
+    record_http_request,
+    sql_statement_finished,
+)
 from ordergraph.server.persisted_queries import MemoryPersistedQueries, RedisPersistedQueries
 from ordergraph.server.rate_limit import MemoryCostLimiter, RedisCostLimiter
+from ordergraph.server.readiness import healthz, readyz, require_migrated
 from ordergraph.server.request_body import RequestBodyLimits
 from ordergraph.server.settings import Settings
+from ordergraph.server.tracing import TracedOperation, current_span_context, trace_sql, tracer_provider_for
+from ordergraph.server.webhooks import base_context, webhook_worker_for
 from ordergraph.subscriptions.context import LiveContext
 from ordergraph.subscriptions.hub import Hub
 from ordergraph.subscriptions.redis_backend import broadcast_for
@@ -68,7 +87,7 @@ class Services:
     """What the app holds for its lifetime: databases, the broadcast connection, the outbox relay, the hub that
     fans events out to this process's subscribers, and the notifier that emails and texts customers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None) -> None:
         self.settings = settings
         options = {"busy_timeout_ms": settings.sqlite_busy_timeout_ms, "pool_size": settings.database_pool_size}
         self.db = Database(settings.database_url, **options)
@@ -81,10 +100,27 @@ class Services:
         self.relay = OutboxRelay(
             self.relay_db, self.broadcast, channel=channel, poll_seconds=settings.relay_poll_seconds
         )
+        self.relay.observe = metrics.relay_published
+        if settings.metrics_enabled:
+            metrics.watch_sql([self.db.engine, self.read_db.engine], sql_statement_finished)
+        # Traces (server/tracing.py): only with a provider, from `otlp_endpoint` or a test's.
+        self.tracer_provider = tracer_provider or tracer_provider_for(settings)
+        self.tracer = self.tracer_provider.get_tracer("ordergraph") if self.tracer_provider else None
+        if self.tracer is not None:
+            trace_sql([self.db.engine, self.read_db.engine], self.tracer)
+            self.relay.tracer = self.tracer
+        self.draining = False  # /readyz says so from the moment shutdown begins
         self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         self.notifier = notifier_for(settings, self.notifier_db)
+        # Outbound webhooks (server/webhooks.py), on an engine of their own too.
+        self.webhooks_db = Database(
+            settings.database_url,
+            busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pool_size=max(2, settings.webhook_concurrency // 2),
+        )
+        self.webhook_targets = TargetRules.parse(settings.webhook_allowed_networks)
         # Cost buckets are shared by every process through Redis in production, kept in memory embedded.
         # A pool that waits for a free connection: a full one must not read as "Redis away" and stop rate limiting.
         self.redis = (
@@ -120,28 +156,51 @@ class Services:
             carriers=settings.carriers,
         )
         self.clock = utcnow  # tests set another to place orders at a chosen time of day
+        self.webhooks = webhook_worker_for(
+            settings,
+            self.webhooks_db,
+            base_context(
+                settings,
+                self.webhooks_db,
+                write=self.write,
+                ports=self.ports,
+                clock=lambda: self.clock(),
+                return_window=timedelta(days=settings.return_window_days),
+                return_auto_approve_max_minor=settings.return_auto_approve_max_minor,
+            ),
+        )
 
     async def start(self) -> None:
         if self.db.dialect == "sqlite":
             await upgrade(self.db)  # the embedded default migrates itself
+        else:
+            await require_migrated(self.db)  # refuses to serve a database behind the code (server/readiness.py)
         await self.broadcast.connect()
         await self.hub.start()
         await self.notifier.prepare()  # before the relay moves its watermark, which the notifier's first one copies
+        await self.webhooks.prepare()  # likewise
         self.relay.start()
         self.notifier.start()
+        self.webhooks.start()
 
     async def stop(self) -> None:
+        self.draining = True
+        await self.webhooks.stop()
         await self.notifier.stop()
-        await self.relay.stop()
+        # What this process committed is published before it goes (for at most the grace period).
+        await self.relay.stop(flush_seconds=self.settings.shutdown_grace_seconds)
         await self.hub.stop()
         await self.broadcast.disconnect()
         if self.redis is not None:
             await self.redis.aclose()
         await self.relay_db.dispose()
         await self.notifier_db.dispose()
+        await self.webhooks_db.dispose()
         await self.db.dispose()
         if self.read_db is not self.db:
             await self.read_db.dispose()
+        if self.tracer_provider is not None:
+            self.tracer_provider.shutdown()  # exports the spans still batched
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -149,7 +208,8 @@ class Services:
         async with self.db.write() as session:
             yield session
         if has_numbered_events(session):
-            self.relay.wake()
+            self.relay.wake(current_span_context() if self.tracer is not None else None)
+            self.webhooks.wake()
 
 
 class LiveOperation(Operation[RequestContext, None]):
@@ -217,6 +277,7 @@ class LiveSocket(BaseGraphQLTransportWSHandler[RequestContext, None]):
 
     async def run_operation(self, operation: Operation[RequestContext, None]) -> None:
         """Strawberry's, with the operation's extensions passed to the schema."""
+        metrics.SUBSCRIPTIONS_LIVE.inc()
         try:
             results = await self.schema.stream(
                 operation.query,
@@ -237,6 +298,8 @@ class LiveSocket(BaseGraphQLTransportWSHandler[RequestContext, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+        finally:
+            metrics.SUBSCRIPTIONS_LIVE.dec()
 
     @staticmethod
     def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
@@ -253,7 +316,15 @@ class GraphQLApp(GraphQL):
     def __init__(self, services: Services) -> None:
         settings = services.settings
         super().__init__(
-            build_schema(services.guard, introspection=settings.introspection),
+            build_schema(
+                services.guard,
+                introspection=settings.introspection,
+                around=[
+                    *([partial(TracedOperation, services.tracer)] if services.tracer is not None else []),
+                    *([ObservedOperation] if settings.metrics_enabled else []),
+                ],
+                within=[ObservedExecution] if settings.metrics_enabled else [],
+            ),
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_websocket_origins,
@@ -267,6 +338,12 @@ class GraphQLApp(GraphQL):
         let caches keep anonymous queries' answers only. Requests refused before any operation runs (not JSON, a
         batch, no query, a mutation over GET, an Accept it cannot satisfy) get a GraphQL error body with a code,
         like every other refusal, instead of Strawberry's plain text."""
+        if scope["type"] == "websocket":
+            metrics.WEBSOCKETS_OPEN.inc()
+            try:
+                return await super().__call__(scope, receive, send)
+            finally:
+                metrics.WEBSOCKETS_OPEN.dec()
         if scope["type"] != "http":
             return await super().__call__(scope, receive, send)
         request = Request(scope, receive=receive)
@@ -280,6 +357,8 @@ class GraphQLApp(GraphQL):
                 response = exchange.refused(refusal)
             else:
                 exchange.answered(response)
+            if self.services.settings.metrics_enabled:
+                record_http_request(exchange.outcome.code if exchange.outcome else None)
         exchange.set_caching(response)
         await response(scope, receive, send)
 
@@ -294,6 +373,8 @@ class GraphQLApp(GraphQL):
             "clock": self.services.clock,
             "return_window": timedelta(days=settings.return_window_days),
             "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
+            "notification_outbox": settings.notification_outbox,
+            "pickup_max_distance_km": settings.pickup_max_distance_km,
             "client_address": request.client.host if request.client else None,
         }
         if isinstance(request, WebSocket):
@@ -312,11 +393,12 @@ class GraphQLApp(GraphQL):
         # Analysts' reads may go to a replica.
         analyst = viewer.is_staff and not viewer.is_agent
         db = self.services.read_db if analyst else self.services.db
-        return RequestContext(
+        return WebhookContext(
             viewer=viewer,
             loaders=Loaders(db.read, batch=settings.loader_batching),
             read=db.read,
             max_page_size=settings.analyst_max_page_size if analyst else settings.max_page_size,
+            webhook_targets=self.services.webhook_targets,
             **common,
         )
 
@@ -357,45 +439,98 @@ async def return_label_pdf(request: Request) -> Response:
     return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "private, no-store"})
 
 
-async def healthz(request: Request) -> JSONResponse:
+async def _document_pdf(request: Request, kind: DocumentKind) -> Response:
+    """An invoice's or credit note's PDF, like a return label: the document's customer, agents and admins; 403
+    for analysts whatever the number; 404 alike for an unknown number and another customer's document."""
+    from ordergraph.resolvers.errors import Forbidden
+
+    graphql: GraphQLApp = request.app.state.graphql
+    context = await graphql.get_context(request)
+    if context.viewer.role is None:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    try:
+        pdf = await document_pdf(context, kind, request.path_params["number"])
+    except Forbidden as refused:
+        return JSONResponse({"error": refused.code, "message": refused.message}, status_code=403)
+    if pdf is None:
+        return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
+    return Response(pdf, media_type="application/pdf", headers={"Cache-Control": "private, no-store"})
+
+
+async def invoice_pdf(request: Request) -> Response:
+    """`Invoice.pdfUrl`."""
+    return await _document_pdf(request, DocumentKind.INVOICE)
+
+
+async def credit_note_pdf(request: Request) -> Response:
+    """`CreditNote.pdfUrl`."""
+    return await _document_pdf(request, DocumentKind.CREDIT_NOTE)
+
+
+async def accounting_entries_csv(request: Request) -> Response:
+    """The journal for `?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included) as CSV, one row per line, streamed:
+    the same rows as `accountingEntries`, for admins, agents and analysts (no personal data in it)."""
+    from ordergraph.resolvers.errors import ApiError, Forbidden
+
+    graphql: GraphQLApp = request.app.state.graphql
+    context = await graphql.get_context(request)
+    if context.viewer.role is None:
+        return JSONResponse({"error": "UNAUTHENTICATED"}, status_code=401)
+    try:
+        accounting.check_export(context)
+        span = accounting.period(
+            accounting.parse_day(request.query_params.get("from"), "from"),
+            accounting.parse_day(request.query_params.get("to"), "to"),
+        )
+    except Forbidden as refused:
+        return JSONResponse({"error": refused.code, "message": refused.message}, status_code=403)
+    except ApiError as bad:
+        return JSONResponse({"error": bad.code, "message": bad.message}, status_code=400)
+    return StreamingResponse(
+        accounting.entries_csv(context, span),
+        media_type="text/csv; charset=utf-8",
+        headers={"Cache-Control": "private, no-store", "Content-Disposition": 'attachment; filename="journal.csv"'},
+    )
+
+
+async def signed_document_pdf(request: Request) -> Response:
+    """A document opened from a signed link in an email (resolvers.signed_links), without Authorization: 403
+    INVALID_LINK for a link this server did not sign as it is, 410 LINK_EXPIRED after its expiry, 404 NOT_FOUND
+    when the document is not available (any more)."""
+    from ordergraph.resolvers.errors import Refusal
+
     services: Services = request.app.state.services
-    checks = {}
     try:
-        await services.db.ping()
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001  (health reports any failure)
-        checks["database"] = f"error: {exc.__class__.__name__}"
-    checks["broadcast"] = await _broadcast_health(services.settings.broadcast_url)
-    healthy = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if healthy else "degraded", **checks}, status_code=200 if healthy else 503)
+        name, pdf = await signed_document(
+            services.read_db.read, request.path_params["token"], services.settings.jwt_secret, now=utcnow()
+        )
+    except Refusal as refused:
+        status = {"INVALID_LINK": 403, "LINK_EXPIRED": 410}.get(refused.code, 404)
+        return JSONResponse({"error": refused.code, "message": refused.message}, status_code=status)
+    headers = {"Cache-Control": "private, no-store", "Content-Disposition": f'inline; filename="{name}"'}
+    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
-async def _broadcast_health(url: str) -> str:
-    if not url.startswith(("redis://", "rediss://")):
-        return "ok"
-    client = aioredis.from_url(url, socket_connect_timeout=2)
-    try:
-        await client.ping()
-        return "ok"
-    except Exception as exc:  # noqa: BLE001
-        return f"error: {exc.__class__.__name__}"
-    finally:
-        await client.aclose()
-
-
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The app; `tracer_provider` traces it (a test's in-memory exporter) whatever `otlp_endpoint` says."""
     settings = settings or Settings()
-    services = Services(settings)
+    configure_logging(settings.log_format)
+    services = Services(settings, tracer_provider)
     if settings.uses_development_secret:
         logger.warning("ORDERGRAPH_JWT_SECRET is not set: using the development secret; never do this in production")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await services.start()
+        try:
+            await services.start()
+        except Exception as error:
+            logger.critical("ordergraph cannot serve: %s", error)
+            raise
         try:
             yield
         finally:
             await services.stop()
+            metrics.worker_exited()
 
     graphql = GraphQLApp(services)
     app = Starlette(
@@ -403,14 +538,25 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql),  # every method: GraphQLApp refuses the others with a coded 405
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics.metrics_endpoint),
             Route("/returns/{rma_number}/label.pdf", return_label_pdf),
+            Route("/d/{token}", signed_document_pdf),
+            Route("/invoices/{number}.pdf", invoice_pdf),
+            Route("/credit-notes/{number}.pdf", credit_note_pdf),
+            Route("/accounting/entries.csv", accounting_entries_csv),
             Route("/webhooks/carriers/{carrier}", carrier_webhook, methods=["POST"]),
         ],
         # Bodies are measured as they are read, and JSON that would break the parser refused, before anything
         # parses them or looks at their token (server/request_body.py).
-        middleware=[Middleware(RequestBodyLimits, max_bytes=settings.max_body_bytes)],
+        # Every request gets its id first (server/observability.py), so even a refused body's answer carries it.
+        middleware=[
+            Middleware(RequestIds, tracer=services.tracer),
+            Middleware(RequestBodyLimits, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.services = services
     app.state.graphql = graphql
+    app.state.metrics_access = metrics.MetricsAccess(settings)
     return app

@@ -1,4 +1,5 @@
-"""The `ordergraph` command: serve, db upgrade, seed, pickup-points load, token, export-schema."""
+"""The `ordergraph` command: serve, db upgrade, seed, pickup-points load, token, export-schema,
+preview-notifications."""
 
 import argparse
 import asyncio
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> None:
         "folder", nargs="?", type=Path, help="where to write them (default: the checkout's frontend-contract/)"
     )
 
+    preview = commands.add_parser(
+        "preview-notifications", help="write every message of every moment in every language, for sample data"
+    )
+    preview.add_argument("--out", type=Path, required=True, help="the folder to write them to (one per locale)")
+
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "serve":
@@ -78,6 +84,16 @@ def main(argv: list[str] | None = None) -> None:
         print(token_command(settings, args))
     elif args.command == "export-schema":
         export_schema(args.folder or _checkout_contract())
+    elif args.command == "preview-notifications":
+        preview_notifications(settings, args.out)
+
+
+def preview_notifications(settings: Settings, folder: Path) -> None:
+    from ordergraph.resolvers.notification_samples import write_previews
+    from ordergraph.server.notifier import letter_settings
+
+    written = write_previews(folder, letter_settings(settings))
+    print(f"wrote {len(written)} files to {folder}")
 
 
 def _checkout_contract() -> Path:
@@ -104,6 +120,12 @@ async def _with_db(settings: Settings, action):
         return await action(database)
     finally:
         await database.dispose()
+
+
+def _backend(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).get_backend_name()
 
 
 def _safe_url(url: str) -> str:
@@ -220,8 +242,49 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> None:
 
     if args.demo:
         asyncio.run(prepare_demo(settings, args.market))
+    elif _backend(settings.database_url) != "sqlite":
+        # Once here, not in a loop of workers each failing to start (server/readiness.py says why).
+        from ordergraph.server.readiness import DatabaseBehind, require_migrated
+
+        try:
+            asyncio.run(_with_db(settings, require_migrated))
+        except DatabaseBehind as behind:
+            sys.exit(f"ordergraph serve: {behind}")
     print(f"GraphiQL: http://{args.host}:{args.port}/graphql", flush=True)
-    uvicorn.run("ordergraph.server.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers)
+    if args.workers > 1:
+        prepare_metrics_folder()
+    uvicorn.run(
+        "ordergraph.server.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        # SIGTERM: stop accepting, let in-flight requests finish this long, then the app's shutdown (server/app.py).
+        timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_seconds)),
+        # How long a worker may take to start (imports, the schema, the migration check) or to answer the
+        # supervisor's ping before it is replaced: uvicorn's 5 s restarts workers in a loop on a busy host.
+        timeout_worker_healthcheck=30,
+    )
+
+
+def prepare_metrics_folder() -> None:
+    """Several workers share their metrics through files (server/metrics.py): in PROMETHEUS_MULTIPROC_DIR when
+    the operator names it (emptied of the last run's files), else a folder of this run's own."""
+    import os
+    import shutil
+    import tempfile
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for entry in Path(folder).glob("*.db"):
+            entry.unlink()
+    else:
+        folder = tempfile.mkdtemp(prefix="ordergraph-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+        import atexit
+
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    Path(folder).mkdir(parents=True, exist_ok=True)
 
 
 if __name__ == "__main__":

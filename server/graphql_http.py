@@ -13,7 +13,9 @@ Status codes. In application/json, as before the spec: 200 for every GraphQL ans
 400 for a request that is not GraphQL. In application/graphql-response+json: 200 once the operation has started
 executing, field errors and a null `data` included; a request error (nothing executed: the document does not parse
 or validate, variables do not coerce, a limit or trusted-document refusal) has no `data` entry and is 400, but
-THROTTLED 429 (with Retry-After), UNAUTHENTICATED 401, FORBIDDEN 403, INTERNAL_SERVER_ERROR 500. In both: a
+THROTTLED 429 (with Retry-After), UNAUTHENTICATED 401, FORBIDDEN 403, INTERNAL_SERVER_ERROR 500. An answer with any
+SERVICE_UNAVAILABLE error (the database or Redis unreachable; schema/extensions.py) is 503 with Retry-After, whether
+or not execution started: the client should retry it whole (application/json: 200, with Retry-After). In both: a
 mutation over GET is 405 METHOD_NOT_ALLOWED (with `Allow: POST`), as the spec requires whatever the media type;
 every other refusal keeps its code, and its status in application/json.
 
@@ -36,6 +38,8 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
+
+from ordergraph.schema.extensions import REQUEST_ID
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -113,7 +117,9 @@ def negotiate(accept: str | None) -> str | None:
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+    request_id = REQUEST_ID.get()
+    extensions = {"code": code} if request_id is None else {"code": code, "requestId": request_id}
+    return {"errors": [{"message": message, "extensions": extensions}]}
 
 
 def _code(error: GraphQLError) -> str | None:
@@ -128,7 +134,8 @@ class Outcome:
     request_error: bool  # nothing executed: a graphql-response+json answer has no `data` entry
     has_errors: bool
     code: str | None  # the first error's
-    retry_after: float | None  # THROTTLED's
+    retry_after: float | None  # THROTTLED's, SERVICE_UNAVAILABLE's
+    unavailable: bool = False  # some error is SERVICE_UNAVAILABLE
 
     @classmethod
     def of(cls, result: ExecutionResult) -> "Outcome":
@@ -136,18 +143,21 @@ class Outcome:
         # Errors raised while executing carry the path of their field; those before it (parsing, validation,
         # variables, this server's limits) have none.
         request_error = result.data is None and bool(errors) and all(e.path is None for e in errors)
-        first = errors[0] if errors else None
+        first = next((e for e in errors if _code(e) == "SERVICE_UNAVAILABLE"), errors[0] if errors else None)
         retry_after = (first.extensions or {}).get("retry_after") if first is not None else None
         return cls(
             request_error=request_error,
             has_errors=bool(errors),
             code=_code(first) if first is not None else None,
             retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+            unavailable=first is not None and _code(first) == "SERVICE_UNAVAILABLE",
         )
 
     @property
     def status(self) -> int:
         """The status in application/graphql-response+json."""
+        if self.unavailable:
+            return HTTPStatus.SERVICE_UNAVAILABLE
         if not self.request_error:
             return HTTPStatus.OK
         return REQUEST_ERROR_STATUS.get(self.code or "", HTTPStatus.BAD_REQUEST)
@@ -210,6 +220,8 @@ class Exchange:
         if outcome is None:
             return  # not a GraphQL result: the IDE's page
         response.headers["content-type"] = CONTENT_TYPE[self.answers_in]
+        if outcome.unavailable and outcome.retry_after is not None:
+            response.headers["retry-after"] = str(max(1, math.ceil(outcome.retry_after)))
         if self.answers_in != GRAPHQL_RESPONSE_JSON:
             return
         response.status_code = outcome.status

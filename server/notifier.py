@@ -3,12 +3,14 @@
 Two steps, each safe with any number of processes:
 
 1. Queue. Events after the watermark (notification_watermark), in sequence order, get one Notification row per
-   channel the customer wants (resolvers.notifications), PENDING. The rows and the moved watermark commit together
-   under the watermark row's lock: a crash queues the batch again from the start, an event is never queued twice
-   (unique event_id + channel backs this up), and none is skipped, since sequence numbers follow commit order
-   (resolvers.events).
+   channel the customer wants for the event's moment (resolvers.notifications), PENDING, due at once (a text in
+   the customer's quiet hours at their end; a pickup reminder before the pickup window ends). The rows and the
+   moved watermark commit together under the watermark row's lock: a crash queues the batch again from the start,
+   an event is never queued twice (unique event_id + channel + moment backs this up), and none is skipped, since
+   sequence numbers follow commit order (resolvers.events).
 2. Send. A due PENDING row is claimed by a conditional UPDATE (attempts + 1, next_attempt_at moved a lease ahead)
-   that exactly one process wins, on SQLite and PostgreSQL alike. The winner sends, then records SENT; after a
+   that exactly one process wins, on SQLite and PostgreSQL alike. The winner makes the message from what is true
+   now (or records SKIPPED when a scheduled one no longer is), sends, then records SENT; after a
    failure the row is due again after a doubling delay, and FAILED (final) after the last attempt.
 
 Delivery is at least once: a process that dies mid-send leaves its claim to expire after the lease, and another
@@ -28,12 +30,24 @@ from sqlmodel import select
 from ordergraph.models import Customer, Notification, Order, OrderEvent
 from ordergraph.models.columns import utcnow
 from ordergraph.models.database import Database
-from ordergraph.models.enums import NotificationChannel, NotificationStatus
+from ordergraph.models.enums import NotificationChannel, NotificationMoment, NotificationStatus
 from ordergraph.models.event import EventRelay, NotificationWatermark
-from ordergraph.resolvers.notifications import Update, email_message, recipients, sms_text
+from ordergraph.resolvers.notifications import (
+    LetterSettings,
+    email_message,
+    event_facts,
+    gather_letter,
+    message_templates,
+    moment_of,
+    moment_preferences,
+    notifications_for,
+    render,
+    shop_name,
+)
 from ordergraph.resolvers.ports import load_sms_sender
 from ordergraph.resolvers.ports.email import EmailSender, email_sender
 from ordergraph.resolvers.ports.sms import SmsSender
+from ordergraph.server import metrics
 from ordergraph.server.settings import Settings
 from ordergraph.subscriptions.backoff import Backoff
 
@@ -58,8 +72,11 @@ class Notifier:
         poll_seconds: float,
         max_attempts: int,
         retry_seconds: float,
+        letters: LetterSettings | None = None,
     ) -> None:
         self.db = db
+        self.letters = letters or LetterSettings(shop_name=shop_name(sender_address))
+        self.templates = message_templates(self.letters.templates_dir)
         self.email = email
         self.sms = sms
         self.sender_address = sender_address
@@ -134,18 +151,29 @@ class Notifier:
             customer_ids = {event.customer_id for event in events}
             found = await session.exec(select(Customer).where(Customer.id.in_(customer_ids)))
             customers = {customer.id: customer for customer in found.all()}
+            preferences = await moment_preferences(session, customer_ids)
+            order_ids = {event.order_id for event in events if event.order_id is not None}
+            markets = (
+                dict((await session.exec(select(Order.id, Order.market_code).where(Order.id.in_(order_ids)))).all())
+                if order_ids
+                else {}
+            )
             now = utcnow()
             for event in events:
-                for channel, recipient in recipients(event, customers[event.customer_id]):
-                    session.add(
-                        Notification(
-                            event_id=event.id,
-                            channel=channel,
-                            recipient=recipient,
-                            status=NotificationStatus.PENDING,
-                            next_attempt_at=now,
-                        )
+                moment = moment_of(event, await event_facts(session, event))
+                if moment is None:
+                    continue
+                session.add_all(
+                    notifications_for(
+                        event,
+                        customers[event.customer_id],
+                        moment,
+                        preferences.get(event.customer_id, []),
+                        now=now,
+                        market_code=markets.get(event.order_id),
+                        settings=self.letters,
                     )
+                )
             mark.queued_sequence = events[-1].sequence
             session.add(mark)
         return True
@@ -202,46 +230,60 @@ class Notifier:
             return (await session.exec(select(Notification.attempts).where(Notification.id == notification_id))).one()
 
     async def _attempt(self, notification_id: int, attempt: int) -> None:
-        async with self.db.read() as session:
-            notification, event, number, name = (
-                await session.exec(
-                    select(Notification, OrderEvent, Order.number, Customer.name)
-                    .join(OrderEvent, OrderEvent.id == Notification.event_id)
-                    .join(Order, Order.id == OrderEvent.order_id)
-                    .join(Customer, Customer.id == OrderEvent.customer_id)
-                    .where(Notification.id == notification_id)
-                )
-            ).one()
         if attempt > self.max_attempts:
             # The last attempt's process died mid-send: whether it went out is unknown, and no attempt is left.
             await self._record_failure(notification_id, attempt, "the last attempt did not finish")
             return
-        update = Update(event.type, event.message, event.occurred_at, number, name)
         reference = f"notification-{notification_id}"
+        metrics.NOTIFICATION_ATTEMPTS.inc()
         try:
+            async with self.db.read() as session:
+                notification, event, customer = (
+                    await session.exec(
+                        select(Notification, OrderEvent, Customer)
+                        .join(OrderEvent, OrderEvent.id == Notification.event_id)
+                        .join(Customer, Customer.id == OrderEvent.customer_id)
+                        .where(Notification.id == notification_id)
+                    )
+                ).one()
+                letter = None
+                if customer.erased_at is None:  # erased since it was queued: nothing goes
+                    letter = await gather_letter(
+                        session, event, customer, NotificationMoment(notification.moment), self.letters
+                    )
+            if letter is None:
+                await self._finish(notification_id, NotificationStatus.SKIPPED)
+                return
+            rendered = render(letter, self.templates)
             if notification.channel is NotificationChannel.EMAIL:
                 message = email_message(
-                    update, sender=self.sender_address, recipient=notification.recipient, reference=reference
+                    rendered,
+                    sender=self.sender_address,
+                    recipient=notification.recipient,
+                    reference=reference,
+                    at=event.occurred_at,
                 )
                 await self.email.send(message, reference=reference)
             else:
-                await self.sms.send(notification.recipient, sms_text(update), reference=reference)
+                await self.sms.send(notification.recipient, rendered.sms, reference=reference)
         except Exception as error:  # noqa: BLE001  (whatever the provider raised, the attempt failed)
-            logger.warning(
-                "%s %s to %s failed (attempt %d): %r",
-                notification.channel,
-                reference,
-                notification.recipient,
-                attempt,
-                error,
-            )
+            logger.warning("notification %s failed (attempt %d): %r", reference, attempt, error)
+            metrics.NOTIFICATION_FAILURES.inc()
             await self._record_failure(notification_id, attempt, repr(error))
             return
+        await self._finish(notification_id, NotificationStatus.SENT)
+
+    async def _finish(self, notification_id: int, status: NotificationStatus) -> None:
         async with self.db.write() as session:
             await session.exec(
                 sa.update(Notification)
                 .where(Notification.id == notification_id)
-                .values(status=NotificationStatus.SENT, sent_at=utcnow(), next_attempt_at=None, last_error=None)
+                .values(
+                    status=status,
+                    sent_at=utcnow() if status is NotificationStatus.SENT else None,
+                    next_attempt_at=None,
+                    last_error=None,
+                )
             )
 
     async def _record_failure(self, notification_id: int, attempt: int, error: str) -> None:
@@ -284,4 +326,17 @@ def notifier_for(settings: Settings, db: Database) -> Notifier:
         poll_seconds=settings.notification_poll_seconds,
         max_attempts=settings.notification_max_attempts,
         retry_seconds=settings.notification_retry_seconds,
+        letters=letter_settings(settings),
+    )
+
+
+def letter_settings(settings: Settings) -> LetterSettings:
+    return LetterSettings(
+        public_url=settings.public_url,
+        link_secret=settings.jwt_secret,
+        link_ttl=timedelta(days=settings.document_link_days),
+        pickup_window=timedelta(days=settings.pickup_window_days),
+        pickup_reminder_before=timedelta(hours=settings.pickup_reminder_hours),
+        shop_name=shop_name(settings.email_from),
+        templates_dir=settings.notification_templates_dir,
     )

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # units, refund value) are approved without an agent.
     return_window_days: int = 30
     return_auto_approve_max_minor: int = 5_000
+    # The product page promises pickup only from stores within this distance of the shopper.
+    pickup_max_distance_km: float = 50.0
     # Integration ports by name (resolvers/ports): the built-in defaults until a real provider is added.
     tax_calculator: str = "table"
     payment_gateway: str = "test"
@@ -74,6 +76,46 @@ class Settings(BaseSettings):
     # A failed send is tried again after notification_retry_seconds, doubling each time, up to this many attempts.
     notification_max_attempts: int = 5
     notification_retry_seconds: float = 30.0
+    # Where customers open what emails link to (signed document links: /d/{token}), e.g. https://shop.example.
+    public_url: str = "http://localhost:8000"
+    # How long a signed document link in an email opens its document without a login.
+    document_link_days: int = 30
+    # Operators' own message templates (subject.txt, email.html, email.txt, sms.txt), used before the shipped ones.
+    notification_templates_dir: Path | None = None
+    # How long a pickup order waits at the counter, and how long before the end its customer is reminded.
+    pickup_window_days: int = 7
+    pickup_reminder_hours: int = 24
+    # Outbound webhooks (server.webhooks). A failed delivery is tried again after a random wait of up to
+    # retry_base * 2^(attempt-1) seconds (never more than retry_cap) for retry_window seconds; a subscription whose
+    # attempts have all failed for failure_window seconds is disabled. A claim holds for lease seconds: longer
+    # than timeout, so a live sender is never doubled; a dead one's delivery is sent again after it.
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_response_bytes: int = 65_536
+    webhook_retry_base_seconds: float = 10.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_retry_window_seconds: float = 24 * 3600.0
+    webhook_failure_window_seconds: float = 24 * 3600.0
+    webhook_lease_seconds: float = 60.0
+    webhook_concurrency: int = 16
+    # Target URLs may resolve only to public addresses, unless listed here ("127.0.0.0/8,::1/128", comma-separated
+    # networks): loopback, private, link-local and the like are refused, cloud metadata addresses always.
+    webhook_allowed_networks: str = ""
+
+    # Operations (issue 22). Log lines as "json", "text", or "auto": text on a terminal, JSON otherwise.
+    log_format: str = "auto"
+    # Prometheus metrics at /metrics (server/metrics.py); off only to measure what they cost (bench/observability.py).
+    metrics_enabled: bool = True
+    # Who may read /metrics: a bearer token's holder, or callers from these networks (comma-separated).
+    metrics_token: str | None = None
+    metrics_allowed_networks: str = "127.0.0.0/8,::1/128"
+    # On SIGTERM: how long in-flight requests may take to finish before they are cut, and the relay to publish
+    # what is committed (WebSockets are closed at once with 1012, which graphql-ws clients reconnect on).
+    shutdown_grace_seconds: float = 20.0
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://collector:4318); none when unset.
+    otlp_endpoint: str | None = None
+    # The share of requests traced (the rest cost next to nothing); a traced caller's decision is followed.
+    trace_sample_ratio: float = 1.0
 
     @property
     def allowed_websocket_origins(self) -> list[str]:

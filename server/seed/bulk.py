@@ -37,11 +37,17 @@ from ordergraph.models import (
     Customer,
     CustomerAddress,
     DeliveryMethod,
+    DocumentSeries,
     FulfillmentOrder,
     FulfillmentOrderLine,
     InventoryAdjustment,
     InventoryLevel,
+    Invoice,
+    InvoiceLine,
+    JournalEntry,
+    JournalLine,
     Location,
+    LocationOpeningHours,
     Market,
     Order,
     OrderEvent,
@@ -75,6 +81,7 @@ TABLES: dict[str, sa.Table] = {
     for model in (
         DeliveryMethod,
         Location,
+        LocationOpeningHours,
         Product,
         Customer,
         CustomerAddress,
@@ -91,6 +98,11 @@ TABLES: dict[str, sa.Table] = {
         InventoryAdjustment,
         OrderEvent,
         InventoryLevel,
+        Invoice,
+        InvoiceLine,
+        JournalEntry,
+        JournalLine,
+        DocumentSeries,
     )
 }
 ID_TABLES = tuple(name for name in LOAD_ORDER if "id" in COLUMNS[name])
@@ -275,6 +287,7 @@ async def seed_demo(
             await _load_orders(writer, stream, rows, events)
         batch = _batch()
         rows.stock_rows(batch, rng, anchor)
+        rows.documents.series_rows(batch)
         await writer.write(batch)
         await writer.finish()
         # The demo's events are history, not news: the outbox relay starts publishing, and the notifier queueing,

@@ -16,8 +16,8 @@ Invariants:
   exactly what its location's holding fulfillment orders (resolvers' HOLDING) hold, and never more than on hand;
   the inventory ledger opens with one adjustment per non-empty level, so it adds up to the levels.
 - A payment's totals are the sums of its transactions.
-- The only random draws are the stock levels' (`stock_rows`); rows never touch the database. Imports world.py
-  and lifecycle.py only, within the package.
+- The only random draws are the stock levels' (`stock_rows`); rows never touch the database. Imports world.py,
+  lifecycle.py and documents.py (invoices and the journal, from the payment transactions) only, within the package.
 """
 
 import random
@@ -25,10 +25,13 @@ from bisect import bisect_left
 from collections import Counter
 from datetime import datetime, timedelta
 
+from ordergraph.models.customer import phone_digits
 from ordergraph.models.enums import ActorKind, EventType, LocationKind, OrderStatus, PaymentTransactionKind
 from ordergraph.models.tax import rate_ppm
 from ordergraph.resolvers.fulfillment_steps import HOLDING
 from ordergraph.resolvers.ports.payment import TestPaymentGateway
+from ordergraph.server.seed.documents import COLUMNS as DOCUMENT_COLUMNS
+from ordergraph.server.seed.documents import DocumentMaker
 from ordergraph.server.seed.lifecycle import (
     CUSTOMER_EVENT,
     EventDraft,
@@ -39,7 +42,7 @@ from ordergraph.server.seed.lifecycle import (
     ReturnDraft,
     ShipmentDraft,
 )
-from ordergraph.server.seed.world import KIND_TRAITS, Shopper, World
+from ordergraph.server.seed.world import KIND_TRAITS, STORE_HOURS, Shopper, World
 
 GATEWAY = TestPaymentGateway.name  # the demo's payments were taken by the test gateway (lifecycle.py's CARDS)
 
@@ -82,8 +85,19 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "returns_drop_off",
         "customization",
     ),
+    "location_opening_hours": ("id", "location_id", "weekday", "opens", "closes"),
     "product": ("sku", "name", "price_minor", "currency", "customizable", "tax_class"),
-    "customer": ("id", "name", "email", "phone", "created_at", "notify_email", "notify_sms", "sms_phone"),
+    "customer": (
+        "id",
+        "name",
+        "email",
+        "phone",
+        "phone_digits",
+        "created_at",
+        "notify_email",
+        "notify_sms",
+        "sms_phone",
+    ),
     "customer_address": (
         "id",
         "customer_id",
@@ -96,6 +110,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "postal_code",
         "country",
         "phone",
+        "default_shipping",
+        "default_billing",
     ),
     "orders": (
         "id",
@@ -247,6 +263,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "inventory_level": ("id", "sku", "location_id", "on_hand", "reserved", "incoming", "safety_stock", "updated_at"),
 }
 
+# Invoices, credit notes and the journal (documents.py), loaded after every table they refer to.
+COLUMNS.update(DOCUMENT_COLUMNS)
+
 Batch = dict[str, list[tuple]]
 
 
@@ -312,6 +331,7 @@ class RowMaker:
         self.reserved: Counter[tuple[str, int]] = Counter()  # (sku, location id) -> units open fulfillment orders hold
         self.statuses: Counter[OrderStatus] = Counter()
         self.market, self.currency, self.country = world.profile.code, world.profile.currency, world.profile.country
+        self.documents = DocumentMaker(self._id, self.market, self.currency, self.country)
 
     def _id(self, table: str) -> int:
         self.ids[table] += 1
@@ -361,6 +381,11 @@ class RowMaker:
                     s.customization,
                 )
             )
+            if s.pickup:
+                batch["location_opening_hours"].extend(
+                    (self._id("location_opening_hours"), s.id, weekday, opens, closes)
+                    for weekday, opens, closes in STORE_HOURS
+                )
         for item in self.world.items:
             batch["product"].append(
                 (item.sku, item.name, item.price_minor, self.currency, item.customizable, item.tax_class)
@@ -370,7 +395,17 @@ class RowMaker:
 
     def _customer_rows(self, batch: Batch, c: Shopper) -> None:
         batch["customer"].append(
-            (c.id, c.name, c.email, c.phone, c.created_at, c.notify_email, c.notify_sms, c.sms_phone)
+            (
+                c.id,
+                c.name,
+                c.email,
+                c.phone,
+                phone_digits(c.phone),
+                c.created_at,
+                c.notify_email,
+                c.notify_sms,
+                c.sms_phone,
+            )
         )
         for a in c.addresses:
             batch["customer_address"].append(
@@ -386,6 +421,8 @@ class RowMaker:
                     a.place.code,
                     self.country,
                     a.phone,
+                    a.position == 0,  # the first saved address is the default of both kinds
+                    a.position == 0,
                 )
             )
         if c.notify_sms:  # opting in to SMS is the customer's own change, in the log without an order
@@ -447,6 +484,15 @@ class RowMaker:
         fo_ids = {fo: self._fulfillment_rows(batch, order_id, fo, line_ids) for fo in order.fulfillments}
         return_id = self._return_rows(batch, order_id, order.return_, line_ids) if order.return_ else None
         self._payment_rows(batch, order_id, order.payment, fo_ids, return_id)
+        self.documents.order_documents(
+            batch,
+            order,
+            order_id=order_id,
+            order_number=batch["orders"][-1][1],
+            line_ids=line_ids,
+            return_id=return_id,
+            buyer=ship_to[1:6],
+        )
         self.events.add_order_events(order_id, order.shopper.id, order.events)
 
     def _line_row(self, batch: Batch, order_id: int, line: LineDraft) -> int:

@@ -103,6 +103,8 @@ class KindTraits:
 
 
 LOCATIONS_PER_KIND = 15
+# Opening hours of every location that offers pickup, local time: (ISO weekday, opens, closes); Sunday short.
+STORE_HOURS = (*((day, time(10), time(20)) for day in range(1, 7)), (7, time(11), time(17)))
 KIND_TRAITS = {
     LocationKind.WAREHOUSE: KindTraits("Warehouse", "WH", 1.0, (HOUR, 6 * HOUR), (40, 400), 1.0),
     LocationKind.DISTRIBUTION_CENTER: KindTraits(

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +97,7 @@ describe("Apollo's manifest generator (@apollo/generate-persisted-query-manifest
     const dir = join(temp, 'one-per-file');
     mkdirSync(dir, { recursive: true });
     const fragments = [];
-    for (const file of ['agent-console.graphql', 'bi.graphql', 'fragments.graphql', 'spa.graphql']) {
+    for (const file of readdirSync(OPERATIONS_DIR).filter((f) => f.endsWith('.graphql')).sort()) {
       const source = readFileSync(join(OPERATIONS_DIR, file), 'utf8');
       for (const definition of parse(source).definitions) {
         if (definition.kind === Kind.OPERATION_DEFINITION) writeFileSync(join(dir, `${definition.name.value}.graphql`), `${print(definition)}\n`);

@@ -10,7 +10,17 @@ export const OPERATIONS_DIR = join(CONTRACT_DIR, 'operations');
 export const MANIFEST_PATH = join(CONTRACT_DIR, 'trusted-documents.json');
 
 /** Which client (and so which role) sends the operations of each file. */
-export const ROLE_OF_FILE = { 'spa.graphql': 'customer', 'agent-console.graphql': 'agent', 'bi.graphql': 'analyst' };
+export const ROLE_OF_FILE = {
+  'spa.graphql': 'customer',
+  'agent-console.graphql': 'agent',
+  'bi.graphql': 'analyst',
+  'spa-account.graphql': 'customer',
+  'agent-customers.graphql': 'agent',
+  'spa-stores.graphql': 'customer',
+  'agent-stock.graphql': 'agent',
+  'spa-notifications.graphql': 'customer',
+  'spa-invoices.graphql': 'customer',
+};
 
 let manifest;
 /** The manifest as this process first read it (one snapshot for the whole test file). */

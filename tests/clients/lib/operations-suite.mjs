@@ -43,6 +43,20 @@ const SCENARIOS = {
       assert.ok(data.node.timeline.edges.length > 0);
     },
   },
+  MyOrderInvoices: {
+    prepare: async (f) => ({ id: (await f.seededOrder(['DELIVERED', 'SHIPPED'])).id }),
+    check: async (data, { variables }) => {
+      assert.equal(data.node.id, variables.id);
+      assert.ok(data.node.invoices.length > 0, 'a shipped order has an invoice per capture');
+      for (const invoice of data.node.invoices) {
+        assert.match(invoice.number, /^INV-[A-Z]+-\d{4}-\d{6}$/);
+        assert.equal(invoice.pdfUrl, `/invoices/${invoice.number}.pdf`);
+        const lines = invoice.lines.reduce((sum, line) => sum + Number(line.total.amount), 0);
+        assert.equal(lines.toFixed(2), Number(invoice.total.amount).toFixed(2), 'the lines add up to the total');
+        for (const note of invoice.creditNotes) assert.equal(note.corrects, invoice.number);
+      }
+    },
+  },
   ProductAvailability: {
     prepare: async (f) => {
       const { shippable, postalCode } = await f.catalog();
@@ -108,6 +122,41 @@ const SCENARIOS = {
       ]);
     },
   },
+  // ---- spa-notifications.graphql (customer, #19) ----
+  MyNotificationSettings: {
+    prepare: async () => ({}),
+    check: async (data, { h }) => {
+      assert.equal(data.me.id, h.customer.id);
+      assert.deepEqual(data.supportedLocales, ['en', 'cs', 'ar']);
+      assert.ok(data.me.notificationPreferences.moments.length > 0, 'every moment is listed');
+    },
+  },
+  UpdateMyNotificationSettings: {
+    prepare: async () => ({
+      input: {
+        timeZone: 'Europe/Prague',
+        quietHoursStart: '22:00',
+        quietHoursEnd: '07:00',
+        moments: [{ moment: 'PARCEL_SHIPPED', email: false }],
+      },
+    }),
+    check: async (data) => {
+      const { userErrors, customer } = data.updateNotificationPreferences;
+      assert.deepEqual(userErrors, []);
+      const preferences = customer.notificationPreferences;
+      assert.deepEqual(stripTypename(preferences.quietHours), { start: '22:00', end: '07:00' });
+      assert.equal(preferences.timeZone, 'Europe/Prague');
+      const shipped = preferences.moments.find((m) => m.moment === 'PARCEL_SHIPPED');
+      assert.equal(shipped.email, false);
+    },
+  },
+  UpdateMyLanguage: {
+    prepare: async () => ({ input: { locale: 'cs' } }),
+    check: async (data) => {
+      assert.deepEqual(data.updateMyLanguage.userErrors, []);
+      assert.equal(data.updateMyLanguage.customer.notificationPreferences.locale, 'cs');
+    },
+  },
   UpdateMyNotificationPreferences: {
     prepare: async () => ({ input: { email: true, sms: true, phone: '+12125550123' } }),
     check: async (data, { h }) => {
@@ -118,6 +167,133 @@ const SCENARIOS = {
         sms: true,
         phone: '+12125550123',
       });
+    },
+  },
+
+  // ---- spa-account.graphql (customer) ----
+  MyAddresses: {
+    prepare: async () => ({}),
+    check: async (data, { h }) => {
+      assert.equal(data.me.id, h.customer.id);
+      assert.ok(data.me.addressBook.length > 0, 'the customer has saved addresses');
+      for (const saved of data.me.addressBook) assert.ok(saved.id && saved.address.line1 && saved.address.country);
+    },
+  },
+  UpdateMyProfile: {
+    prepare: async (f, h) => ({ input: { name: h.customer.name, phone: '(212) 555-0123' } }),
+    check: async (data, { h }) => {
+      assert.deepEqual(data.updateMyProfile.userErrors, []);
+      assert.equal(data.updateMyProfile.customer.id, h.customer.id);
+      assert.equal(data.updateMyProfile.customer.name, h.customer.name);
+      assert.equal(data.updateMyProfile.customer.phone, '+12125550123');
+    },
+  },
+  AddMyAddress: {
+    prepare: async (f) => ({ input: { address: { ...(await f.address()), line2: 'Unit 5' } } }),
+    check: async (data, { h }) => {
+      assert.deepEqual(data.addMyAddress.userErrors, []);
+      assert.equal(data.addMyAddress.customer.id, h.customer.id);
+      assert.equal(data.addMyAddress.address.address.line2, 'Unit 5');
+    },
+  },
+  UpdateMyAddress: {
+    prepare: async (f, h) => {
+      const addressId = await savedAddress(f, h, 'Unit 6');
+      return { input: { addressId, address: { ...(await f.address()), line2: 'Unit 7' }, defaultBilling: true } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.updateMyAddress.userErrors, []);
+      assert.equal(data.updateMyAddress.address.id, variables.input.addressId);
+      assert.equal(data.updateMyAddress.address.address.line2, 'Unit 7');
+      assert.equal(data.updateMyAddress.address.defaultBilling, true);
+    },
+  },
+  RemoveMyAddress: {
+    prepare: async (f, h) => ({ input: { addressId: await savedAddress(f, h, 'Unit 8') } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.removeMyAddress.userErrors, []);
+      const book = data.removeMyAddress.customer.addressBook;
+      assert.ok(!book.some((a) => a.id === variables.input.addressId), 'the address is gone');
+      assert.ok(book.length > 0);
+    },
+  },
+  SetMyDefaultAddress: {
+    prepare: async (f, h) => ({ input: { addressId: await savedAddress(f, h, 'Unit 9'), shipping: true, billing: true } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.setMyDefaultAddress.userErrors, []);
+      const book = data.setMyDefaultAddress.customer.addressBook;
+      assert.deepEqual(
+        book.filter((a) => a.defaultShipping || a.defaultBilling).map((a) => [a.id, a.defaultShipping, a.defaultBilling]),
+        [[variables.input.addressId, true, true]],
+      );
+    },
+  },
+
+  // ---- agent-customers.graphql (agent) ----
+  FindCustomers: {
+    prepare: async (f) => {
+      const phone = nextCallerPhone();
+      const { customer } = await f.mutate('CreateCustomer', { input: { name: 'Phone Caller', email: `${uniqueId('phone')}@example.com`, phone } });
+      // The same number as a caller reads it out: digits only, without the country code.
+      const search = phone.replace(/\D/g, '');
+      createdWithPhone.set(search, customer.id);
+      return { search, first: 20 };
+    },
+    check: async (data, { variables }) => {
+      const expected = createdWithPhone.get(variables.search);
+      assert.ok(data.customers.edges.some(({ node }) => node.id === expected), 'finds the customer by phone');
+      for (const { node } of data.customers.edges) assert.match(node.phone ?? '', /^\+/);
+    },
+  },
+  CreateCustomer: {
+    prepare: async (f) => ({
+      input: { name: 'Clients Caller', email: `${uniqueId('caller')}@Example.com`, phone: nextCallerPhone(), addresses: [await f.address()] },
+    }),
+    check: async (data, { f, variables }) => {
+      assert.deepEqual(data.createCustomer.userErrors, []);
+      const { customer } = data.createCustomer;
+      assert.equal(customer.email, variables.input.email.toLowerCase());
+      assert.match(customer.phone, /^\+1617555\d{4}$/);
+      assert.deepEqual(customer.addressBook.map((a) => [a.defaultShipping, a.defaultBilling]), [[true, true]]);
+      // The caller's first order, placed by the agent.
+      const { order } = await f.mutate('PlaceOrderOnBehalf', { input: await f.placeOrderInput({ customerId: customer.id }) });
+      assert.equal((await f.orderDetail(order.id)).customer.id, customer.id);
+    },
+  },
+  UpdateCustomer: {
+    prepare: async (f) => {
+      const { customer } = await f.mutate('CreateCustomer', { input: { name: 'Old Name', email: `${uniqueId('rename')}@example.com` } });
+      return { input: { customerId: customer.id, name: 'New Name', phone: nextCallerPhone() } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.updateCustomer.userErrors, []);
+      assert.equal(data.updateCustomer.customer.id, variables.input.customerId);
+      assert.equal(data.updateCustomer.customer.name, 'New Name');
+    },
+  },
+  AgentAddCustomerAddress: {
+    prepare: async (f, h) => ({ input: { customerId: h.customer.id, address: { ...(await f.address()), line2: 'Agent added' } } }),
+    check: async (data, { h }) => {
+      assert.deepEqual(data.addMyAddress.userErrors, []);
+      assert.equal(data.addMyAddress.customer.id, h.customer.id);
+      assert.ok(data.addMyAddress.customer.addressBook.some((a) => a.id === data.addMyAddress.address.id));
+    },
+  },
+  EraseCustomerPersonalData: {
+    prepare: async (f) => {
+      const input = { name: 'Erase Me', email: `${uniqueId('erase')}@example.com`, phone: nextCallerPhone(), addresses: [await f.address()] };
+      const { customer } = await f.mutate('CreateCustomer', { input });
+      return { input: { customerId: customer.id } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.eraseCustomerPersonalData.userErrors, []);
+      const { customer } = data.eraseCustomerPersonalData;
+      assert.equal(customer.id, variables.input.customerId);
+      assert.equal(customer.name, 'Erased customer');
+      assert.match(customer.email, /^erased-\d+@invalid$/);
+      assert.equal(customer.phone, null);
+      assert.deepEqual(customer.addressBook, []);
+      assert.ok(customer.erasedAt);
     },
   },
 
@@ -337,6 +513,129 @@ const SCENARIOS = {
     },
   },
 
+  // ---- spa-stores.graphql (customer; public) ----
+  StoreFinder: {
+    prepare: async (f) => ({ filter: { pickup: true, near: { country: 'US', postalCode: (await f.catalog()).postalCode } }, first: 5 }),
+    check: async (data) => {
+      assert.ok(data.locations.length > 0, 'stores near the customer');
+      const distances = data.locations.map((r) => r.distanceKm);
+      assert.deepEqual(distances, [...distances].sort((a, b) => a - b), 'nearest first');
+      for (const { location } of data.locations) {
+        assert.ok(location.services.includes('PICKUP'));
+        assert.equal(location.openingHours.length, 7, `${location.name} has seeded hours`);
+      }
+    },
+  },
+  StorePickupPromise: {
+    prepare: async (f) => {
+      const { pickup, postalCode } = await f.catalog();
+      return { skus: [pickup[0].sku], country: 'US', postalCode };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.products.map((p) => p.sku), variables.skus);
+      const option = data.products[0].availability.deliveryOptions.find((o) => o.method.code === 'PICKUP');
+      assert.ok(option, 'a pickup option');
+      assert.equal(option.pickupLocation !== null, option.available, JSON.stringify(option));
+      assert.equal(option.estimatedDeliveryBy !== null, option.available, JSON.stringify(option));
+      assert.equal(data.products[0].availability.backInStockBy, null, 'in stock');
+    },
+  },
+
+  // ---- agent-stock.graphql (agent) ----
+  StockLevels: {
+    prepare: async (f) => ({ filter: { sku: [(await f.catalog()).pickup[0].sku] }, first: 10 }),
+    check: async (data, { variables }) => {
+      assert.ok(data.inventoryLevels.edges.length > 0);
+      for (const { node } of data.inventoryLevels.edges) assert.equal(node.sku, variables.filter.sku[0]);
+    },
+  },
+  InboundShipments: {
+    prepare: async (f) => {
+      const { sku } = (await inboundShipment(f)).lines[0];
+      return { filter: { open: true, sku }, first: 10 };
+    },
+    check: async (data, { variables }) => {
+      assert.ok(data.inboundShipments.edges.length > 0);
+      for (const { node } of data.inboundShipments.edges) {
+        assert.notEqual(node.status, 'RECEIVED');
+        assert.ok(node.lines.some((l) => l.sku === variables.filter.sku));
+      }
+    },
+  },
+  StoreDetail: {
+    prepare: async (f) => ({ filter: { pickup: true, near: { country: 'US', postalCode: (await f.catalog()).postalCode } }, first: 3 }),
+    check: async (data) => {
+      assert.ok(data.locations.length > 0);
+      for (const { location } of data.locations) {
+        assert.ok(location.code, 'agents see the code');
+        assert.ok(location.inventoryLevels.edges.length > 0, `${location.name} holds stock`);
+      }
+    },
+  },
+  CreateInboundShipment: {
+    prepare: async (f) => ({ input: await inboundInput(f) }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.createInboundShipment.userErrors, []);
+      const shipment = data.createInboundShipment.inboundShipment;
+      assert.equal(shipment.status, 'OPEN');
+      assert.equal(shipment.location.id, variables.input.locationId);
+      assert.deepEqual(shipment.lines.map((l) => l.outstanding), [5]);
+    },
+  },
+  ReceiveInboundShipment: {
+    prepare: async (f) => {
+      const shipment = await inboundShipment(f);
+      return { input: { shipmentId: shipment.id, lines: [{ sku: shipment.lines[0].sku, received: 3, damaged: 1 }] } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.receiveInboundShipment.userErrors, []);
+      const shipment = data.receiveInboundShipment.inboundShipment;
+      assert.equal(shipment.status, 'PARTIALLY_RECEIVED');
+      assert.deepEqual(shipment.lines.map((l) => [l.received, l.damaged, l.outstanding]), [[3, 1, 1]]);
+    },
+  },
+  SetInventoryThresholds: {
+    prepare: async (f) => {
+      const { sku, locationId } = (await f.catalog()).pickup[0];
+      return { input: { sku, locationId, reorderPoint: 5, maximum: 100000 } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.setInventoryThresholds.userErrors, []);
+      const level = data.setInventoryThresholds.inventoryLevel;
+      assert.deepEqual([level.reorderPoint, level.maximum, level.overMaximum], [5, 100000, false]);
+    },
+  },
+  SetLocationOpeningHours: {
+    prepare: async (f) => {
+      const days = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, intervals: [{ opens: '08:00', closes: '22:00' }] }));
+      return { input: { locationId: (await f.catalog()).pickup[0].locationId, days } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.setLocationOpeningHours.userErrors, []);
+      const hours = data.setLocationOpeningHours.location.openingHours;
+      assert.deepEqual(hours.map((d) => d.intervals.map((i) => `${i.opens}-${i.closes}`)), Array(7).fill(['08:00-22:00']));
+    },
+  },
+  AddLocationClosure: {
+    // A date of its own in each mode: a second closure on one date is refused.
+    prepare: async (f) => ({ input: { locationId: (await f.catalog()).pickup[0].locationId, date: daysAhead(40 + closuresAdded++), reason: 'Refit' } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.addLocationClosure.userErrors, []);
+      assert.ok(data.addLocationClosure.location.closures.some((c) => c.date === variables.input.date));
+    },
+  },
+  RemoveLocationClosure: {
+    prepare: async (f) => {
+      const input = { locationId: (await f.catalog()).pickup[0].locationId, date: daysAhead(60) };
+      await f.mutate('AddLocationClosure', { input });
+      return { input };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.removeLocationClosure.userErrors, []);
+      assert.ok(!data.removeLocationClosure.location.closures.some((c) => c.date === variables.input.date));
+    },
+  },
+
   // ---- bi.graphql (analyst) ----
   RevenueByDayAndStatus: {
     prepare: async () => ({ from: new Date(Date.now() - 730 * DAY).toISOString(), to: new Date(Date.now() + DAY).toISOString() }),
@@ -376,6 +675,38 @@ const SCENARIOS = {
 };
 
 const TOKEN_OF_ROLE = { customer: 'customer', agent: 'agent', analyst: 'analyst' };
+
+let callerPhones = 0;
+const createdWithPhone = new Map(); // FindCustomers: the digits searched -> the customer created with them
+/** A valid US number of its own for each customer the scenarios create (617-555-01xx, the fictional range). */
+function nextCallerPhone() {
+  callerPhones += 1;
+  return `(617) 555-01${String(callerPhones % 100).padStart(2, '0')}`;
+}
+
+let closuresAdded = 0;
+
+/** A local date (YYYY-MM-DD, UTC) `days` from now. */
+function daysAhead(days) {
+  return new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
+}
+
+/** Input for createInboundShipment: 5 units of the pickup SKU to its store, expected in a week. */
+async function inboundInput(f) {
+  const { sku, locationId } = (await f.catalog()).pickup[0];
+  return { locationId, kind: 'PURCHASE_ORDER', expectedOn: daysAhead(7), reference: uniqueId('PO'), lines: [{ sku, quantity: 5 }] };
+}
+
+/** A new open inbound shipment (announced as the agent). */
+async function inboundShipment(f) {
+  return (await f.mutate('CreateInboundShipment', { input: await inboundInput(f) })).inboundShipment;
+}
+
+/** A new address in the suite customer's book (added as the customer), by its ID. */
+async function savedAddress(f, h, line2) {
+  const payload = await f.mutate('AddMyAddress', { input: { address: { ...(await f.address()), line2 } } }, h.tokens.customer);
+  return payload.address.id;
+}
 
 /** The requests were what the mode promises: full text; hash only with the manifest's id; APQ's hash first. */
 function assertTransport(mode, exchanges, manifestId, context) {
@@ -427,7 +758,7 @@ export function defineOperationTests(modes) {
 }
 
 function defineModeTests({ mode, operations, manifestIds, h, f }) {
-  for (const file of ['spa.graphql', 'agent-console.graphql', 'bi.graphql']) {
+  for (const file of ['spa.graphql', 'agent-console.graphql', 'bi.graphql', 'spa-account.graphql', 'agent-customers.graphql', 'spa-stores.graphql', 'agent-stock.graphql', 'spa-notifications.graphql', 'spa-invoices.graphql']) {
     describe(`${file} (${mode})`, () => {
       for (const operation of operations.values()) {
         if (operation.file !== file || operation.type === 'subscription') continue;
