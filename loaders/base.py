@@ -19,6 +19,16 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
+
+def _unobserved(loader: str, size: int) -> None:
+    pass
+
+
+# Told (the loaded model's name, the batch's number of keys) as each batch loads; the server's metrics set it
+# (loaders know nothing of the server).
+observe_batch: Callable[[str, int], None] = _unobserved
+
+
 # The escape character of every LIKE pattern built from a user's text, given in an explicit ESCAPE clause (the
 # databases' defaults differ: PostgreSQL escapes with a backslash by default, SQLite has no default at all).
 LIKE_ESCAPE = "\\"
@@ -40,6 +50,7 @@ def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bo
     """key -> the row with that (unique) key, or None."""
 
     async def load_batch(keys: Sequence[Hashable]) -> list[Any]:
+        observe_batch(model.__name__, len(keys))
         async with read() as session:
             rows = (await session.exec(select(model).where(key.in_(set(keys))))).all()
         found = {getattr(row, key.key): row for row in rows}
@@ -54,6 +65,7 @@ def rows_by_parent(
     """parent key -> the list of its child rows, in `order_by` order."""
 
     async def load_batch(keys: Sequence[Hashable]) -> list[list[Any]]:
+        observe_batch(model.__name__, len(keys))
         async with read() as session:
             rows = (await session.exec(select(model).where(parent.in_(set(keys))).order_by(*order_by))).all()
         grouped: dict[Hashable, list[Any]] = defaultdict(list)
@@ -124,6 +136,7 @@ def pages_by_parent(
         return tuple(getattr(row, c.key) for c in sort)
 
     async def load_batch(keys: Sequence[PageKey]) -> list[Page]:
+        observe_batch(model.__name__, len(keys))
         classes: dict[tuple, list[PageKey]] = defaultdict(list)
         for key in dict.fromkeys(keys):
             classes[(key.first, key.after, key.variant)].append(key)

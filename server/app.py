@@ -38,6 +38,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from strawberry.utils.aio import aclosing
 
 from ordergraph.loaders import Loaders
+from ordergraph.loaders import base as loaders_base
 from ordergraph.models.columns import utcnow
 from ordergraph.models.database import Database
 from ordergraph.models.invoice import DocumentKind
@@ -72,11 +73,18 @@ from ordergraph.server.rate_limit import MemoryCostLimiter, RedisCostLimiter
 from ordergraph.server.readiness import healthz, readyz, require_migrated
 from ordergraph.server.request_body import RequestBodyLimits
 from ordergraph.server.settings import Settings
-from ordergraph.server.tracing import TracedOperation, current_span_context, trace_sql, tracer_provider_for
+from ordergraph.server.tracing import (
+    TracedOperation,
+    current_span_context,
+    trace_mutations,
+    trace_redis,
+    trace_sql,
+    tracer_provider_for,
+)
 from ordergraph.server.webhooks import base_context, webhook_worker_for
 from ordergraph.subscriptions.context import LiveContext
 from ordergraph.subscriptions.hub import Hub
-from ordergraph.subscriptions.redis_backend import broadcast_for
+from ordergraph.subscriptions.redis_backend import broadcast_for, publishers
 from ordergraph.subscriptions.relay import OutboxRelay
 from ordergraph.subscriptions.wire import order_events_channel
 
@@ -101,6 +109,7 @@ class Services:
             self.relay_db, self.broadcast, channel=channel, poll_seconds=settings.relay_poll_seconds
         )
         self.relay.observe = metrics.relay_published
+        loaders_base.observe_batch = metrics.loader_batch
         if settings.metrics_enabled:
             metrics.watch_sql([self.db.engine, self.read_db.engine], sql_statement_finished)
         # Traces (server/tracing.py): only with a provider, from `otlp_endpoint` or a test's.
@@ -111,6 +120,7 @@ class Services:
             self.relay.tracer = self.tracer
         self.draining = False  # /readyz says so from the moment shutdown begins
         self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
+        self.hub.observe_back_fill = metrics.hub_back_filled
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
         self.notifier = notifier_for(settings, self.notifier_db)
@@ -149,6 +159,8 @@ class Services:
             ),
             persisted_queries=persisted_queries,
         )
+        if self.tracer_provider is not None:
+            trace_redis([*([self.redis] if self.redis else []), *publishers(self.broadcast)], self.tracer_provider)
         self.ports = load_ports(
             tax=settings.tax_calculator,
             payments=settings.payment_gateway,
@@ -315,16 +327,19 @@ class GraphQLApp(GraphQL):
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
+        schema = build_schema(
+            services.guard,
+            introspection=settings.introspection,
+            around=[
+                *([partial(TracedOperation, services.tracer)] if services.tracer is not None else []),
+                *([ObservedOperation] if settings.metrics_enabled else []),
+            ],
+            within=[ObservedExecution] if settings.metrics_enabled else [],
+        )
+        if services.tracer is not None:
+            trace_mutations(schema, services.tracer)
         super().__init__(
-            build_schema(
-                services.guard,
-                introspection=settings.introspection,
-                around=[
-                    *([partial(TracedOperation, services.tracer)] if services.tracer is not None else []),
-                    *([ObservedOperation] if settings.metrics_enabled else []),
-                ],
-                within=[ObservedExecution] if settings.metrics_enabled else [],
-            ),
+            schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             allowed_origins=settings.allowed_websocket_origins,

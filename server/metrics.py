@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 
+import sqlalchemy as sa
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -34,9 +35,14 @@ from prometheus_client import (
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from ordergraph.models.database import Database
+from ordergraph.models.enums import NotificationStatus, WebhookDeliveryStatus
+from ordergraph.models.event import Notification
+from ordergraph.models.webhook import WebhookDelivery
 from ordergraph.server.settings import Settings
 
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -80,6 +86,35 @@ NOTIFICATION_ATTEMPTS = Counter("ordergraph_notification_attempts", "Attempts at
 NOTIFICATION_FAILURES = Counter(
     "ordergraph_notification_failures", "Failed attempts at sending a customer notification."
 )
+# Queue depths are counted in the database when scraped (whichever worker answers sees every process's queue).
+NOTIFICATIONS_PENDING = Gauge(
+    "ordergraph_notifications_pending",
+    "Customer notifications queued and not yet sent, skipped or finally failed, as of the last scrape.",
+    multiprocess_mode="livemostrecent",
+)
+WEBHOOK_DELIVERIES_QUEUED = Counter("ordergraph_webhook_deliveries_queued", "Webhook deliveries queued.")
+WEBHOOK_ATTEMPTS = Counter("ordergraph_webhook_attempts", "Attempts at sending a webhook delivery.")
+WEBHOOK_FAILURES = Counter(
+    "ordergraph_webhook_failures", "Failed attempts at sending a webhook delivery (any non-2xx answer or none)."
+)
+WEBHOOK_DELIVERIES_PENDING = Gauge(
+    "ordergraph_webhook_deliveries_pending",
+    "Webhook deliveries queued and not yet delivered or finally failed, as of the last scrape.",
+    multiprocess_mode="livemostrecent",
+)
+LOADER_BATCH_SIZE = Histogram(
+    "ordergraph_loader_batch_size",
+    "Keys one data loader batch loaded in one statement, by the model it loads.",
+    ["loader"],
+    buckets=STATEMENT_BUCKETS,
+)
+HUB_GAPS_BACK_FILLED = Counter(
+    "ordergraph_hub_gaps_back_filled",
+    "Times the event hub read missed events back from the database (a sequence skipped, or Redis reconnected).",
+)
+HUB_EVENTS_BACK_FILLED = Counter(
+    "ordergraph_hub_events_back_filled", "Events the event hub passed on from the database after a gap."
+)
 
 _operation_names: set[str] = set()
 
@@ -103,6 +138,36 @@ def relay_published(count: int, lag: int) -> None:
     if count:
         EVENTS_RELAYED.inc(count)
     RELAY_LAG.set(lag)
+
+
+def loader_batch(loader: str, size: int) -> None:
+    """loaders.base's observer (loaders.base.observe_batch)."""
+    LOADER_BATCH_SIZE.labels(loader).observe(size)
+
+
+def hub_back_filled(events: int) -> None:
+    """The event hub's observer (subscriptions.hub.Hub.observe_back_fill)."""
+    HUB_GAPS_BACK_FILLED.inc()
+    HUB_EVENTS_BACK_FILLED.inc(events)
+
+
+async def refresh_queue_depths(db: Database) -> None:
+    """The notifier's and the webhooks' pending depths, counted now; the last values stay if the database is
+    away (a scrape still answers)."""
+    notifications = (
+        select(sa.func.count()).select_from(Notification).where(col(Notification.status) == NotificationStatus.PENDING)
+    )
+    deliveries = (
+        select(sa.func.count())
+        .select_from(WebhookDelivery)
+        .where(col(WebhookDelivery.status) == WebhookDeliveryStatus.PENDING)
+    )
+    try:
+        async with db.read() as session:
+            NOTIFICATIONS_PENDING.set((await session.exec(notifications)).one())
+            WEBHOOK_DELIVERIES_PENDING.set((await session.exec(deliveries)).one())
+    except Exception:  # noqa: BLE001  (the database away: /readyz says so; the scrape answers with the last values)
+        pass
 
 
 def watch_sql(engines: Iterable[AsyncEngine], on_statement: Callable[[float], None]) -> None:
@@ -169,4 +234,5 @@ async def metrics_endpoint(request: Request) -> Response:
         return JSONResponse({"error": "NOT_FOUND"}, status_code=404)
     if not access.allows(request):
         return JSONResponse({"error": "FORBIDDEN"}, status_code=403)
+    await refresh_queue_depths(request.app.state.services.db)
     return Response(exposition(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

@@ -19,6 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from opentelemetry.trace import SpanKind, Tracer
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -28,6 +29,7 @@ from ordergraph.server import metrics
 
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+TRACE_CONTEXT = TraceContextTextMapPropagator()
 
 
 @dataclass(slots=True)
@@ -92,8 +94,11 @@ class RequestIds:
         assert self.tracer is not None
         method = scope.get("method", "GET") if scope["type"] == "http" else "WEBSOCKET"
         attributes = {"http.request.method": method, "url.path": scope["path"], "ordergraph.request_id": request_id}
+        # A caller's W3C `traceparent` (and `tracestate`) makes this request a child of the caller's span.
+        carrier = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        parent = TRACE_CONTEXT.extract(carrier)
         with self.tracer.start_as_current_span(
-            f"{method} {scope['path']}", kind=SpanKind.SERVER, attributes=attributes
+            f"{method} {scope['path']}", context=parent, kind=SpanKind.SERVER, attributes=attributes
         ) as span:
 
             async def send_status(message: Message) -> None:

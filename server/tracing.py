@@ -5,15 +5,22 @@ operation (TracedOperation, named "<type> <name>" once the document is parsed), 
 request engines (attached here to SQLAlchemy's cursor events), and the outbox relay's publish of each batch to
 the broadcast channel (its Redis PUBLISHes; subscriptions/relay.py). A change is followed to its delivery: a write
 that committed events wakes the relay with the writer's span context (Services.write), and the batch's publish
-span is a child of the first such writer and links the others. Resolver use cases and the other Redis calls (rate
-limiting, persisted queries) have no span of their own yet.
+span is a child of the first such writer and links the others. Each mutation field's use case is a span
+("Mutation.<field>", trace_mutations), and every Redis call of the app's clients (cost limiting, persisted
+queries, the broadcast's PUBLISH) is one (opentelemetry-instrumentation-redis, per client: trace_redis). An HTTP
+request carrying a W3C `traceparent` continues the caller's trace (server/observability.py).
 
 Off, every hook here is absent (no listener, no extension), not merely a no-op tracer.
 """
 
 from collections.abc import Iterable, Iterator
+from inspect import isawaitable
+from typing import Any
 
+import strawberry
+from graphql import GraphQLResolveInfo
 from opentelemetry import trace
+from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -75,6 +82,37 @@ def trace_sql(engines: Iterable[AsyncEngine], tracer: Tracer) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", before)
         event.listen(engine.sync_engine, "after_cursor_execute", after)
         event.listen(engine.sync_engine, "handle_error", failed)
+
+
+def trace_redis(clients: Iterable[Any], provider: TracerProvider) -> None:
+    """A span per command (and per pipeline) on each of these redis-py clients; others are left alone."""
+    for client in clients:
+        RedisInstrumentor.instrument_client(client, tracer_provider=provider)
+
+
+def trace_mutations(schema: strawberry.Schema, tracer: Tracer) -> None:
+    """Wraps every mutation field's resolver (its use case) in a span named after the field; queries' fields are
+    left unwrapped, so they cost nothing more when traced."""
+    mutation = schema._schema.mutation_type
+    for name, field in (mutation.fields if mutation is not None else {}).items():
+        resolve = field.resolve
+        if resolve is None:
+            continue
+
+        async def traced(
+            root: object, info: GraphQLResolveInfo, _name: str = name, _resolve: Any = resolve, **arguments: object
+        ) -> object:
+            with tracer.start_as_current_span(f"Mutation.{_name}", kind=SpanKind.INTERNAL) as span:
+                span.set_attribute("graphql.field.name", _name)
+                result = _resolve(root, info, **arguments)
+                if isawaitable(result):
+                    result = await result
+                errors = getattr(result, "user_errors", None)
+                if errors:
+                    span.set_attribute("ordergraph.user_error.code", str(errors[0].code))
+                return result
+
+        field.resolve = traced
 
 
 class TracedOperation(SchemaExtension):

@@ -64,6 +64,7 @@ from ordergraph.resolvers.errors import Refusal
 from ordergraph.resolvers.webhooks import TargetRules, resolve_target
 from ordergraph.schema.build import build_schema
 from ordergraph.schema.webhooks import PayloadRenderer
+from ordergraph.server import metrics
 from ordergraph.server.settings import Settings
 from ordergraph.subscriptions.backoff import Backoff
 
@@ -295,6 +296,7 @@ class WebhookWorker:
             session.add(locked)
             await session.flush()
             queued = [Pending(r.sequence, id_of(r), r.subscription_id, r.order_id) for r in rows]
+        metrics.WEBHOOK_DELIVERIES_QUEUED.inc(len(queued))
         return queued
 
     # --- 2. Send ---
@@ -445,9 +447,11 @@ class WebhookWorker:
 
     async def _attempt(self, claim: "Claim") -> Outcome:
         started, clock = utcnow(), time.perf_counter()
+        metrics.WEBHOOK_ATTEMPTS.inc()
         outcome = await self._post(claim)
         latency_ms = round((time.perf_counter() - clock) * 1000)
         if not outcome.delivered:
+            metrics.WEBHOOK_FAILURES.inc()
             logger.warning(
                 "webhook delivery %d to subscription %d failed (attempt %d): %s",
                 claim.pending.id,

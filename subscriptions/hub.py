@@ -13,7 +13,7 @@ taking more from its queue. Memory stays bounded and a slow subscriber never del
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -112,6 +112,8 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         # The database is the only source of what was missed: back-filling waits for it rather than skip anything.
         self._back_fill_backoff = Backoff(logger, "event hub cannot read the database (%r); retrying in %.2fs")
+        # Told the number of events each finished back-fill passed on; the server's metrics listen.
+        self.observe_back_fill: Callable[[int], None] = lambda events: None
 
     async def start(self) -> None:
         # Subscribe before reading the position: anything committed in between arrives on the channel.
@@ -179,6 +181,7 @@ class Hub:
 
     async def _back_fill(self) -> None:
         """Passes on everything committed after `position`, read from the database."""
+        passed_on = 0
         while True:
             async with self.db.read() as session:
                 events = (
@@ -191,7 +194,9 @@ class Hub:
                 ).all()
             for event in events:
                 self._dispatch(event)
+            passed_on += len(events)
             if len(events) < PAGE_SIZE:
+                self.observe_back_fill(passed_on)
                 return
 
     async def _replay(self, interest: Interest, after: int, up_to: int) -> AsyncIterator[Delivery]:

@@ -42,6 +42,12 @@ class RedisBackend(BroadcastBackend):
         self._published: asyncio.Queue[Event] = asyncio.Queue()
         self._listener: asyncio.Task[None] | None = None
 
+    @property
+    def publisher(self) -> aioredis.Redis:
+        """The client that publishes (server/tracing.py traces its calls; the subscribing one's endless listen is
+        not a call to trace)."""
+        return self._publisher
+
     async def connect(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="redis-broadcast-listener")
 
@@ -106,6 +112,12 @@ class RedisBackend(BroadcastBackend):
         if subscribed - wanted:
             await pubsub.unsubscribe(*(subscribed - wanted))
         return wanted
+
+
+def publishers(broadcast: Broadcast) -> list[aioredis.Redis]:
+    """The Redis clients this broadcast publishes with (none for broadcaster's own backends)."""
+    backend = getattr(broadcast, "_backend", None)
+    return [backend.publisher] if isinstance(backend, RedisBackend) else []
 
 
 def broadcast_for(url: str) -> Broadcast:

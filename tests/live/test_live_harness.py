@@ -1,17 +1,20 @@
 """What the live tests drive servers with (no tests here): a graphql-transport-ws client, a server on a real
-port in this process, uvicorn server processes, and a redis-server of the test's own."""
+port in this process, server processes (uvicorn, or `ordergraph serve --workers N`), and a redis-server of the test's
+own."""
 
 import asyncio
 import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from itertools import count
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -133,12 +136,40 @@ async def serving_on_a_port(app: Starlette) -> AsyncIterator[str]:
 
 
 class ServerProcess:
-    """`uvicorn server.app:create_app --factory` in a process of its own."""
+    """A server in a process (and session) of its own, on a port of its own: by default `uvicorn
+    ordergraph.server.app:create_app --factory` (`uvicorn()`, with a graceful-shutdown bound if given), or
+    `ordergraph serve --workers N` (`ordergraph_serve()`). Ready once `ready_path` answers 200; stopped with SIGTERM
+    to its whole process group (its workers with it), killed if it has not gone `grace` + 10 seconds later."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.port = free_port()
+    def __init__(
+        self,
+        env: dict[str, str],
+        command: list[str] | None = None,
+        *,
+        port: int | None = None,
+        ready_path: str = "/healthz",
+        grace: float = 10.0,
+    ) -> None:
+        self.port = port or free_port()
         self.env = env
+        self.command = command or uvicorn_command(self.port)
+        self.ready_path = ready_path
+        self.grace = grace
         self.process: subprocess.Popen | None = None
+
+    @classmethod
+    def uvicorn(cls, env: dict[str, str], *, grace: float, ready_path: str = "/readyz") -> "ServerProcess":
+        port = free_port()
+        command = [*uvicorn_command(port), "--timeout-graceful-shutdown", str(round(grace))]
+        return cls(env, command, port=port, ready_path=ready_path, grace=grace)
+
+    @classmethod
+    def ordergraph_serve(
+        cls, env: dict[str, str], *, workers: int, grace: float, ready_path: str = "/readyz"
+    ) -> "ServerProcess":
+        port = free_port()
+        command = [sys.executable, "-m", "ordergraph.server.cli", "serve", "--port", str(port)]
+        return cls(env, [*command, "--workers", str(workers)], port=port, ready_path=ready_path, grace=grace)
 
     @property
     def http_url(self) -> str:
@@ -149,40 +180,45 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
     async def start(self) -> None:
-        # Popen returns once the child is forked; waiting for it to listen is asynchronous below.
+        # Popen returns once the child is forked; waiting for it to be ready is asynchronous below.
         self.process = subprocess.Popen(  # noqa: ASYNC220
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "ordergraph.server.app:create_app",
-                "--factory",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
+            self.command,
             # Not from the checkout: the installed package serves, and no bare room name is importable.
             cwd=tempfile.gettempdir(),
             env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | self.env,
+            start_new_session=True,  # its workers with it, for stop()
         )
         async with httpx.AsyncClient() as client:
             for _ in range(PATIENCE_SECONDS * 10):
                 assert self.process.poll() is None, "the server process exited"
                 with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{self.http_url}/healthz")).status_code == 200:
+                    if (await client.get(f"{self.http_url}{self.ready_path}")).status_code == 200:
                         return
                 await asyncio.sleep(0.1)
-        raise AssertionError("the server process did not become healthy")
+        raise AssertionError(f"the server process did not answer {self.ready_path}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(self.grace + 10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+    def workers(self) -> list[int]:
+        """The uvicorn worker processes under this server's supervisor (`ordergraph serve --workers N`)."""
+        assert self.process is not None
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                if parent == self.process.pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+        return found
 
     async def run(self, operation: str, variables: dict, token: str) -> dict:
         async with httpx.AsyncClient(base_url=self.http_url, timeout=PATIENCE_SECONDS) as client:
@@ -195,6 +231,20 @@ class ServerProcess:
         body = response.json()
         assert "errors" not in body, body
         return body["data"]
+
+
+def uvicorn_command(port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "ordergraph.server.app:create_app",
+        "--factory",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
 
 
 class RedisServer:

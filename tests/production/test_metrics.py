@@ -1,13 +1,20 @@
 """/metrics (issue 22): a scripted session moves the counters it should, and only allowed callers may scrape."""
 
 import asyncio
+import socket
 
 import httpx
 from conftest import Api
 from contract import document
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import col, select
 from test_live_harness import PATIENCE_SECONDS, LiveClient, serving_on_a_port
 from test_placement import place
+from webhook_helpers import FAST, created
+from webhook_receiver import receiving
+
+from ordergraph.models import OrderEvent
+from ordergraph.subscriptions.wire import encode_event
 
 
 async def scrape(client: httpx.AsyncClient, **headers: str) -> dict[tuple[str, tuple], float]:
@@ -99,3 +106,45 @@ async def test_only_allowed_callers_may_scrape(open_shop) -> None:
         assert await scrape(shop.client, Authorization="Bearer scrape-secret")
     async with open_shop() as shop:  # the default: loopback only
         assert await scrape(shop.client)
+
+
+async def test_the_queues_loaders_and_hub_gaps(open_shop) -> None:
+    """Webhook deliveries queued, attempted and failing (a receiver answering 500) and their pending depth; the
+    notifier's pending depth (an SMTP server that is not there); loader batch sizes; a gap the hub back-filled."""
+    with socket.socket() as closed:  # a port nobody listens on: every email attempt fails
+        closed.bind(("127.0.0.1", 0))
+        smtp_port = closed.getsockname()[1]
+    settings = {**FAST, "smtp_host": "127.0.0.1", "smtp_port": smtp_port, "notification_poll_seconds": 3600}
+    async with receiving(mode="fail") as receiver, open_shop(**settings) as shop:
+        services = shop.app.state.services
+        await created(shop, receiver.url)
+        before = await scrape(shop.client)
+
+        placed = await place(shop, key="metrics-queues")
+        await shop.run("MyOrderDetail", {"id": placed["order"]["id"]}, token=shop.token("customer", "alice"))
+        await receiver.wait_for(lambda r: len(r.requests) >= 1)
+        await services.notifier.run_once()  # queues the confirmation; its one attempt fails
+        # The hub misses a sequence: two orders committed while the relay is stopped, then only the newest event
+        # published; it reads the others back from the database.
+        await services.relay.stop()
+        await place(shop, key="metrics-gap-1")
+        await place(shop, key="metrics-gap-2")
+        async with shop.db.read() as session:
+            newest = (await session.exec(select(OrderEvent).order_by(col(OrderEvent.sequence).desc()))).first()
+        await services.broadcast.publish(channel=services.relay.channel, message=encode_event(newest))
+        for _ in range(PATIENCE_SECONDS * 10):
+            if services.hub.position == newest.sequence:
+                break
+            await asyncio.sleep(0.1)
+        after = await scrape(shop.client)
+
+    assert moved(before, after, "ordergraph_webhook_deliveries_queued_total") >= 1
+    assert moved(before, after, "ordergraph_webhook_attempts_total") >= 1
+    assert moved(before, after, "ordergraph_webhook_failures_total") >= 1
+    assert moved(before, after, "ordergraph_webhook_deliveries_pending") >= 1  # retried later, so still pending
+    assert moved(before, after, "ordergraph_notification_attempts_total") >= 1
+    assert moved(before, after, "ordergraph_notification_failures_total") >= 1
+    assert moved(before, after, "ordergraph_notifications_pending") >= 1
+    assert moved(before, after, "ordergraph_loader_batch_size_count", loader="Order") >= 1
+    assert moved(before, after, "ordergraph_hub_gaps_back_filled_total") >= 1
+    assert moved(before, after, "ordergraph_hub_events_back_filled_total") >= 2

@@ -1,5 +1,6 @@
 """Server processes as production runs them (issue 22), on PostgreSQL and Redis: SIGTERM drains a server while a
-client is subscribed (it reconnects elsewhere and resumes with `after`, losing nothing), and `ordergraph serve
+client is subscribed (it reconnects elsewhere and resumes with `after`, losing nothing) and while a request is in
+flight (it completes; new connections are refused), and `ordergraph serve
 --workers 3` survives a worker killed outright with no event lost and no notification sent twice."""
 
 import asyncio
@@ -7,11 +8,8 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
-import tempfile
+import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,100 +18,18 @@ import websockets
 from aiosmtpd.controller import Controller
 from conftest import BACKENDS, REDIS_URL, TEST_SECRET
 from contract import document
-from test_live_harness import PATIENCE_SECONDS, free_port
+from test_live_harness import PATIENCE_SECONDS, ServerProcess
 from test_live_processes import logged_events, make_changes, new_shop, received, token
 from test_notifications import Mailbox
+from test_placement import order_input
 
-from ordergraph.models import Notification
+from ordergraph.models import InventoryLevel, Notification
 from ordergraph.models.database import Database
 from ordergraph.models.enums import NotificationStatus
 
 pytestmark = pytest.mark.parametrize("database_factory", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 
 GRACE_SECONDS = 10
-
-
-class Served:
-    """A server started by a command of the test's choosing, on a port of its own."""
-
-    def __init__(self, command: list[str], env: dict[str, str], port: int) -> None:
-        self.command = command
-        self.env = env
-        self.port = port
-        self.process: subprocess.Popen | None = None
-
-    @classmethod
-    def uvicorn(cls, env: dict[str, str]) -> "Served":
-        port = free_port()
-        command = [sys.executable, "-m", "uvicorn", "ordergraph.server.app:create_app", "--factory"]
-        command += ["--port", str(port), "--timeout-graceful-shutdown", str(GRACE_SECONDS), "--log-level", "warning"]
-        return cls(command, env, port)
-
-    @classmethod
-    def ordergraph_serve(cls, env: dict[str, str], workers: int) -> "Served":
-        port = free_port()
-        command = [sys.executable, "-m", "ordergraph.server.cli", "serve", "--port", str(port)]
-        return cls([*command, "--workers", str(workers)], env, port)
-
-    @property
-    def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
-
-    async def start(self) -> None:
-        # Popen returns once the child is forked; waiting for it to be ready is asynchronous below.
-        self.process = subprocess.Popen(  # noqa: ASYNC220
-            self.command,
-            cwd=tempfile.gettempdir(),
-            env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | self.env,
-            start_new_session=True,  # its workers with it, for stop()
-        )
-        async with httpx.AsyncClient() as client:
-            for _ in range(PATIENCE_SECONDS * 10):
-                assert self.process.poll() is None, "the server process exited"
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{self.http_url}/readyz")).status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise AssertionError("the server did not become ready")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(GRACE_SECONDS + 10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-    def workers(self) -> list[int]:
-        """The uvicorn worker processes under this server's supervisor."""
-        assert self.process is not None
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                if parent == self.process.pid and b"spawn_main" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-        return found
-
-    async def run(self, operation: str, variables: dict, bearer: str) -> dict:
-        async with httpx.AsyncClient(base_url=self.http_url, timeout=PATIENCE_SECONDS) as client:
-            response = await client.post(
-                "/graphql",
-                json={"query": document(operation), "variables": variables},
-                headers={"Authorization": f"Bearer {bearer}"},
-            )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert "errors" not in body, body
-        return body["data"]
 
 
 def environment(url: str, **extra: str) -> dict[str, str]:
@@ -176,7 +92,7 @@ class Follower:
 async def test_sigterm_drains_a_server_and_its_subscriber_resumes_on_another_without_loss(database_factory) -> None:
     url, world = await new_shop(database_factory)
     env = environment(url)
-    draining, staying = Served.uvicorn(env), Served.uvicorn(env)
+    draining, staying = ServerProcess.uvicorn(env, grace=GRACE_SECONDS), ServerProcess.uvicorn(env, grace=GRACE_SECONDS)
     try:
         await asyncio.gather(draining.start(), staying.start())
         follower = Follower([draining.ws_url, staying.ws_url], token(world, "agent"), "LiveOrderEvents")
@@ -216,7 +132,7 @@ async def test_three_workers_one_killed_lose_no_event_and_send_no_notification_t
         ORDERGRAPH_SMTP_PORT=str(mailbox.port),
         ORDERGRAPH_NOTIFICATION_POLL_SECONDS="0.5",
     )
-    server = Served.ordergraph_serve(env, workers=3)
+    server = ServerProcess.ordergraph_serve(env, workers=3, grace=GRACE_SECONDS)
     db = Database(url)
     try:
         await server.start()
@@ -279,3 +195,56 @@ async def test_three_workers_one_killed_lose_no_event_and_send_no_notification_t
         server.stop()
         controller.stop()
         await db.dispose()
+
+
+async def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_connections(database_factory) -> None:
+    """The request is held in flight deterministically: it waits on stock rows the test has locked, until the test
+    has seen the server stop accepting."""
+    url, world = await new_shop(database_factory)
+    server = ServerProcess.uvicorn(environment(url), grace=GRACE_SECONDS)
+    db = Database(url)
+    try:
+        await server.start()
+        async with db.write() as holding:
+            await holding.exec(sa.select(InventoryLevel).where(InventoryLevel.sku == "SKU-1").with_for_update())
+            placing = asyncio.create_task(
+                server.run("PlaceOrder", {"input": order_input(key="drained")}, token(world, "customer", "alice"))
+            )
+            for _ in range(PATIENCE_SECONDS * 10):  # until the placement waits on the test's lock
+                async with db.read() as session:
+                    waiting = (await session.exec(sa.text(WAITING_ON_A_LOCK))).one()[0]
+                if waiting:
+                    break
+                assert not placing.done(), placing.result()
+                await asyncio.sleep(0.1)
+            assert waiting == 1
+
+            server.process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            for _ in range(PATIENCE_SECONDS * 10):  # until it stops accepting (a bound, not a timing)
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                except ConnectionRefusedError:
+                    break
+                writer.close()
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the server still accepts connections after SIGTERM")
+            assert not placing.done()
+        # The lock released: the request in flight completes, answered 200 (server.run asserts it) with its order.
+        placed = (await placing)["placeOrder"]
+        assert placed["userErrors"] == []
+        assert placed["order"]["id"]
+        exit_code = await asyncio.to_thread(server.process.wait, GRACE_SECONDS + 10)
+        drained_in = time.monotonic() - signalled
+        assert exit_code in (0, -signal.SIGTERM)
+        assert drained_in <= GRACE_SECONDS, drained_in  # within shutdown_grace_seconds, not killed at the bound
+        assert [t for _, t in await logged_events(url)].count("ORDER_PLACED") == 1
+    finally:
+        server.stop()
+        await db.dispose()
+
+
+WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+)

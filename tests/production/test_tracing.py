@@ -16,8 +16,11 @@ from test_placement import order_input
 from ordergraph.server.app import create_app
 from ordergraph.server.settings import Settings
 
+CALLER_TRACE, CALLER_SPAN = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7
 
-async def test_a_placement_is_traced_from_its_request_to_the_relays_publish(open_shop) -> None:
+
+async def test_a_placement_is_traced_from_its_request_to_the_relays_publish(open_shop, database_factory) -> None:
+    backend = database_factory.backend
     async with open_shop() as seeded:
         settings = seeded.app.state.services.settings
         world = seeded.world
@@ -33,7 +36,11 @@ async def test_a_placement_is_traced_from_its_request_to_the_relays_publish(open
             response = await client.post(
                 "/graphql",
                 json={"query": document("PlaceOrder"), "variables": {"input": order_input(key="traced-1")}},
-                headers={"Authorization": f"Bearer {shop.token('customer', 'alice')}", "X-Request-ID": "trace-me"},
+                headers={
+                    "Authorization": f"Bearer {shop.token('customer', 'alice')}",
+                    "X-Request-ID": "trace-me",
+                    "traceparent": f"00-{CALLER_TRACE:032x}-{CALLER_SPAN:016x}-01",  # the caller's trace goes on
+                },
             )
             assert "errors" not in response.json(), response.text
             request = next(s for s in exporter.get_finished_spans() if s.attributes.get("ordergraph.request_id"))
@@ -51,6 +58,7 @@ async def test_a_placement_is_traced_from_its_request_to_the_relays_publish(open
     by_id = {s.context.span_id: s for s in spans}
     names = [s.name for s in spans]
     assert request.name == "POST /graphql"
+    assert (trace_id, request.parent.span_id, request.parent.is_remote) == (CALLER_TRACE, CALLER_SPAN, True)
     assert request.attributes["ordergraph.request_id"] == "trace-me"
     assert request.attributes["http.response.status_code"] == 200
     (operation,) = [s for s in spans if s.name == "mutation PlaceOrder"]
@@ -69,7 +77,18 @@ async def test_a_placement_is_traced_from_its_request_to_the_relays_publish(open
         return False
 
     assert all(under(s, operation) for s in statements if s.start_time < operation.end_time)
+    # The use case: a span of its own under the operation, holding the placement's writes.
+    (use_case,) = [s for s in spans if s.name == "Mutation.placeOrder"]
+    assert use_case.parent.span_id == operation.context.span_id
+    assert "ordergraph.user_error.code" not in use_case.attributes
+    assert any(under(s, use_case) and "order_event" in s.attributes["db.query.text"] for s in statements)
     # The relay's publish of the placement's events is in the same trace, after the request's commit.
     (publish,) = [s for s in spans if s.name == "relay publish"]
     assert publish.attributes["ordergraph.events"] >= 1
-    assert under(publish, operation)
+    assert under(publish, use_case)
+    redis_calls = [s for s in spans if s.attributes.get("db.system") == "redis"]
+    if backend == "postgresql":  # with Redis: the cost limiter's calls, and the relay's PUBLISH under its publish
+        assert any(under(s, operation) for s in redis_calls), names
+        assert any(s.name == "PUBLISH" and s.parent.span_id == publish.context.span_id for s in redis_calls), names
+    else:
+        assert redis_calls == []
