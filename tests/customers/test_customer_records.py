@@ -310,3 +310,13 @@ async def test_another_customers_address_is_not_found_like_a_missing_one(shop: A
     analyst = await shop.run("RemoveMyAddress", {"input": {"addressId": alices}}, token=shop.token("analyst"))
     assert analyst["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await state(shop) == before
+
+
+async def test_analysts_read_no_address_book(api: Api) -> None:
+    """The address book is personal data: an analyst reaching it by node gets none."""
+    me = await api.post("{ me { id addressBook { id } } }", token=api.token("customer", "alice"))
+    alice = me.json()["data"]["me"]
+    assert alice["addressBook"], alice  # there is something to hide
+    query = "query($id: ID!) { node(id: $id) { ... on Customer { addressBook { address { line1 } } } } }"
+    seen = (await api.post(query, {"id": alice["id"]}, token=api.token("analyst"))).json()
+    assert seen["data"]["node"]["addressBook"] == [], seen

@@ -136,3 +136,35 @@ async def test_the_secret_is_shown_at_creation_and_rotation_only(open_shop) -> N
             )
         ).json()["data"]["rotateWebhookSecret"]
         assert unknown == {"secret": None, "userErrors": [{"code": "NOT_FOUND"}]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("url", "http://127.0.0.1:9/x\x00"),  # PostgreSQL refuses NUL in text: never a 500
+        ("url", "http://127.0.0.1:9/\x1bx"),
+        ("url", "http://127.0.0.1:9/" + "x" * 2100),
+        ("document", "subscription { orderEvents { sequence } }\x00"),
+        ("document", "subscription { orderEvents { sequence } }" + " " * 20_001),
+        ("eventTypes", ["ORDER_PLACED\x00"]),
+    ],
+)
+async def test_hostile_text_in_a_subscription_is_a_coded_error_that_creates_nothing(
+    open_shop, field: str, value: object
+) -> None:
+    async with open_shop(**FAST) as shop:
+        variables = {"url": "http://127.0.0.1:9/x", "eventTypes": ["ORDER_PLACED"], "document": DOCUMENT}
+        response = await shop.post(
+            "mutation C($input: CreateWebhookSubscriptionInput!) { createWebhookSubscription(input: $input) "
+            "{ secret userErrors { field code } } }",
+            {"input": variables | {field: value}},
+            token=shop.token("admin"),
+        )
+        body = response.json()
+        codes = [e["extensions"]["code"] for e in body.get("errors", [])] or [
+            e["code"] for e in body["data"]["createWebhookSubscription"]["userErrors"]
+        ]
+        assert codes, body
+        assert "INTERNAL_SERVER_ERROR" not in codes, body
+        assert response.status_code in (200, 400), response.text
+        assert await count_subscriptions(shop) == 0
