@@ -1,6 +1,7 @@
 """SQLModel tables, enums and the pure rules of the domain. Importing this package registers every table."""
 
 from ordergraph.models.catalog import Product
+from ordergraph.models.company import Company, CompanyBuyer, CompanyLocation, InvoicePayment, PriceList, PriceListEntry
 from ordergraph.models.customer import AddressFields, Customer, CustomerAddress
 from ordergraph.models.delivery import DeliveryMethod
 from ordergraph.models.erasure import CustomerErasure
@@ -22,6 +23,9 @@ from ordergraph.models.webhook import WebhookAttempt, WebhookDelivery, WebhookLo
 
 __all__ = [
     "AddressFields",
+    "Company",
+    "CompanyBuyer",
+    "CompanyLocation",
     "Customer",
     "CustomerAddress",
     "CustomerErasure",
@@ -35,6 +39,7 @@ __all__ = [
     "InventoryLevel",
     "Invoice",
     "InvoiceLine",
+    "InvoicePayment",
     "JournalEntry",
     "JournalLine",
     "Location",
@@ -53,6 +58,8 @@ __all__ = [
     "Place",
     "PlaceName",
     "PostalCode",
+    "PriceList",
+    "PriceListEntry",
     "Product",
     "ProductPrice",
     "Return",

@@ -4,6 +4,7 @@ from enum import StrEnum
 
 
 class OrderStatus(StrEnum):
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
     ON_HOLD = "ON_HOLD"
     CONFIRMED = "CONFIRMED"
     PROCESSING = "PROCESSING"
@@ -246,3 +247,24 @@ class WebhookLogKind(StrEnum):
     SECRET_ROTATED = "SECRET_ROTATED"
     ENABLED = "ENABLED"
     DISABLED = "DISABLED"  # by an admin, or by the worker after a day of failures (WEBHOOK_DISABLED)
+
+
+class CompanyRole(StrEnum):
+    """What a buyer may do for their company: BUYER places and sees their own orders; APPROVER also approves or
+    rejects orders above the threshold; COMPANY_ADMIN sees every order of the company and manages its buyers."""
+
+    BUYER = "BUYER"
+    APPROVER = "APPROVER"
+    COMPANY_ADMIN = "COMPANY_ADMIN"
+
+
+class ApprovalState(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+class PaymentMethodKind(StrEnum):
+    CARD = "CARD"
+    ON_ACCOUNT = "ON_ACCOUNT"

@@ -127,6 +127,14 @@ class Invoice(SQLModel, table=True):
     buyer_region: str | None = None
     buyer_postal_code: str | None = None
     buyer_country: str | None = Field(default=None, max_length=2)
+    # On-account invoices (#21): the buyer company, when payment is due, and what has been received against it
+    # (settled when paid_minor reaches total_minor). Null/0 on card-paid documents.
+    company_id: int | None = Field(default=None, sa_type=BigIntId, index=True)
+    buyer_company_name: str | None = None
+    purchase_order_number: str | None = Field(default=None, max_length=64)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    paid_minor: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    settled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     __table_args__ = (sa.UniqueConstraint("series", "year", "sequence", name="uq_invoice_series_year_sequence"),)
 

@@ -5,7 +5,7 @@ from sqlmodel import Field, SQLModel
 
 from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from ordergraph.models.customer import AddressFields
-from ordergraph.models.enums import ActorKind, Channel, HoldReason, OrderStatus
+from ordergraph.models.enums import ActorKind, ApprovalState, Channel, HoldReason, OrderStatus, PaymentMethodKind
 from ordergraph.models.money import share
 from ordergraph.models.tax import added_tax
 
@@ -60,8 +60,22 @@ class Order(SQLModel, table=True):
     # The rate used for the shipping tax, in parts per million; null on orders placed before markets.
     shipping_tax_rate_ppm: int | None = None
     pickup_point_id: int | None = Field(default=None, sa_type=BigIntId, foreign_key="pickup_point.id")
+    # Business orders (#21): the buyer's company and ship-to location, the purchase-order number (unique per
+    # company), how it is paid, and its approval (null: none needed). Null on consumers' orders.
+    company_id: int | None = Field(default=None, sa_type=BigIntId)
+    company_location_id: int | None = Field(default=None, sa_type=BigIntId)
+    purchase_order_number: str | None = Field(default=None, max_length=64)
+    payment_method: PaymentMethodKind | None = Field(default=None, sa_type=enum_column(PaymentMethodKind))
+    payment_terms_days: int | None = None
+    approval_state: ApprovalState | None = Field(default=None, sa_type=enum_column(ApprovalState))
+    # While PENDING: when the stock reserved for it is released if nobody has decided.
+    approval_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approval_decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approval_decided_by: str | None = None
 
     __table_args__ = (
+        sa.Index("ix_orders_company_placed", "company_id", "placed_at", "id"),
+        sa.Index("uq_orders_company_po", "company_id", "purchase_order_number", unique=True),
         sa.Index("ix_orders_customer_placed", "customer_id", "placed_at", "id"),
         sa.Index("ix_orders_status_placed", "status", "placed_at", "id"),
         sa.Index("ix_orders_placed", "placed_at", "id"),

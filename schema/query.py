@@ -6,6 +6,7 @@ from ordergraph.models import enums
 from ordergraph.resolvers import catalog, customers, inventory, markets, node, orders, stats
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
+from ordergraph.schema.companies import CompanyQueries
 from ordergraph.schema.customer import Customer
 from ordergraph.schema.customer_changes import CustomerQueries
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
@@ -54,7 +55,15 @@ class OrderSort:
 
 
 @strawberry.type
-class Query(StoreFinderQueries, WebhookQueries, InvoiceQueries, CustomerQueries, StockInQueries, NotificationQueries):
+class Query(
+    StoreFinderQueries,
+    WebhookQueries,
+    InvoiceQueries,
+    CustomerQueries,
+    StockInQueries,
+    NotificationQueries,
+    CompanyQueries,
+):
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
