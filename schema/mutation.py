@@ -21,6 +21,7 @@ from ordergraph.resolvers import (
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.schema.common import UserError
 from ordergraph.schema.companies import CompanyMutations
+from ordergraph.schema.company_orders import CompanyOrderMutations
 from ordergraph.schema.customer import CustomerPayload, NotificationPreferencesInput
 from ordergraph.schema.customer_changes import CustomerMutations
 from ordergraph.schema.fulfillment_changes import (
@@ -116,7 +117,13 @@ def _return_payload(ret: Any, errors: list[UserError]) -> ReturnPayload:
 
 @strawberry.type
 class Mutation(
-    WebhookMutations, InvoiceMutations, CustomerMutations, StockInMutations, NotificationMutations, CompanyMutations
+    WebhookMutations,
+    InvoiceMutations,
+    CustomerMutations,
+    StockInMutations,
+    NotificationMutations,
+    CompanyMutations,
+    CompanyOrderMutations,
 ):
     @strawberry.mutation(description="A customer orders for themself (WEB); an agent for `customerId` (AGENT).")
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:

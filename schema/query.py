@@ -7,6 +7,7 @@ from ordergraph.resolvers import catalog, customers, inventory, markets, node, o
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.companies import CompanyQueries
+from ordergraph.schema.company_orders import CompanyOrderQueries
 from ordergraph.schema.customer import Customer
 from ordergraph.schema.customer_changes import CustomerQueries
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
@@ -63,6 +64,7 @@ class Query(
     StockInQueries,
     NotificationQueries,
     CompanyQueries,
+    CompanyOrderQueries,
 ):
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
