@@ -19,14 +19,16 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from bench import analytics, fanout, load, order_history, placement, report, seed, webhooks
+from bench import analytics, exports, fanout, fast_path, load, order_history, placement, report, seed, webhooks
 
 SCENARIOS = {
     "order_history": order_history,
+    "fast_path": fast_path,
     "fanout": fanout,
     "placement": placement,
     "analytics": analytics,
     "webhooks": webhooks,
+    "exports": exports,
 }
 CHANGES_DATA = {"fanout", "placement", "webhooks"}
 RESULTS = Path(__file__).resolve().parent / "results.md"

@@ -4,6 +4,7 @@ carried by Redis; next to the floor, Redis PUBLISH to raw redis-py subscribers, 
 
     python -m bench.fanout [--url …] [--orders 100000] [--redis-url redis://127.0.0.1:6379/0]
                            [--subscribers 1,1000,10000] [--events 100] [--rate 10]
+                           [--fanout-paths one-process,two-processes,floor] [--fanout-profile DIR]
 
 Subscriptions come 10 to a WebSocket. One socket in ten is an agent's console holding `LiveOrderEvents`, which
 delivers every event: those deliveries are timed. The others are customers' apps holding `MyOrderUpdates` and
@@ -13,6 +14,11 @@ processes of their own (`bench.fanout client PLAN`). Latency is the client's clo
 `occurredAt`, which is taken inside the committing transaction: an upper bound of commit-to-delivery (one
 machine, one clock). The floor's publisher stamps each message just before PUBLISH. The changes add events,
 so this runs on a copy of the benchmark database.
+
+Each run also prints the watched server's CPU time per timed delivery (all its work while the events were
+delivered, divided by the timed deliveries), the agents' client process's CPU share and the load average: on a
+busy machine latency says little, CPU time per delivery still does. --fanout-profile samples the watched server
+with py-spy (not a dependency: `pip install py-spy` to use it) into collapsed stacks, one file per path and level.
 """
 
 import argparse
@@ -21,6 +27,8 @@ import json
 import math
 import os
 import random
+import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -46,6 +54,9 @@ from ordergraph.schema.trusted_documents import contract_documents
 PER_SOCKET = 10
 AGENT_SHARE = 10  # one socket in this many is an agent's
 WAIT_FOR_LAST = 60.0  # seconds the clients wait for the last event before counting a subscription behind
+ONE_PROCESS, TWO_PROCESSES = "ordergraph, one process (memory://)", "ordergraph, two processes (Redis)"
+FLOOR = "Redis PUBLISH to redis-py subscribers"
+PATHS = {"one-process": ONE_PROCESS, "two-processes": TWO_PROCESSES, "floor": FLOOR}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +64,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscribers", default="1,1000,10000", help="subscriptions per level (default 1,1000,10000)")
     parser.add_argument("--events", type=int, default=100, help="events timed per level (default 100)")
     parser.add_argument("--rate", type=float, default=10.0, help="events per second (default 10)")
+    parser.add_argument(
+        "--fanout-paths",
+        default=",".join(PATHS),
+        help=f"which paths to run, of {', '.join(PATHS)} (default all; the floor needs one-process)",
+    )
+    parser.add_argument(
+        "--fanout-profile",
+        type=Path,
+        default=None,
+        help="a folder: py-spy (on PATH) samples the watched server while events are delivered, into"
+        " <path>-<subscriptions>.txt (collapsed stacks) there",
+    )
 
 
 # --- the clients (a process of their own) -------------------------------------------------------------------
@@ -215,6 +238,43 @@ class ClientProcess:
         await self.process.stdin.drain()
         return json.loads(await self.process.stdout.readline())
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the client process has used (Linux; NaN elsewhere)."""
+        stat = Path(f"/proc/{self.process.pid}/stat")
+        if not stat.exists():
+            return math.nan
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Profile:
+    """`async with Profile(pid, path):` py-spy samples the process into `path` (collapsed stacks, one per line
+    with its count) while the block runs; nothing when `path` is None. py-spy pauses the process for each sample
+    (100 a second): a profiled run's latencies are a little worse than an unprofiled one's."""
+
+    def __init__(self, pid: int, path: Path | None) -> None:
+        self.pid, self.path = pid, path
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> Self:
+        if self.path is None:
+            return self
+        spy = shutil.which("py-spy")
+        if spy is None:
+            raise SystemExit("bench.fanout --fanout-profile: py-spy is not on PATH (pip install py-spy)")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.process = await asyncio.create_subprocess_exec(
+            spy, "record", "--pid", str(self.pid), "--format", "raw", "--rate", "100",
+            "--output", str(self.path), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(1.0)  # py-spy attached
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)  # py-spy writes what it sampled on SIGINT
+            await self.process.wait()
+
 
 # --- the runs -----------------------------------------------------------------------------------------------
 
@@ -339,15 +399,31 @@ async def _ordergraph(
             settled = await watched.settle()  # the subscriptions are started (authorised, replayed) before timing
             print(f"  {label}: sockets open in {opened:.0f} s, server idle after {settled:.0f} s more", flush=True)
             since = await _newest_sequence(connection)
-            cpu, started = watched.cpu_seconds(), time.monotonic()
-            await _note_orders(changed.url, order_ids, args.events, args.rate)
-            result = await agents.finish(since, await _newest_sequence(connection))
-            server_cpu = (watched.cpu_seconds() - cpu) / (time.monotonic() - started)
+            profile = args.fanout_profile and args.fanout_profile / f"{_slug(label)}-{subscriptions}.txt"
+            async with Profile(watched.process.pid, profile):
+                cpu, client_cpu, started = watched.cpu_seconds(), agents.cpu_seconds(), time.monotonic()
+                await _note_orders(changed.url, order_ids, args.events, args.rate)
+                result = await agents.finish(since, await _newest_sequence(connection))
+                took = time.monotonic() - started
+                server_seconds = watched.cpu_seconds() - cpu
+                server_cpu = server_seconds / took
+                client_cpu = (agents.cpu_seconds() - client_cpu) / took
+            print(
+                f"  {label}: server CPU {server_cpu:.0%}"
+                f" ({server_seconds / max(len(result['latencies']), 1) * 1e6:.0f} µs"
+                f" per timed delivery), agents' client process CPU {client_cpu:.0%},"
+                f" load average {' '.join(f'{n:.2f}' for n in os.getloadavg())}",
+                flush=True,
+            )
     finally:
         await connection.close()
     held = sum(len(socket["subscriptions"]) for plan in plans for socket in plan["sockets"])
     timed = sum(len(socket["subscriptions"]) for socket in plans[0]["sockets"])
     return Level(held, timed, result["latencies"], result["behind"], server_cpu)
+
+
+def _slug(label: str) -> str:
+    return next(path for path, name in PATHS.items() if name == label)
 
 
 async def _redis_floor(redis_url: str, receivers: int, args: argparse.Namespace) -> Level:
@@ -371,6 +447,9 @@ async def _redis_floor(redis_url: str, receivers: int, args: argparse.Namespace)
 async def run(url: str, args: argparse.Namespace) -> Table:
     """On a database that may be changed (a copy of the benchmark's)."""
     levels = [int(n) for n in args.subscribers.split(",")]
+    chosen = args.fanout_paths.split(",")
+    if unknown := set(chosen) - set(PATHS):
+        raise SystemExit(f"bench.fanout: no path {', '.join(sorted(unknown))}; choose from {', '.join(PATHS)}")
     connection = await asyncpg.connect(url)
     try:
         customers = await _customers(connection, max(_sockets(n)[1] for n in levels) or 1)
@@ -395,12 +474,17 @@ async def run(url: str, args: argparse.Namespace) -> Table:
         print(f"fan-out: {subscriptions:,} subscriptions …", flush=True)
         paths = {}
         for label, broadcast_url, two_processes in (
-            ("ordergraph, one process (memory://)", "memory://", False),
-            ("ordergraph, two processes (Redis)", args.redis_url, True),
+            (ONE_PROCESS, "memory://", False),
+            (TWO_PROCESSES, args.redis_url, True),
         ):
-            paths[label] = await _ordergraph(label, url, broadcast_url, two_processes, subscriptions, customers, args)
-        receivers = paths["ordergraph, one process (memory://)"].timed  # as many as ordergraph's timed subscriptions
-        floor = paths["Redis PUBLISH to redis-py subscribers"] = await _redis_floor(args.redis_url, receivers, args)
+            if _slug(label) in chosen:
+                paths[label] = await _ordergraph(
+                    label, url, broadcast_url, two_processes, subscriptions, customers, args
+                )
+        floor = None
+        if "floor" in chosen and ONE_PROCESS in paths:
+            receivers = paths[ONE_PROCESS].timed  # as many as ordergraph's timed subscriptions
+            floor = paths[FLOOR] = await _redis_floor(args.redis_url, receivers, args)
         for label, level in paths.items():
             p50, p99 = percentile(level.latencies, 50), percentile(level.latencies, 99)
             table.add(
@@ -412,8 +496,8 @@ async def run(url: str, args: argparse.Namespace) -> Table:
                 ms(max(level.latencies, default=float("nan"))),
                 level.behind,
                 "-" if level.server_cpu is None or math.isnan(level.server_cpu) else f"{level.server_cpu:.0%}",
-                times(p50, percentile(floor.latencies, 50)),
-                times(p99, percentile(floor.latencies, 99)),
+                times(p50, percentile(floor.latencies, 50)) if floor else "-",
+                times(p99, percentile(floor.latencies, 99)) if floor else "-",
             )
     table.notes += [
         (

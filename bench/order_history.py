@@ -1,27 +1,34 @@
 """Order history: the SPA's `MyOrderHistory` (20 orders with lines and shipments) over HTTP against uvicorn, at
-1, 16 and 64 concurrent clients, next to its two baselines served the same way:
+1, 16 and 64 concurrent clients, through the generic GraphQL executor (the trusted-document fast path off), next to
+its two baselines served the same way:
 
 - the floor: a hand-written endpoint answering the same JSON from hand-written SQL (bench/raw_order_history.py);
 - the naive GraphQL server: the same ordergraph app with ORDERGRAPH_LOADER_BATCHING=false, where every loader
   key is its own SQL statement.
 
 ordergraph's rows are new requests (each one executed); a fourth row repeats the same request per customer, which
-a result cache may answer (schema/result_cache.py).
+a result cache may answer (schema/result_cache.py). Optional rows (--extra): the trusted-document fast path
+(schema/compiled.py), and the generic executor with Python's garbage-collector defaults (gc_freeze off,
+gc_threshold 0), to show what server/gc_tuning.py does to latency and memory.
 
     python -m bench.order_history [--url …] [--orders 100000] [--clients 1,16,64] [--duration 10] [--warmup 2]
+                                  [--extra fast_path,gc_untuned]
 
-Each client cycles through customers of its own who have at least 20 orders, one customer per request: no two
-requests in a row are the same, and no customer outspends their rate-limit bucket. Requests per second and
-latency come from a closed loop (bench/load.py) in this process; SQL statements and database round trips per
-request from a separate, sequential measurement run with each app in this process, counted at its driver.
+Each client cycles through customers of its own who have at least 20 orders (1,000 customers at least, shared out
+among the clients), one customer per request: no two requests in a row are the same, and no customer outspends
+their rate-limit bucket (throttled requests are counted in a column of their own, so that would show). Requests
+per second and latency come from a closed loop (bench/load.py) in this process; SQL statements and database round
+trips per request from a separate, sequential measurement run with each app in this process, counted at its driver.
 """
 
 import argparse
 import asyncio
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -37,6 +44,7 @@ from ordergraph.server.settings import Settings
 
 PAGE = 20
 CUSTOMERS_PER_CLIENT = 4
+MIN_CUSTOMERS = 1_000  # so that no level draws on few customers' cost buckets (schema/limits.py)
 STATEMENT_SAMPLES = 5
 DOCUMENT = contract_documents()["MyOrderHistory"][1]
 
@@ -58,15 +66,41 @@ class Variant:
         return "POST", "/graphql", json.dumps({"query": DOCUMENT, "variables": variables}).encode()
 
 
-ORDERGRAPH_NEW = Variant("ordergraph", ORDERGRAPH, {"loader_batching": "true"})
-ORDERGRAPH_REPEATED = Variant("ordergraph, repeated", ORDERGRAPH, {"loader_batching": "true"}, new_requests=False)
-ORDERGRAPH_NAIVE = Variant("ordergraph, batching off", ORDERGRAPH, {"loader_batching": "false"})
+GENERIC = {"loader_batching": "true", "fast_path": "false"}  # the generic executor: what this scenario measures
+ORDERGRAPH_NEW = Variant("ordergraph", ORDERGRAPH, GENERIC)
+ORDERGRAPH_REPEATED = Variant("ordergraph, repeated", ORDERGRAPH, GENERIC, new_requests=False)
+ORDERGRAPH_NAIVE = Variant("ordergraph, batching off", ORDERGRAPH, {**GENERIC, "loader_batching": "false"})
 FLOOR = Variant("hand-written SQL", "bench.raw_order_history:create_app", {})
 VARIANTS = (ORDERGRAPH_NEW, ORDERGRAPH_REPEATED, ORDERGRAPH_NAIVE, FLOOR)
+EXTRA = {
+    "fast_path": Variant("ordergraph, fast path", ORDERGRAPH, {**GENERIC, "fast_path": "true"}),
+    "gc_untuned": Variant(
+        "ordergraph, GC defaults", ORDERGRAPH, {**GENERIC, "gc_freeze": "false", "gc_threshold": "0"}
+    ),
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", default="1,16,64", help="concurrent clients per level (default 1,16,64)")
+    parser.add_argument("--extra", default="", help=f"rows to add, comma-separated: {', '.join(EXTRA)} (default none)")
+
+
+def classify(status: int, body: bytes) -> str:
+    """graphql_ok, with refusals for spent cost buckets told apart."""
+    if b'"THROTTLED"' in body:
+        return "throttled"
+    return graphql_ok(status, body)
+
+
+def _rss_mib(pid: int) -> float:
+    """The process's resident memory (Linux /proc), MiB; NaN where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return math.nan
 
 
 async def _customers(url: str, count: int) -> list[int]:
@@ -108,23 +142,25 @@ async def _visit_each(port: int, requests: list[bytes], clients: int) -> None:
 
 async def _measure(
     variant: Variant, url: str, tokens: list[str], levels: list[int], args: argparse.Namespace
-) -> tuple[bytes, dict[int, LoadResult]]:
-    """The variant's answer for the first customer, and its load results by number of clients."""
+) -> tuple[bytes, dict[int, LoadResult], dict[int, float]]:
+    """The variant's answer for the first customer, its load results by number of clients, and the server's
+    resident memory (MiB) after each level."""
     numbers = itertools.count()
     first = _requests(variant, tokens, 1, numbers)
-    results = {}
+    results, memory = {}, {}
     async with Server(variant.factory, ordergraph_settings(url, **variant.settings)) as server:
         status, first_answer = await fetch(server.port, first(0, 0))
         if status != 200:
             raise RuntimeError(f"{variant.label} answered {status}: {first_answer[:300]!r}")
         if not variant.new_requests:  # every customer once, so that repeated requests are repeats from the start
             await _visit_each(server.port, [first(0, n) for n in range(len(tokens))], max(levels))
-        warm_up = http_client(server.port, _requests(variant, tokens, levels[0], numbers), graphql_ok)
+        warm_up = http_client(server.port, _requests(variant, tokens, levels[0], numbers), classify)
         await closed_loop(warm_up, clients=levels[0], seconds=args.warmup)
         for clients in levels:
-            client = http_client(server.port, _requests(variant, tokens, clients, numbers), graphql_ok)
+            client = http_client(server.port, _requests(variant, tokens, clients, numbers), classify)
             results[clients] = await closed_loop(client, clients=clients, seconds=args.duration)
-    return first_answer, results
+            memory[clients] = _rss_mib(server.process.pid) if server.process else math.nan
+    return first_answer, results, memory
 
 
 async def _statements(variant: Variant, url: str, customers: list[int]) -> list[tuple[int, int]]:
@@ -218,21 +254,36 @@ def _same_json(graphql_answer: bytes, floor_answer: bytes) -> str:
 
 async def run(url: str, args: argparse.Namespace) -> Table:
     levels = [int(n) for n in args.clients.split(",")]
-    customers = await _customers(url, max(levels) * CUSTOMERS_PER_CLIENT)
+    customers = await _customers(url, max(MIN_CUSTOMERS, max(levels) * CUSTOMERS_PER_CLIENT))
     tokens = [customer_token(c) for c in customers]
-    answers, results, counts = {}, {}, {}
-    for variant in VARIANTS:
+    extra = [EXTRA[name] for name in args.extra.split(",") if name]
+    variants = (*VARIANTS[:-1], *extra, FLOOR)
+    answers, results, counts, memory = {}, {}, {}, {}
+    for variant in variants:
         print(f"order history: {variant.label} at {args.clients} clients …", flush=True)
-        answers[variant], results[variant] = await _measure(variant, url, tokens, levels, args)
+        answers[variant], results[variant], memory[variant] = await _measure(variant, url, tokens, levels, args)
         counts[variant] = await _statements(variant, url, customers[:STATEMENT_SAMPLES])
 
     table = Table(
         f"Order history: MyOrderHistory ({PAGE} orders with lines and shipments) over HTTP",
-        ["server", "clients", "req/s", "p50 ms", "p99 ms", "failed", "SQL/request", "round trips", "vs floor"],
+        [
+            "server",
+            "clients",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "failed",
+            "throttled",
+            "SQL/request",
+            "round trips",
+            "RSS MiB",
+            "vs floor",
+            "p99 vs floor",
+        ],
     )
     for clients in levels:
         floor = results[FLOOR][clients]
-        for variant in VARIANTS:
+        for variant in variants:
             result = results[variant][clients]
             sql, round_trips = zip(*counts[variant], strict=True)
             table.add(
@@ -241,10 +292,13 @@ async def run(url: str, args: argparse.Namespace) -> Table:
                 rate(result.ok_per_second),
                 _latency(result, 50, args.duration),
                 _latency(result, 99, args.duration),
-                result.failures,
+                result.failures - result.outcomes["throttled"],
+                result.outcomes["throttled"],
                 _count(sql),
                 _count(round_trips),
+                f"{memory[variant][clients]:.0f}",
                 times(floor.ok_per_second, result.ok_per_second),
+                times(percentile(result.latencies, 99), percentile(floor.latencies, 99)),
             )
     table.notes += [
         (
@@ -259,12 +313,16 @@ async def run(url: str, args: argparse.Namespace) -> Table:
         ),
         (
             "vs floor: the floor's requests per second divided by this server's at the same number of clients"
-            " (how many times the floor's time per request)"
+            " (how many times the floor's time per request); p99 vs floor: this server's p99 over the floor's"
+        ),
+        (
+            "ordergraph rows run the generic GraphQL executor (ORDERGRAPH_FAST_PATH=false) unless labelled fast path;"
+            " RSS MiB: the server process's resident memory after the level (all levels so far, in order)"
         ),
         (
             f"{args.duration:g} s per level after {args.warmup:g} s of warm-up (repeated: after each customer once);"
             f" {len(customers)} customers with {PAGE}+ orders, each client cycling through its own; failed: non-200"
-            " or GraphQL errors (THROTTLED included)"
+            " or GraphQL errors other than THROTTLED; throttled: refused with THROTTLED (a spent cost bucket)"
         ),
         (
             f"SQL/request: the statements the application sent for one request ({STATEMENT_SAMPLES} customers, one at"

@@ -83,6 +83,9 @@ class Server:
             "4096",
             "--timeout-graceful-shutdown",
             "5",
+            # As `ordergraph serve` runs it (server/cli.py): no per-socket compression of live frames.
+            "--ws-per-message-deflate",
+            "false",
             cwd=ROOT,
             env=bench_env({"ORDERGRAPH_NOTIFICATION_OUTBOX": self.outbox.name, **self.settings}),
         )

@@ -176,6 +176,53 @@ class Loaders:
         self.delivery_methods: DataLoader[Hashable, list[DeliveryMethod]] = DataLoader(
             batch_load_fn=self._all_delivery_methods(read), batch=batch
         )
+        # Business buyers (#21): companies, a customer's membership, a company's ship-to locations and buyers,
+        # price lists and their prices.
+        from ordergraph.models import Company, CompanyBuyer, CompanyLocation, PriceList, PriceListEntry
+
+        self.company = rows_by_key(read, Company, Company.id, batch=batch)
+        self.company_buyer = rows_by_key(read, CompanyBuyer, CompanyBuyer.customer_id, batch=batch)
+        self.company_location = rows_by_key(read, CompanyLocation, CompanyLocation.id, batch=batch)
+        self.locations_by_company = rows_by_parent(
+            read, CompanyLocation, CompanyLocation.company_id, [CompanyLocation.id], batch=batch
+        )
+        self.buyers_by_company = rows_by_parent(
+            read,
+            CompanyBuyer,
+            CompanyBuyer.company_id,
+            [CompanyBuyer.created_at, CompanyBuyer.customer_id],
+            batch=batch,
+        )
+        self.price_list = rows_by_key(read, PriceList, PriceList.id, batch=batch)
+        self.entries_by_price_list = rows_by_parent(
+            read, PriceListEntry, PriceListEntry.price_list_id, [PriceListEntry.sku], batch=batch
+        )
+        # A company's orders, newest first, and how many (for staff, and its admins and approvers).
+        self.orders_page_by_company = pages_by_parent(
+            read, Order, Order.company_id, [Order.placed_at, Order.id], descending=True, batch=batch
+        )
+
+        async def company_order_counts(company_ids: Sequence[int]) -> list[int]:
+            query = (
+                select(Order.company_id, sa.func.count())
+                .where(col(Order.company_id).in_(set(company_ids)))
+                .group_by(col(Order.company_id))
+            )
+            async with read() as session:
+                counts = dict((await session.exec(query)).all())
+            return [counts.get(company_id, 0) for company_id in company_ids]
+
+        self.order_count_by_company: DataLoader[int, int] = DataLoader(batch_load_fn=company_order_counts, batch=batch)
+        # Payments received against invoices on account (#21), oldest first.
+        from ordergraph.models import InvoicePayment
+
+        self.payments_by_invoice = rows_by_parent(
+            read,
+            InvoicePayment,
+            InvoicePayment.invoice_id,
+            [InvoicePayment.received_at, InvoicePayment.id],
+            batch=batch,
+        )
 
     @staticmethod
     def _order_stats_by_customer(

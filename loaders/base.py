@@ -5,17 +5,17 @@ concurrently; they are built per request (aiodataloader binds the running event 
 every key is its own statement: what a naive GraphQL server does, kept only as the benchmark's baseline.
 """
 
+import functools
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
 
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 
@@ -46,15 +46,76 @@ def contains_text(column: Any, text: str) -> sa.ColumnElement[bool]:
     return pattern
 
 
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """How one table's rows become instances of its model without the ORM session: a Core select of every column
+    mapped to an attribute, each row's values set straight into a new instance's __dict__ (where the mapped
+    attributes read them), so the resolvers' interface (columns, properties such as Order.shipping_address,
+    Payment.status) stays the model's. The instances belong to no session: they are read-only snapshots, which is
+    all a loader's rows are (writes read their rows again in the write session); session.add() refuses them."""
+
+    model: type[SQLModel]
+    keys: tuple[str, ...]
+    columns: tuple[sa.Column[Any], ...]
+
+    def select(self) -> sa.Select[Any]:
+        return sa.select(*self.columns)
+
+    def build(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        model, keys, new = self.model, self.keys, self.model.__new__  # SQLModel.__new__ sets pydantic's slots
+        built = []
+        for row in rows:
+            instance = new(model)
+            instance.__dict__.update(zip(keys, row, strict=True))
+            built.append(instance)
+        return built
+
+
+@functools.cache
+def _table(model: type[SQLModel]) -> _Table:
+    attributes = sa.inspect(model).column_attrs
+    return _Table(model, tuple(a.key for a in attributes), tuple(a.columns[0] for a in attributes))
+
+
+def _column(attribute: Any) -> sa.Column[Any]:
+    """The table column behind a model attribute (Order.id -> orders.id)."""
+    column: sa.Column[Any] = attribute.property.columns[0]
+    return column
+
+
+# Statements are built once per loader shape and reused by every request: SQLAlchemy memoizes a statement's cache
+# key on the statement, so a batch costs no statement construction or cache-key walk, only its parameters.
+_statements: dict[Hashable, Any] = {}
+
+
+def _statement(key: Hashable, build: Callable[[], Any]) -> Any:
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = build()
+    return statement
+
+
+async def _rows(read: ReadSession, statement: Any, parameters: dict[str, Any]) -> Sequence[Sequence[Any]]:
+    async with read() as session:
+        connection = await session.connection()
+        return (await connection.execute(statement, parameters)).all()
+
+
 def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bool = True) -> DataLoader:
     """key -> the row with that (unique) key, or None."""
+    table = _table(model)
+    statement = _statement(
+        ("key", model, key.key),
+        lambda: table.select().where(_column(key).in_(sa.bindparam("keys", expanding=True))),
+    )
+    position = table.keys.index(key.key)
 
     async def load_batch(keys: Sequence[Hashable]) -> list[Any]:
         observe_batch(model.__name__, len(keys))
-        async with read() as session:
-            rows = (await session.exec(select(model).where(key.in_(set(keys))))).all()
-        found = {getattr(row, key.key): row for row in rows}
-        return [found.get(k) for k in keys]
+        rows = await _rows(read, statement, {"keys": list(set(keys))})
+        found = {row[position]: row for row in rows}
+        built = dict(zip(found, table.build(found.values()), strict=True))
+        return [built.get(k) for k in keys]
 
     return DataLoader(batch_load_fn=load_batch, batch=batch)
 
@@ -63,14 +124,23 @@ def rows_by_parent(
     read: ReadSession, model: type[SQLModel], parent: Any, order_by: Sequence[Any], *, batch: bool = True
 ) -> DataLoader:
     """parent key -> the list of its child rows, in `order_by` order."""
+    table = _table(model)
+    statement = _statement(
+        ("parent", model, parent.key, tuple(c.key for c in order_by)),
+        lambda: (
+            table.select()
+            .where(_column(parent).in_(sa.bindparam("parents", expanding=True)))
+            .order_by(*(_column(c) for c in order_by))
+        ),
+    )
+    position = table.keys.index(parent.key)
 
     async def load_batch(keys: Sequence[Hashable]) -> list[list[Any]]:
         observe_batch(model.__name__, len(keys))
-        async with read() as session:
-            rows = (await session.exec(select(model).where(parent.in_(set(keys))).order_by(*order_by))).all()
+        rows = await _rows(read, statement, {"parents": list(set(keys))})
         grouped: dict[Hashable, list[Any]] = defaultdict(list)
-        for row in rows:
-            grouped[getattr(row, parent.key)].append(row)
+        for row, built in zip(rows, table.build(rows), strict=True):
+            grouped[row[position]].append(built)
         return [grouped.get(k, []) for k in keys]
 
     return DataLoader(batch_load_fn=load_batch, batch=batch)
@@ -107,33 +177,47 @@ def pages_by_parent(
     Every parent's page is its own indexed `LIMIT` query; a batch sends them as one UNION ALL
     statement, so a page costs the same however many children a parent has.
     """
+    table = _table(model)
+    sort_columns = [_column(c) for c in sort]
+    positions = [table.keys.index(c.key) for c in sort]
+    parent_position = table.keys.index(parent.key)
+    shape = ("page", model, parent.key, tuple(c.key for c in sort), descending, where)
 
-    def page_query(key: PageKey) -> SelectOfScalar[SQLModel]:
-        query = select(model).where(parent == key.parent_id, *where(key.variant))
-        if key.after is not None:
-            sort_key, cursor = sa.tuple_(*sort), sa.tuple_(*(sa.literal(v) for v in key.after))
+    def page_query(index: int, after: bool, variant: Hashable) -> sa.Select[Any]:
+        """Parent number `index`'s page, its parent, cursor and size bound parameters (`parent_{index}`, `after_{n}`
+        for each sort column, `limit`): the pages of a batch share the cursor and size, not the parent."""
+        query = table.select().where(_column(parent) == sa.bindparam(f"parent_{index}"), *where(variant))
+        if after:
+            sort_key = sa.tuple_(*sort_columns)
+            cursor = sa.tuple_(*(sa.bindparam(f"after_{n}", type_=c.type) for n, c in enumerate(sort_columns)))
             query = query.where(sort_key < cursor if descending else sort_key > cursor)
-        order = [c.desc() if descending else c.asc() for c in sort]
-        return query.order_by(*order).limit(key.first + 1)
+        order = [c.desc() if descending else c.asc() for c in sort_columns]
+        return query.order_by(*order).limit(sa.bindparam("limit", type_=sa.Integer()))
 
-    async def fetch(session: AsyncSession, keys: list[PageKey]) -> dict[int, list[Any]]:
+    def statement(parents: int, after: bool, variant: Hashable) -> Any:
+        if parents == 1:
+            return page_query(0, after, variant)
+        return sa.union_all(*(page_query(i, after, variant).subquery().select() for i in range(parents)))
+
+    async def fetch(session: AsyncSession, keys: list[PageKey]) -> dict[Hashable, list[Sequence[Any]]]:
         """Pages of several parents that share first/after/variant, in one statement."""
-        queries = [page_query(k) for k in keys]
-        if len(queries) == 1:
-            rows = (await session.exec(queries[0])).all()
-        else:
-            union = sa.union_all(*(q.subquery().select() for q in queries))
-            # sqlmodel's exec() runs any statement, but its overloads list only Select, SelectOfScalar and
-            # UpdateBase: an ORM from_statement() (ExecutableReturnsRows) matches none of them.
-            statement = select(model).from_statement(union)
-            rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
-        grouped: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
-            grouped[getattr(row, parent.key)].append(row)
+        first, after, variant = keys[0].first, keys[0].after, keys[0].variant
+        query = _statement(
+            (*shape, len(keys), after is not None, variant),
+            lambda: statement(len(keys), after is not None, variant),
+        )
+        parameters: dict[str, Any] = {f"parent_{i}": k.parent_id for i, k in enumerate(keys)}
+        parameters["limit"] = first + 1
+        for n, value in enumerate(after or ()):
+            parameters[f"after_{n}"] = value
+        connection = await session.connection()
+        grouped: dict[Hashable, list[Sequence[Any]]] = defaultdict(list)
+        for row in (await connection.execute(query, parameters)).all():
+            grouped[row[parent_position]].append(row)
         return grouped
 
-    def sort_value(row: Any) -> tuple:
-        return tuple(getattr(row, c.key) for c in sort)
+    def sort_value(row: Sequence[Any]) -> tuple:
+        return tuple(row[p] for p in positions)
 
     async def load_batch(keys: Sequence[PageKey]) -> list[Page]:
         observe_batch(model.__name__, len(keys))
@@ -146,7 +230,7 @@ def pages_by_parent(
                 grouped = await fetch(session, same_class) if same_class[0].first > 0 else {}
                 for key in same_class:
                     rows = sorted(grouped.get(key.parent_id, []), key=sort_value, reverse=descending)
-                    pages[key] = Page(rows=rows[: key.first], has_next_page=len(rows) > key.first)
+                    pages[key] = Page(rows=table.build(rows[: key.first]), has_next_page=len(rows) > key.first)
         return [pages[k] for k in keys]
 
     return DataLoader(batch_load_fn=load_batch, batch=batch)

@@ -1,5 +1,6 @@
 """SQLModel tables, enums and the pure rules of the domain. Importing this package registers every table."""
 
+from ordergraph.models.bulk_export import BulkExport
 from ordergraph.models.catalog import Product
 from ordergraph.models.company import Company, CompanyBuyer, CompanyLocation, InvoicePayment, PriceList, PriceListEntry
 from ordergraph.models.customer import AddressFields, Customer, CustomerAddress
@@ -23,6 +24,7 @@ from ordergraph.models.webhook import WebhookAttempt, WebhookDelivery, WebhookLo
 
 __all__ = [
     "AddressFields",
+    "BulkExport",
     "Company",
     "CompanyBuyer",
     "CompanyLocation",

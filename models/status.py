@@ -1,4 +1,4 @@
-"""The order's status, derived (never set by hand) from its hold, line ledger and fulfillment orders."""
+"""The order's status, derived (never set by hand) from its approval, hold, line ledger and fulfillment orders."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,9 +16,15 @@ class LineQuantities:
 
 
 def derive_order_status(
-    *, on_hold: bool, lines: Iterable[LineQuantities], fulfillment_statuses: Iterable[FulfillmentOrderStatus]
+    *,
+    on_hold: bool,
+    lines: Iterable[LineQuantities],
+    fulfillment_statuses: Iterable[FulfillmentOrderStatus],
+    awaiting_approval: bool = False,
 ) -> OrderStatus:
-    """docs/domain.md's precedence table, first match wins."""
+    """docs/domain.md's precedence table, first match wins. A business order waiting for its company's approver
+    (`awaiting_approval`) comes right after CANCELLED: nothing of it may move until someone decides, whatever
+    else holds it."""
     ordered = cancelled = shipped = delivered = returned = 0
     for line in lines:
         ordered += line.quantity
@@ -31,6 +37,8 @@ def derive_order_status(
 
     if active == 0:
         return OrderStatus.CANCELLED
+    if awaiting_approval:
+        return OrderStatus.AWAITING_APPROVAL
     if on_hold:
         return OrderStatus.ON_HOLD
     if delivered == active and returned == delivered:

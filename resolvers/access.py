@@ -5,6 +5,11 @@ Roles:
 - A customer sees only their own customer record, orders and everything under them, and only
   CUSTOMER-visible events; lists over everyone (orders, customers, inventory, stats) are refused. Texts written
   for agents (INTERNAL_TEXT below: hold reasons, internal notes) never reach them.
+- A customer who buys for a company (#21) also sees that company, its active ship-to locations and its price list;
+  its COMPANY_ADMINs and APPROVERs also see every order placed for it (by `node`, `Company.orders` and
+  `myOrderUpdates`), with its buyers' names and emails but never a colleague's own orders, addresses, activity or
+  settings; its COMPANY_ADMINs manage its buyers and locations. Another company's objects are answered as missing
+  ones. The rules are resolvers.companies'.
 - An agent sees everything.
 - An admin is an agent who also configures integrations (webhook subscriptions); agents and analysts cannot.
 - An analyst reads every order for BI, with nothing that identifies a customer or that a person wrote.
@@ -15,7 +20,9 @@ What a value is decides who sees it (`SHOWN`, read through `shows` and the Viewe
 
 - PERSONAL: customers' names, emails, phones (the SMS phone too), addresses (saved and shipping), the name of
   a customer who acted (`Actor.name`), and the buyer printed on invoices and credit notes (`Invoice.buyer`,
-  `CreditNote.buyer`: name, email, address, tax id).
+  `CreditNote.buyer`: name, email, address, tax id); a company buyer's name and email (`CompanyBuyer`), and the
+  name, street lines and phone of a company's billing address and ship-to locations (`CompanyAddress`: the city,
+  region, postal code and country, and the company's name, stay visible to analysts).
 - FREE_TEXT: text a person typed: customisation text on order lines, event messages (notes, and the messages
   that quote cancellation, hold and rejection reasons: every `OrderEvent.message`, since any may quote one),
   carriers' and agents' scan texts on shipments (`ShipmentEvent.description`, `.location`), and any note or

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, FulfillmentOrderLine, Order, OrderLine
 from ordergraph.models.columns import id_of, utcnow
-from ordergraph.models.enums import CancellationReason, EventType, EventVisibility, FulfillmentOrderStatus
+from ordergraph.models.enums import ActorKind, CancellationReason, EventType, EventVisibility, FulfillmentOrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
 from ordergraph.models.money import to_decimal
 from ordergraph.models.order import cancelled_value_minor
@@ -30,6 +30,7 @@ from ordergraph.resolvers.events import SYSTEM, actor_of, append_event, change
 from ordergraph.resolvers.fulfillment_steps import HOLDING, append_captured_event
 from ordergraph.resolvers.order_changes import internal_note
 from ordergraph.resolvers.order_state import fulfillment_orders, order_for_change, order_lines, refresh_order_status
+from ordergraph.resolvers.ports.payment import PaymentGateway
 from ordergraph.resolvers.stock import StockMove, release_stock
 
 # What the customer reads after "Order … cancelled" or "… unit(s) cancelled": the code in words, nothing else.
@@ -69,58 +70,73 @@ async def cancel_order(
     note = internal_note(reason, "reason")
     async with change(ctx.write) as session:
         order = await order_for_change(session, viewer, order_id)
-        all_lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
-        held = await _cancellable_units(session, order)
-        wanted = _wanted(lines, all_lines, held)
-        value_before = order.cancelled_minor
-        moves = await _take_from_fulfillment(session, held, wanted, all_lines)
-        for line_id, quantity in wanted.items():
-            all_lines[line_id].quantity_cancelled += quantity
-            session.add(all_lines[line_id])
-        order.cancelled_minor = cancelled_value_minor(order, list(all_lines.values()))
-        actor = actor_of(viewer)
-        await release_stock(
-            session, moves, order_id=id_of(order), reason=f"cancelled: order {order.number}", actor=actor
-        )
-        await payments.settle_reduction(session, ctx.ports.payments, order, order.cancelled_minor - value_before)
-        captured = await _capture_remainder(session, ctx, order, list(all_lines.values()))
-        await refresh_order_status(session, order)
-        units = sum(wanted.values())
-        everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
-        what = f"Order {order.number} cancelled" if everything else f"{units} unit(s) cancelled"
-        append_event(
-            session,
-            order=order,
-            customer_id=order.customer_id,
-            actor=actor,
-            visibility=EventVisibility.CUSTOMER,
-            type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
-            message=f"{what}{CUSTOMER_TEXTS[code]}.",
-            reason_code=code,
-            internal_note=note,
-        )
-        reduced = to_decimal(order.cancelled_minor - value_before, order.currency)
-        append_event(
-            session,
-            order=order,
-            customer_id=order.customer_id,
-            actor=SYSTEM,
-            visibility=EventVisibility.INTERNAL,
-            type=EventType.PAYMENT_VOIDED,
-            message=f"{reduced} {order.currency} voided or refunded.",
-        )
-        append_captured_event(session, order, captured)
+        await cancel_in(session, ctx.ports.payments, order, lines, code=code, note=note, actor=actor_of(viewer))
     return order
 
 
-async def _capture_remainder(session: AsyncSession, ctx: RequestContext, order: Order, lines: list[OrderLine]) -> int:
+async def cancel_in(
+    session: AsyncSession,
+    gateway: PaymentGateway,
+    order: Order,
+    lines: list[tuple[int, int]] | None,
+    *,
+    code: CancellationReason,
+    note: str | None,
+    actor: tuple[ActorKind, str | None],
+) -> None:
+    """The cancellation itself, in the caller's change on the locked `order` (cancelOrder; an approver's rejection
+    and an expired approval, resolvers.company_orders): stock released, payment voided or refunded (an order on
+    account gives its company's credit back, resolvers.payments), status derived, events appended."""
+    all_lines = {id_of(line): line for line in await order_lines(session, id_of(order))}
+    held = await _cancellable_units(session, order)
+    wanted = _wanted(lines, all_lines, held)
+    value_before = order.cancelled_minor
+    moves = await _take_from_fulfillment(session, held, wanted, all_lines)
+    for line_id, quantity in wanted.items():
+        all_lines[line_id].quantity_cancelled += quantity
+        session.add(all_lines[line_id])
+    order.cancelled_minor = cancelled_value_minor(order, list(all_lines.values()))
+    await release_stock(session, moves, order_id=id_of(order), reason=f"cancelled: order {order.number}", actor=actor)
+    await payments.settle_reduction(session, gateway, order, order.cancelled_minor - value_before)
+    captured = await _capture_remainder(session, gateway, order, list(all_lines.values()))
+    await refresh_order_status(session, order)
+    units = sum(wanted.values())
+    everything = all(line.quantity_cancelled == line.quantity for line in all_lines.values())
+    what = f"Order {order.number} cancelled" if everything else f"{units} unit(s) cancelled"
+    append_event(
+        session,
+        order=order,
+        customer_id=order.customer_id,
+        actor=actor,
+        visibility=EventVisibility.CUSTOMER,
+        type=EventType.ORDER_CANCELLED if everything else EventType.LINES_CANCELLED,
+        message=f"{what}{CUSTOMER_TEXTS[code]}.",
+        reason_code=code,
+        internal_note=note,
+    )
+    reduced = to_decimal(order.cancelled_minor - value_before, order.currency)
+    append_event(
+        session,
+        order=order,
+        customer_id=order.customer_id,
+        actor=SYSTEM,
+        visibility=EventVisibility.INTERNAL,
+        type=EventType.PAYMENT_VOIDED,
+        message=f"{reduced} {order.currency} voided or refunded.",
+    )
+    append_captured_event(session, order, captured)
+
+
+async def _capture_remainder(
+    session: AsyncSession, gateway: PaymentGateway, order: Order, lines: list[OrderLine]
+) -> int:
     """With nothing left to leave and something gone, captures what is still authorised."""
     if not any(line.quantity_shipped for line in lines):
         return 0
     if any(fo.status in HOLDING for fo in await fulfillment_orders(session, id_of(order))):
         return 0
     amount = payments.capturable_minor(await payments.payments_of(session, order))
-    return await payments.capture(session, ctx.ports.payments, order, amount) if amount > 0 else 0
+    return await payments.capture(session, gateway, order, amount) if amount > 0 else 0
 
 
 async def _cancellable_units(

@@ -3,15 +3,19 @@
 The version is (the customer's order_event rows, the shipment_event rows of the customer's orders), both
 counted. Both tables are append-only, so every commit that adds rows raises a count, whatever order ids or
 sequences commit in; the cache's module docstring audits which writes add them.
+
+A third value says whether the customer buys for a company (#21): what a company's buyer sees also changes with
+other people's writes (the company, its locations and buyers, colleagues' orders), which no count here follows, so
+the cache never keeps a company buyer's results; and an entry kept before they joined is not served once they have.
 """
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from ordergraph.loaders.base import ReadSession
-from ordergraph.models import Order, OrderEvent, Shipment, ShipmentEvent
+from ordergraph.models import CompanyBuyer, Order, OrderEvent, Shipment, ShipmentEvent
 
-Version = tuple[int, int]
+Version = tuple[int, int, bool]
 
 
 async def customer_version(read: ReadSession, customer_id: int) -> Version:
@@ -26,6 +30,7 @@ async def customer_version(read: ReadSession, customer_id: int) -> Version:
         .join(Order, col(Order.id) == col(Shipment.order_id))
         .where(col(Order.customer_id) == customer_id)
     )
+    member = sa.exists().where(col(CompanyBuyer.customer_id) == customer_id)
     async with read() as session:
-        row = (await session.exec(select(events.scalar_subquery(), scans.scalar_subquery()))).one()
-    return row[0], row[1]
+        row = (await session.exec(select(events.scalar_subquery(), scans.scalar_subquery(), member))).one()
+    return row[0], row[1], bool(row[2])

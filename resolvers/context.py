@@ -13,6 +13,7 @@ from ordergraph.loaders.base import ReadSession
 from ordergraph.resolvers.access import Viewer
 from ordergraph.resolvers.events import WriteSession
 from ordergraph.resolvers.ports import Ports
+from ordergraph.resolvers.signed_links import LinkSettings
 
 
 @dataclass(slots=True)
@@ -31,3 +32,7 @@ class RequestContext:
     pickup_max_distance_km: float = field(default=50.0, kw_only=True)
     # The notifier's outbox folder (file-based email and SMS), whose files erasure deletes; None: none in use.
     notification_outbox: Path | None = field(default=None, kw_only=True)
+    # How this server signs download links it hands out (bulk exports' files); None: it hands out none.
+    export_links: LinkSettings | None = field(default=None, kw_only=True)
+    # How long a business order waiting for its company's approval keeps its stock and credit (#21).
+    approval_reservation: timedelta = field(default=timedelta(hours=48), kw_only=True)

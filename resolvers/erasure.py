@@ -31,6 +31,7 @@ from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
+    CompanyBuyer,
     Customer,
     CustomerAddress,
     CustomerErasure,
@@ -383,6 +384,8 @@ async def erase_customer(ctx: RequestContext, customer_id: int) -> Customer:
             .values(erased_at=now)
             .execution_options(synchronize_session=False)
         )
+        # An erased customer buys for no company any more (#21): the link goes, the company's orders stay.
+        await session.exec(sa.delete(CompanyBuyer).where(col(CompanyBuyer.customer_id) == customer_id))
         # The files go last, once nothing in the transaction can refuse: they are copies of messages already sent,
         # so a commit that fails after this leaves nothing to restore (erasing again finishes the job).
         files = _outbox_files(ctx.notification_outbox, notification_ids, pattern)

@@ -26,6 +26,11 @@ _ORDER_TYPES = frozenset(
         EventType.FULFILLMENT_STARTED,
         EventType.SHIPMENT_CREATED,
         EventType.ORDER_DELIVERED,
+        # Company orders' approvals (#21).
+        EventType.ORDER_APPROVAL_REQUESTED,
+        EventType.ORDER_APPROVED,
+        EventType.ORDER_APPROVAL_REJECTED,
+        EventType.ORDER_APPROVAL_EXPIRED,
     }
 )
 _SHIPMENT_TYPES = frozenset(

@@ -34,6 +34,7 @@ from ordergraph.models import (
 from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import (
     ActorKind,
+    ApprovalState,
     DeliveryKind,
     EventType,
     EventVisibility,
@@ -241,6 +242,12 @@ async def _for_change(
 
 
 def _not_on_hold(order: Order, what: str) -> None:
+    if order.approval_state is ApprovalState.PENDING:  # a business order waiting for its company's approver (#21)
+        raise Refusal(
+            "AWAITING_APPROVAL",
+            f"Order {order.number} awaits its company's approval: its fulfillment cannot be {what}.",
+            ["fulfillmentOrderId"],
+        )
     if order.on_hold:
         raise Refusal(
             "ORDER_ON_HOLD",

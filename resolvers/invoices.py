@@ -16,7 +16,7 @@ Invariants (models.invoice states the allocation):
 
 import re
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
     AddressFields,
+    Company,
     Customer,
     CustomerAddress,
     Order,
@@ -33,6 +34,7 @@ from ordergraph.models import (
     ReturnLine,
 )
 from ordergraph.models.columns import id_of
+from ordergraph.models.enums import PaymentMethodKind
 from ordergraph.models.invoice import (
     SHIPPING,
     DocumentKind,
@@ -292,6 +294,8 @@ async def _issue(
         buyer_postal_code=address.postal_code if address else None,
         buyer_country=address.country if address else None,
     )
+    if order.company_id is not None:
+        await _bill_company(session, order, invoice)
     session.add(invoice)
     await session.flush()
     for position, part in enumerate(parts, 1):
@@ -312,3 +316,23 @@ async def _issue(
             )
         )
     return invoice
+
+
+async def _bill_company(session: AsyncSession, order: Order, document: Invoice) -> None:
+    """A business order's documents (#21) bill its company at its billing address, with its tax id and the order's
+    purchase-order number; an invoice for an order on account is due `payment_terms_days` after it is issued."""
+    company = await session.get_one(Company, order.company_id)
+    document.company_id = company.id
+    document.buyer_company_name = company.name
+    document.buyer_tax_id = company.tax_id
+    document.purchase_order_number = order.purchase_order_number
+    document.buyer_name = company.billing_name or company.name
+    document.buyer_line1 = company.billing_line1
+    document.buyer_line2 = company.billing_line2
+    document.buyer_city = company.billing_city
+    document.buyer_region = company.billing_region
+    document.buyer_postal_code = company.billing_postal_code
+    document.buyer_country = company.billing_country
+    on_account = order.payment_method is PaymentMethodKind.ON_ACCOUNT and order.payment_terms_days is not None
+    if document.kind is DocumentKind.INVOICE and on_account and order.payment_terms_days is not None:
+        document.due_at = document.issued_at + timedelta(days=order.payment_terms_days)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from ordergraph.resolvers import companies
 from ordergraph.resolvers.access import can_see_customer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
 
@@ -21,6 +22,8 @@ async def owner_of(ctx: RequestContext, type_name: str, obj: Any) -> int | None:
 
 async def resolve_node(ctx: RequestContext, type_name: str, pk: int | str) -> Any | None:
     require_authenticated(ctx.viewer)
+    if type_name in companies.NODE_TYPES:
+        return await companies.resolve_node(ctx, type_name, int(pk))
     loader = {
         "Customer": ctx.loaders.customer,
         "Order": ctx.loaders.order,
@@ -39,5 +42,10 @@ async def resolve_node(ctx: RequestContext, type_name: str, pk: int | str) -> An
         return None
     owner = await owner_of(ctx, type_name, obj)
     if owner is not None and not can_see_customer(ctx.viewer, owner):
-        return None
+        # A company order (and what is under it) is also its company's admins' and approvers' (#21).
+        order = obj if type_name == "Order" else None
+        if type_name in ("OrderLine", "Shipment", "Return", "Payment", "FulfillmentOrder"):
+            order = await ctx.loaders.order.load(obj.order_id)
+        if order is None or not await companies.sees_company_order(ctx, order):
+            return None
     return obj

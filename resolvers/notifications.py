@@ -79,6 +79,7 @@ _DIRECT: Mapping[str, NotificationMoment] = {
     EventType.RETURN_RECEIVED: M.RETURN_RECEIVED,
     EventType.REFUND_ISSUED: M.REFUND_ISSUED,
     EventType.ORDER_NOTE_ADDED: M.CUSTOMER_NOTE,
+    EventType.ORDER_APPROVED: M.ORDER_CONFIRMED,
 }
 # The moments a customer may switch off one by one (the reminder goes with READY_FOR_PICKUP's choice too).
 MOMENTS: tuple[NotificationMoment, ...] = tuple(NotificationMoment)
@@ -598,7 +599,8 @@ async def event_facts(session: AsyncSession, event: OrderEvent) -> EventFacts:
             await session.exec(
                 select(OrderEvent.id).where(
                     OrderEvent.order_id == event.order_id,
-                    OrderEvent.type == EventType.ORDER_HELD,
+                    # …or it awaits its company's approval (#21): "received" now, "confirmed" once approved.
+                    col(OrderEvent.type).in_([EventType.ORDER_HELD, EventType.ORDER_APPROVAL_REQUESTED]),
                     OrderEvent.actor_kind == ActorKind.SYSTEM,
                 )
             )

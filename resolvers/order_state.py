@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import FulfillmentOrder, Order, OrderLine
 from ordergraph.models.columns import id_of, utcnow
-from ordergraph.models.enums import FulfillmentOrderStatus
+from ordergraph.models.enums import ApprovalState, FulfillmentOrderStatus
 from ordergraph.models.status import LineQuantities, derive_order_status
 from ordergraph.resolvers.access import Viewer, can_see_customer
 from ordergraph.resolvers.errors import Refusal
@@ -60,5 +60,6 @@ def set_derived_status(
             for line in lines
         ],
         fulfillment_statuses=fulfillment_statuses,
+        awaiting_approval=order.approval_state is ApprovalState.PENDING,
     )
     order.updated_at = utcnow()

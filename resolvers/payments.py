@@ -1,16 +1,23 @@
 """The payment ledger: every authorisation, capture, void and refund against the gateway, with the
 payment's running totals kept in the same transaction. Capture never exceeds what is authorised and
-not voided; refund never exceeds what is captured (docs/domain.md, Payment)."""
+not voided; refund never exceeds what is captured (docs/domain.md, Payment).
+
+An order on account (#21) has one ledger row too, of the gateway ON_ACCOUNT: its "authorisation" is the company's
+credit committed at placement (resolvers.credit), its captures issue the invoices the company pays by their due
+date, and no gateway is called for it (`OnAccount`). What such an order stops owing (a void, a refund, a payment
+against its invoice) goes back to the company's credit in the same transaction."""
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ordergraph.models import Order, Payment, PaymentTransaction
+from ordergraph.models import Invoice, Order, Payment, PaymentTransaction
 from ordergraph.models.columns import id_of, utcnow
 from ordergraph.models.enums import PaymentTransactionKind
 from ordergraph.resolvers import invoices
+from ordergraph.resolvers.credit import ON_ACCOUNT, commit_credit, release_credit
 from ordergraph.resolvers.errors import Refusal
 from ordergraph.resolvers.ports.payment import PaymentDeclined, PaymentGateway
 
@@ -35,10 +42,45 @@ async def authorize(session: AsyncSession, gateway: PaymentGateway, order: Order
     return payment
 
 
+async def authorize_on_account(session: AsyncSession, order: Order, company_id: int, terms_days: int) -> Payment:
+    """Commits the order's total of the company's credit (or refuses with CREDIT_LIMIT_EXCEEDED) and records it
+    as the order's payment on account."""
+    await commit_credit(session, company_id, order.total_minor, field=["paymentMethod"])
+    payment = Payment(
+        order_id=id_of(order),
+        gateway=ON_ACCOUNT,
+        gateway_reference=f"account-{order.number}",
+        method_description=f"On account, net {terms_days} days",
+        currency=order.currency,
+        authorized_minor=order.total_minor,
+    )
+    session.add(payment)
+    await session.flush()
+    _record(session, payment, PaymentTransactionKind.AUTHORIZATION, order.total_minor, payment.gateway_reference)
+    return payment
+
+
+class OnAccount:
+    """The "gateway" of payments on account: nothing to call, every operation is the ledger's alone."""
+
+    async def capture(self, gateway_reference: str, amount_minor: int, currency: str) -> str:
+        return f"{gateway_reference}-capture"
+
+    async def refund(self, gateway_reference: str, amount_minor: int, currency: str) -> str:
+        return f"{gateway_reference}-refund"
+
+    async def void(self, gateway_reference: str, amount_minor: int, currency: str) -> str:
+        return f"{gateway_reference}-void"
+
+
+def _gateway(payment: Payment, gateway: PaymentGateway) -> PaymentGateway | OnAccount:
+    return OnAccount() if payment.gateway == ON_ACCOUNT else gateway
+
+
 async def release_authorization(gateway: PaymentGateway, payment: Payment) -> None:
     """Gives an authorisation back at the gateway when the change that took it is refused after all (its
     ledger rows roll back with the change; the gateway's hold on the card would not)."""
-    await gateway.void(payment.gateway_reference, payment.authorized_minor, payment.currency)
+    await _gateway(payment, gateway).void(payment.gateway_reference, payment.authorized_minor, payment.currency)
 
 
 async def payments_of(session: AsyncSession, order: Order) -> list[Payment]:
@@ -55,16 +97,19 @@ async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order
         uncaptured = payment.authorized_minor - payment.captured_minor - payment.voided_minor
         voided = min(remaining, uncaptured)
         if voided > 0:
-            reference = await gateway.void(payment.gateway_reference, voided, payment.currency)
+            reference = await _gateway(payment, gateway).void(payment.gateway_reference, voided, payment.currency)
             payment.voided_minor += voided
             _record(session, payment, PaymentTransactionKind.VOID, voided, reference)
+            if payment.gateway == ON_ACCOUNT and order.company_id is not None:
+                await release_credit(session, order.company_id, voided)
             remaining -= voided
     refunded_total, now = 0, utcnow()
     for payment in await payments_of(session, order):
         refundable = payment.captured_minor - payment.refunded_minor
         refunded = min(remaining, refundable)
         if refunded > 0:
-            reference = await gateway.refund(payment.gateway_reference, refunded, payment.currency)
+            await _release_refunded(session, order, payment, refunded)
+            reference = await _gateway(payment, gateway).refund(payment.gateway_reference, refunded, payment.currency)
             payment.refunded_minor += refunded
             order.refunded_minor += refunded
             _record(session, payment, PaymentTransactionKind.REFUND, refunded, reference, at=now)
@@ -79,6 +124,12 @@ async def settle_reduction(session: AsyncSession, gateway: PaymentGateway, order
 async def settle_increase(session: AsyncSession, gateway: PaymentGateway, order: Order, amount_minor: int) -> None:
     """The order's total rose (dearer shipping): authorise the difference on the order's payment."""
     payment = (await payments_of(session, order))[0]
+    if payment.gateway == ON_ACCOUNT and order.company_id is not None:
+        await commit_credit(session, order.company_id, amount_minor, field=["deliveryMethodCode"])
+        payment.authorized_minor += amount_minor
+        reference = f"{payment.gateway_reference}-increment"
+        _record(session, payment, PaymentTransactionKind.AUTHORIZATION, amount_minor, reference)
+        return
     try:
         reference = await gateway.increment(payment.gateway_reference, amount_minor, payment.currency)
     except PaymentDeclined as declined:
@@ -111,7 +162,7 @@ async def capture(
         if amount <= 0:
             continue
         try:
-            reference = await gateway.capture(payment.gateway_reference, amount, payment.currency)
+            reference = await _gateway(payment, gateway).capture(payment.gateway_reference, amount, payment.currency)
         except PaymentDeclined as declined:
             raise Refusal(declined.code, declined.message) from None
         payment.captured_minor += amount
@@ -141,7 +192,8 @@ async def refund(
         amount = min(remaining, payment.captured_minor - payment.refunded_minor)
         if amount <= 0:
             continue
-        reference = await gateway.refund(payment.gateway_reference, amount, payment.currency)
+        await _release_refunded(session, order, payment, amount)
+        reference = await _gateway(payment, gateway).refund(payment.gateway_reference, amount, payment.currency)
         payment.refunded_minor += amount
         order.refunded_minor += amount
         _record(session, payment, PaymentTransactionKind.REFUND, amount, reference, return_id=return_id, at=now)
@@ -150,6 +202,20 @@ async def refund(
         raise RuntimeError(f"order {order.number}: {remaining} minor units to refund exceed what was captured")
     if amount_minor > 0:
         await invoices.credit_refund(session, order, amount_minor, return_id=return_id, at=now)
+
+
+async def _release_refunded(session: AsyncSession, order: Order, payment: Payment, amount_minor: int) -> None:
+    """A refund of a capture on account: the company owes that much less, so the part of it still unpaid (captured,
+    not refunded before, not paid against the order's invoices) goes back to its credit."""
+    if payment.gateway != ON_ACCOUNT or order.company_id is None:
+        return
+    paid = (
+        await session.exec(
+            select(sa.func.coalesce(sa.func.sum(Invoice.paid_minor), 0)).where(Invoice.order_id == order.id)
+        )
+    ).one()
+    unpaid = payment.captured_minor - payment.refunded_minor - int(paid)
+    await release_credit(session, order.company_id, min(amount_minor, max(unpaid, 0)))
 
 
 def _record(

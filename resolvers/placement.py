@@ -1,23 +1,33 @@
 """placeOrder: an order is validated, priced, screened, reserved, routed and paid for in one
-transaction, all or nothing. There is no PENDING order: it exists once all of that has succeeded."""
+transaction, all or nothing. There is no PENDING order: it exists once all of that has succeeded.
+
+A business order (#21, resolvers.company_orders) ships to a location of the buyer's company, is priced from the
+company's price list where it has the SKU, may carry a purchase-order number and be paid on account (the company's
+credit, committed in the same transaction), and waits for an approver when its total passes the company's
+threshold. Everything else is the same."""
 
 import hashlib
 import json
 import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ordergraph.loaders import Loaders
 from ordergraph.models import (
     AddressFields,
+    CompanyLocation,
     Customer,
     CustomerAddress,
     DeliveryMethod,
+    Location,
     Market,
     Order,
     OrderLine,
@@ -26,16 +36,18 @@ from ordergraph.models import (
 from ordergraph.models.columns import id_of
 from ordergraph.models.enums import (
     ActorKind,
+    ApprovalState,
     Channel,
     EventType,
     EventVisibility,
     FulfillmentOrderStatus,
     OrderStatus,
+    PaymentMethodKind,
 )
 from ordergraph.models.money import to_decimal
 from ordergraph.models.routing import CartLine, Method, RoutePlan
 from ordergraph.models.tax import Priced, price_order, rate_ppm
-from ordergraph.resolvers import payments
+from ordergraph.resolvers import company_orders, payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
 from ordergraph.resolvers.destination import Recipient, Where, destination_for
@@ -71,6 +83,9 @@ class PlacementRequest:
     idempotency_key: str
     pickup_point_id: int | None = None
     recipient: Recipient | None = None
+    company_location_id: int | None = None
+    purchase_order_number: str | None = None
+    payment_method: PaymentMethodKind | None = None
 
     def fingerprint(self) -> str:
         """Tells a replay of this request from a different request under the same idempotency key. Fields added
@@ -79,7 +94,7 @@ class PlacementRequest:
             **asdict(self),
             "shipping_address": self.shipping_address.model_dump() if self.shipping_address else None,
         }
-        for later in ("pickup_point_id", "recipient"):
+        for later in ("pickup_point_id", "recipient", "company_location_id", "purchase_order_number", "payment_method"):
             if body[later] is None:
                 del body[later]
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
@@ -107,14 +122,49 @@ async def place_order(ctx: RequestContext, request: PlacementRequest) -> Order:
             existing = await _placed_before(session, scope, request.idempotency_key, fingerprint)
             if existing is not None:
                 return existing
-            return await _place(ctx, session, viewer, customer_id, channel, request, scope, fingerprint)
+            placed = await _place(ctx, session, viewer, customer_id, channel, request, scope, fingerprint)
     except IntegrityError:
         # A concurrent request with the same key committed first (the unique index made this one wait).
         async with ctx.read() as session:
             existing = await _placed_before(session, scope, request.idempotency_key, fingerprint)
+            if existing is None and request.purchase_order_number and request.company_location_id is not None:
+                # Or a concurrent order of the same company took the purchase-order number first.
+                location = await session.get(CompanyLocation, request.company_location_id)
+                number = request.purchase_order_number.strip()
+                if location is not None and await company_orders.purchase_order_taken(
+                    session, location.company_id, number
+                ):
+                    raise Refusal(
+                        "PURCHASE_ORDER_NUMBER_TAKEN", "This purchase-order number is used.", ["purchaseOrderNumber"]
+                    ) from None
         if existing is None:
             raise
         return existing
+    _prime(ctx.loaders, placed)
+    return placed.order
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """A new order and the rows its answer reads, as committed."""
+
+    order: Order
+    lines: list[OrderLine]
+    method: DeliveryMethod
+    pickup: Location | None
+
+
+def _prime(loaders: Loaders, placed: Placed) -> None:
+    """The request's loaders are given what placement has just written (it committed: these are the rows), so the
+    answer reads nothing back: the order's lines, its delivery method and pickup store, and no shipments or
+    returns yet. A loader keeps what it already held."""
+    order_id = id_of(placed.order)
+    loaders.lines_by_order.prime(order_id, list(placed.lines))
+    loaders.shipments_by_order.prime(order_id, [])
+    loaders.returns_by_order.prime(order_id, [])
+    loaders.delivery_method.prime(placed.method.code, placed.method)
+    if placed.pickup is not None:
+        loaders.location.prime(id_of(placed.pickup), placed.pickup)
 
 
 def _customer_and_channel(viewer: Viewer, request: PlacementRequest) -> tuple[int, Channel]:
@@ -164,13 +214,29 @@ async def _place(
     request: PlacementRequest,
     scope: str | None,
     fingerprint: str,
-) -> Order:
+) -> Placed:
     now = ctx.clock()
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise Refusal("NOT_FOUND", "No such customer.", ["customerId"])
     refuse_erased(customer)
     products = await _products(session, request.lines)
+    business = await company_orders.business_terms(
+        session,
+        customer_id,
+        company_location_id=request.company_location_id,
+        purchase_order_number=request.purchase_order_number,
+        payment_method=request.payment_method,
+        skus=set(products),
+    )
+    if business is not None and request.shipping_address is not None:
+        raise Refusal(
+            "INVALID_INPUT",
+            "A company order ships to its company location: leave shippingAddress out.",
+            ["shippingAddress"],
+        )
+    if business is not None and business.payment_method is PaymentMethodKind.CARD and not request.payment_token:
+        raise Refusal("INVALID_INPUT", "Give the paymentToken of the card that pays.", ["paymentToken"])
     method = await session.get(DeliveryMethod, request.delivery_method_code)
     if method is None:
         raise Refusal(
@@ -179,7 +245,7 @@ async def _place(
     where = await destination_for(
         session,
         method,
-        shipping_address=request.shipping_address,
+        shipping_address=business.address if business is not None else request.shipping_address,
         pickup_location_id=request.pickup_location_id,
         pickup_point_id=request.pickup_point_id,
         recipient=request.recipient,
@@ -187,9 +253,20 @@ async def _place(
         customer_phone=customer.phone,
     )
     destination, pickup = where.destination, where.pickup
-    pricing = await _price(session, ctx.ports, request, products, method, where)
+    pricing = await _price(session, ctx.ports, request, products, method, where, business)
     priced, market = pricing.priced, pricing.market
+    if business is not None and business.terms_days is not None and market.code != business.company.market_code:
+        raise Refusal(
+            "ON_ACCOUNT_UNAVAILABLE",
+            f"{business.company.name}'s account is kept in its own market, not {market.name}: pay by card.",
+            ["paymentMethod"],
+        )
     point = where.pickup_point
+    routing = Method.of(method)
+    cart = [
+        CartLine(n, line.sku, line.quantity, bool(line.customization)) for n, line in enumerate(request.lines, start=1)
+    ]
+    plan = await plan_route(session, cart, routing, destination, pickup, now)  # refuses before any payment is asked for
 
     order = Order(
         number=_order_number(),
@@ -209,21 +286,20 @@ async def _place(
         total_minor=priced.total_minor,
         shipping_tax_rate_ppm=rate_ppm(pricing.shipping_rate),
         delivery_method_code=method.code,
+        promised_delivery_by=plan.promised_delivery_by,
         pickup_location_id=pickup.id if pickup else None,
         pickup_point_id=point.id if point else None,
         idempotency_scope=scope,
         idempotency_key=request.idempotency_key,
         request_hash=fingerprint,
         **shipping_columns(where.ship_to),
+        **_business_columns(business, priced.total_minor, now, ctx),
     )
     verdict = ctx.ports.fraud.screen(await _fraud_check(session, customer, order, where.ship_to, now))
     order.hold_reason = verdict.reason if verdict.hold else None
-    session.add(order)
-    await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
-
     lines = [
         OrderLine(
-            order_id=id_of(order),
+            order_id=0,  # set once the order has its id
             line_number=n,
             sku=line.sku,
             product_name=products[line.sku].name,
@@ -237,23 +313,51 @@ async def _place(
         )
         for n, line in enumerate(request.lines, start=1)
     ]
+    # Status and promise go into the INSERT: an UPDATE of the order after the reservation would run while its
+    # row locks are held (it is needed only when the stock went meanwhile and the order was routed again).
+    set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
+    session.add(order)
+    await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
+    for line in lines:
+        line.order_id = id_of(order)
     session.add_all(lines)
     await session.flush()
-    routing = Method.of(method)
-    cart = [CartLine(line.line_number, line.sku, line.quantity, bool(line.customization)) for line in lines]
-    plan = await plan_route(session, cart, routing, destination, pickup, now)  # refuses before any payment is asked for
-    payment = await payments.authorize(session, ctx.ports.payments, order, request.payment_token)
+    if business is not None and business.terms_days is not None:
+        payment = await payments.authorize_on_account(session, order, id_of(business.company), business.terms_days)
+    else:
+        payment = await payments.authorize(session, ctx.ports.payments, order, request.payment_token)
     try:
-        plan = await reserve_and_fulfil(
+        routed = await reserve_and_fulfil(
             session, order, lines, plan, routing, destination, pickup, now, actor_of(viewer)
         )
     except Refusal:
         await payments.release_authorization(ctx.ports.payments, payment)  # the stock went meanwhile
         raise
-    order.promised_delivery_by = plan.promised_delivery_by
-    set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
+    if routed is not plan:  # routed again: the promise and the number of fulfillment orders may have changed
+        plan = routed
+        order.promised_delivery_by = plan.promised_delivery_by
+        set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
     _placement_events(session, order, plan, actor_of(viewer))
-    return order
+    return Placed(order, lines, method, pickup)
+
+
+def _business_columns(
+    business: company_orders.BusinessTerms | None, total_minor: int, now: datetime, ctx: RequestContext
+) -> dict:
+    """A company order's columns; above the company's threshold, its approval PENDING until the reservation time."""
+    if business is None:
+        return {}
+    threshold = business.company.approval_threshold_minor
+    waits = threshold is not None and total_minor > threshold
+    return {
+        "company_id": business.company.id,
+        "company_location_id": business.location.id,
+        "purchase_order_number": business.purchase_order_number,
+        "payment_method": business.payment_method,
+        "payment_terms_days": business.terms_days,
+        "approval_state": ApprovalState.PENDING if waits else None,
+        "approval_expires_at": now + ctx.approval_reservation if waits else None,
+    }
 
 
 async def _products(session: AsyncSession, lines: list[LineRequest]) -> dict[str, Product]:
@@ -277,9 +381,12 @@ async def _price(
     products: dict[str, Product],
     method: DeliveryMethod,
     where: Where,
+    business: company_orders.BusinessTerms | None = None,
 ) -> Pricing:
     """The market of the destination country, the lines' prices there, the rates of their tax classes and of
-    shipping, and the totals (exact minor units; tax added on top only where the market's prices exclude it)."""
+    shipping, and the totals (exact minor units; tax added on top only where the market's prices exclude it).
+    A company's contract price replaces the catalogue's where its price list (in the market's currency) has the
+    SKU."""
     market = await market_for_country(session, where.country)
     if market is None:
         raise Refusal(
@@ -290,9 +397,12 @@ async def _price(
             "DELIVERY_METHOD_UNAVAILABLE", f"{method.name} is not offered in {market.name}.", ["deliveryMethodCode"]
         )
     prices = await product_prices(session, products, market.code)
+    contract: Mapping[str, int] = {}
+    if business is not None and business.contract_currency == market.currency:
+        contract = business.contract_prices
     units: list[int] = []
     for index, line in enumerate(request.lines):
-        unit = price_in(products[line.sku], market, prices)
+        unit = contract.get(line.sku, price_in(products[line.sku], market, prices))
         if unit is None:
             raise Refusal(
                 "PRICE_MISSING",
@@ -335,15 +445,28 @@ def _placement_events(
         message=f"Order {order.number} placed.",
         visibility=EventVisibility.CUSTOMER,
     )
+    amount = f"{to_decimal(order.total_minor, order.currency)} {order.currency}"
     append_event(
         session,
         order=order,
         customer_id=customer,
         type=EventType.PAYMENT_AUTHORIZED,
         actor=SYSTEM,
-        message=f"Payment of {to_decimal(order.total_minor, order.currency)} {order.currency} authorised.",
+        message=f"{amount} charged to the company's account, net {order.payment_terms_days} days."
+        if order.payment_terms_days is not None
+        else f"Payment of {amount} authorised.",
         visibility=EventVisibility.INTERNAL,
     )
+    if order.approval_state is ApprovalState.PENDING:
+        append_event(
+            session,
+            order=order,
+            customer_id=customer,
+            type=EventType.ORDER_APPROVAL_REQUESTED,
+            actor=SYSTEM,
+            message=f"Order {order.number} awaits your company's approval.",
+            visibility=EventVisibility.CUSTOMER,
+        )
     if order.hold_reason is not None:  # on hold
         append_event(
             session,
@@ -382,19 +505,26 @@ def shipping_columns(address: AddressFields | None) -> dict:
 async def _fraud_check(
     session: AsyncSession, customer: Customer, order: Order, address: AddressFields | None, now: datetime
 ) -> FraudCheck:
-    saved = (await session.exec(select(CustomerAddress).where(CustomerAddress.customer_id == customer.id))).all()
-    shipped_to = (
-        await session.exec(
-            select(Order.ship_line1, Order.ship_postal_code, Order.ship_country).where(
-                Order.customer_id == customer.id, col(Order.ship_line1).is_not(None)
-            )
-        )
-    ).all()
-    previous = (
-        await session.exec(select(sa.func.count()).select_from(Order).where(Order.customer_id == customer.id))
-    ).one()
-    known = {address_fingerprint(a.line1, a.postal_code, a.country) for a in saved}
-    known |= {address_fingerprint(*row) for row in shipped_to}
+    # One statement: the customer's orders grouped by where they shipped (their counts add up to the number of
+    # orders; a pickup's group has no street), then the saved addresses (counted 0).
+    shipped_to = sa.select(
+        col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country), sa.func.count().label("orders")
+    ).where(col(Order.customer_id) == customer.id)
+    shipped_to = shipped_to.group_by(col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country))
+    saved = sa.select(
+        col(CustomerAddress.line1),
+        col(CustomerAddress.postal_code),
+        col(CustomerAddress.country),
+        sa.literal(0, sa.BigInteger),
+    ).where(col(CustomerAddress.customer_id) == customer.id)
+    connection = await session.connection()
+    rows: list[Any] = list((await connection.execute(sa.union_all(shipped_to, saved))).all())
+    previous = sum(int(orders) for *_, orders in rows)
+    known = {
+        address_fingerprint(line1, postal_code, country)
+        for line1, postal_code, country, orders in rows
+        if orders == 0 or line1 is not None
+    }
     return FraudCheck(
         customer_created_at=customer.created_at,
         customer_order_count=previous,

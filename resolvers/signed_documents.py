@@ -32,7 +32,9 @@ async def signed_document(read: ReadSession, token: str, secret: str, *, now: da
             if invoice is None:
                 raise missing
             return f"{invoice.number}.pdf", await rendered(session, invoice)  # in the buyer's language
-        wanted = _RETURN_DOCUMENTS[link.purpose]
+        wanted = _RETURN_DOCUMENTS.get(link.purpose)
+        if wanted is None:  # a link for something else (a bulk export's file) never opens a document here
+            raise Refusal("INVALID_LINK", "This link is not valid.", ["token"])
         ret = (await session.exec(select(Return).where(Return.rma_number == link.document))).first()
         if ret is None or ret.method is not wanted or ret.status not in ISSUED:
             raise missing

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from ordergraph.resolvers.errors import Refusal
@@ -25,6 +25,7 @@ class DocumentPurpose(StrEnum):
     RETURN_LABEL = "RETURN_LABEL"  # a MAIL return's label, by RMA number
     DROP_OFF_PASS = "DROP_OFF_PASS"  # a store drop-off return's pass, by RMA number
     INVOICE = "INVOICE"  # an invoice or a credit note, by its number
+    BULK_EXPORT = "BULK_EXPORT"  # a bulk export's file, by the export's id, for its owner (resolvers.bulk_exports)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,15 @@ class DocumentLink:
     purpose: DocumentPurpose
     document: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """What a server signs links with: where they open, its secret, and how long a link it hands out works."""
+
+    public_url: str
+    secret: str
+    lifetime: timedelta
 
 
 def _key(secret: str) -> bytes:

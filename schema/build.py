@@ -16,6 +16,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.utils.aio import aclosing
 
 from ordergraph.schema.catalog import Product
+from ordergraph.schema.direct_resolvers import resolve_directly
 from ordergraph.schema.extensions import ErrorCodes, coded
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
 from ordergraph.schema.input_rules import InputRules, describe_input_rules
@@ -128,5 +129,7 @@ def build_schema(
         execution_context_class=SharedEventExecution,
     )
     describe_input_rules(built._schema)
+    # Fields with nothing for Strawberry to do per call are resolved without its wrapping (schema/direct_resolvers.py).
+    resolve_directly(built)
     built.hide_suggestions = not introspection
     return built

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from ordergraph import models
+from ordergraph.resolvers import companies as company_resolvers
 from ordergraph.resolvers import customers as customer_resolvers
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.schema.common import Address, Money, UserError, money
@@ -12,6 +13,7 @@ from ordergraph.schema.node import Node, encode_global_id
 from ordergraph.schema.permissions import PersonalData
 
 if TYPE_CHECKING:
+    from ordergraph.schema.companies import Company, CompanyBuyer
     from ordergraph.schema.customer_changes import CustomerAddress
     from ordergraph.schema.event import OrderEventConnection
     from ordergraph.schema.notification_settings import MomentPreference, MomentPreferenceInput, QuietHoursWindow
@@ -80,7 +82,9 @@ class Customer(Node):
         return [money(by_currency[currency], currency) for currency in sorted(by_currency)]
 
     @strawberry.field
-    def notification_preferences(root: models.Customer) -> NotificationPreferences:
+    def notification_preferences(root: models.Customer, info: Info) -> NotificationPreferences:
+        if company_resolvers.reached_as_colleague(info.context.viewer, root.id):
+            return NotificationPreferences(email=False, sms=False, phone=None)
         return NotificationPreferences(
             email=root.notify_email,
             sms=root.notify_sms,
@@ -92,6 +96,8 @@ class Customer(Node):
 
     @strawberry.field(extensions=[PersonalData(masked=[])])
     async def addresses(root: models.Customer, info: Info) -> list[Address]:
+        if company_resolvers.reached_as_colleague(info.context.viewer, root.id):
+            return []
         return await info.context.loaders.addresses_by_customer.load(root.id)
 
     @strawberry.field(
@@ -101,6 +107,8 @@ class Customer(Node):
     async def address_book(
         root: models.Customer, info: Info
     ) -> list[Annotated["CustomerAddress", strawberry.lazy("ordergraph.schema.customer_changes")]]:
+        if company_resolvers.reached_as_colleague(info.context.viewer, root.id):
+            return []
         return await info.context.loaders.addresses_by_customer.load(root.id)
 
     erased_at: datetime | None = strawberry.field(
@@ -111,13 +119,29 @@ class Customer(Node):
     async def orders(
         root: models.Customer, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated["OrderConnection", strawberry.lazy("ordergraph.schema.order")]:
+        if company_resolvers.reached_as_colleague(info.context.viewer, root.id):
+            return company_resolvers.empty_page(order_resolvers.CUSTOMER_ORDERS_SORT)  # type: ignore[return-value]
         return await order_resolvers.customer_orders(info.context, root.id, first=first, after=after)
 
     @strawberry.field(description="Everything that happened to the customer and their orders, newest first.")
     async def activity(
         root: models.Customer, info: Info, first: int | None = None, after: str | None = None
     ) -> Annotated["OrderEventConnection", strawberry.lazy("ordergraph.schema.event")]:
+        if company_resolvers.reached_as_colleague(info.context.viewer, root.id):
+            return company_resolvers.empty_page(customer_resolvers.ACTIVITY_SORT)  # type: ignore[return-value]
         return await customer_resolvers.customer_activity(info.context, root, first=first, after=after)
+
+    @strawberry.field(description="The company the customer buys for (#21); null when none.")
+    async def company(
+        root: models.Customer, info: Info
+    ) -> Annotated["Company", strawberry.lazy("ordergraph.schema.companies")] | None:
+        return await company_resolvers.company_of_customer(info.context, root.id)
+
+    @strawberry.field(description="The customer's place in their company, with their role (#21); null when none.")
+    async def company_membership(
+        root: models.Customer, info: Info
+    ) -> Annotated["CompanyBuyer", strawberry.lazy("ordergraph.schema.companies")] | None:
+        return await company_resolvers.visible_buyer(info.context, root.id)
 
 
 @strawberry.input(

@@ -8,7 +8,7 @@ from contextvars import ContextVar
 
 import redis.exceptions
 import sqlalchemy.exc
-from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode
+from graphql import GraphQLError, GraphQLSyntaxError, VariableDefinitionNode, VariableNode
 from strawberry.extensions import SchemaExtension
 
 from ordergraph.resolvers.errors import ApiError
@@ -65,7 +65,7 @@ def coded(error: GraphQLError) -> GraphQLError:
     - already coded by the stage that refused it (limits, trusted documents, validation: see ErrorCodes);
     - a syntax error: GRAPHQL_PARSE_FAILED (TOO_MANY_TOKENS when the parser stopped at the token limit);
     - a variable's value that does not coerce to its type (graphql-core ties it to the variable's
-      definition): BAD_USER_INPUT;
+      definition), or to the argument it is given to (tied to the variable there): BAD_USER_INPUT;
     - anything else refused before execution (e.g. no operation of that name): BAD_REQUEST;
     - a backing service unreachable (`unavailable`): SERVICE_UNAVAILABLE, with `retry_after` seconds;
     - anything unexpected: masked as INTERNAL_SERVER_ERROR, and logged in full.
@@ -85,6 +85,10 @@ def coded(error: GraphQLError) -> GraphQLError:
         )
     if isinstance(original, ApiError):
         return _with_code(error, original.code)
+    if isinstance(original, GraphQLError) and any(isinstance(node, VariableNode) for node in error.nodes or ()):
+        # graphql-core coercing a field's argument at execution: a null variable given to a non-null argument
+        # that has a default (which validation lets through) is the caller's input, not a fault.
+        return _with_code(error, "BAD_USER_INPUT")
     if error.path is None and (original is None or isinstance(original, GraphQLError)):
         # (An exception from an extension, such as a failed database read, has no path either: masked below.)
         refusals = [error] if original is None else [error, original]

@@ -50,6 +50,9 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from strawberry.extensions import SchemaExtension
 
+from ordergraph.resolvers.bulk_exports import MAX_SELECTION_LENGTH as MAX_EXPORT_SELECTION
+from ordergraph.resolvers.companies import MAX_TAX_ID
+from ordergraph.resolvers.company_orders import MAX_PAYMENT_REFERENCE, MAX_PURCHASE_ORDER_NUMBER
 from ordergraph.resolvers.fulfillment_steps import MAX_TRACKING_NUMBER
 from ordergraph.resolvers.inbound import MAX_REFERENCE
 from ordergraph.resolvers.opening_hours import MAX_CLOSURE_REASON
@@ -139,6 +142,21 @@ TEXT_RULES: Mapping[str, TextRule] = {
     "CreateWebhookSubscriptionInput.url": TextRule(MAX_WEBHOOK_URL),
     "CreateWebhookSubscriptionInput.eventTypes": CODE,
     "CreateWebhookSubscriptionInput.document": TextRule(MAX_WEBHOOK_DOCUMENT, multiline=True),
+    # Business buyers (#21, resolvers/companies.py): markets, currencies and SKUs are codes.
+    "CreateCompanyInput.market": CODE,
+    "UpdateCompanyInput.market": CODE,
+    "CreateCompanyInput.taxId": TextRule(MAX_TAX_ID),
+    "UpdateCompanyInput.taxId": TextRule(MAX_TAX_ID),
+    "CreatePriceListInput.currency": CODE,
+    "PriceInput.sku": CODE,
+    "SetPriceListPricesInput.remove": CODE,
+    # Business orders (#21, resolvers/company_orders.py).
+    "PlaceOrderInput.purchaseOrderNumber": TextRule(MAX_PURCHASE_ORDER_NUMBER),
+    "RejectOrderInput.reason": NOTE,
+    "RecordInvoicePaymentInput.invoiceNumber": CODE,
+    "RecordInvoicePaymentInput.reference": TextRule(MAX_PAYMENT_REFERENCE),
+    # Bulk exports (schema/bulk_exports.py): a selection over Order, written over several lines if need be.
+    "BulkExportQuery.selection": TextRule(MAX_EXPORT_SELECTION, multiline=True),
 }
 
 _REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")

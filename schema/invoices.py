@@ -7,7 +7,7 @@ are personal data, null for analysts (resolvers.access), and so is `pdfUrl` (the
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -16,12 +16,16 @@ from ordergraph.models.invoice import DocumentKind
 from ordergraph.models.tax import TaxLine as TaxLineValue
 from ordergraph.models.tax import group_by_rate, rate_of_ppm
 from ordergraph.resolvers import accounting
+from ordergraph.resolvers.access import free_text
 from ordergraph.resolvers.invoices import document_path
 from ordergraph.resolvers.pagination import Connection as Page
 from ordergraph.schema.common import Address, Connection, Money, money
 from ordergraph.schema.info import Info
 from ordergraph.schema.market import TaxLine, tax_line_list
 from ordergraph.schema.permissions import PersonalData
+
+if TYPE_CHECKING:
+    from ordergraph.schema.companies import Company
 
 
 @strawberry.type(description="A seller or buyer as printed on a document when it was issued.")
@@ -165,6 +169,21 @@ class CreditNote(AccountingDocument):
         return None if invoice is None else invoice.number
 
 
+@strawberry.type(description="A payment received against an invoice on account.")
+class InvoicePayment:
+    @strawberry.field
+    def amount(root: _LineOf) -> Money:
+        return money(root.row.amount_minor, root.currency)
+
+    @strawberry.field(description="The bank's or payer's reference as recorded (free text): null for analysts.")
+    def reference(root: _LineOf, info: Info) -> str | None:
+        return free_text(info.context.viewer, root.row.reference)
+
+    @strawberry.field
+    def received_at(root: _LineOf) -> datetime:
+        return root.row.received_at
+
+
 @strawberry.type(description="An invoice: issued when a payment is captured, its total the amount captured.")
 class Invoice(AccountingDocument):
     @classmethod
@@ -174,6 +193,46 @@ class Invoice(AccountingDocument):
     @strawberry.field(description="Credit notes correcting this invoice, oldest first.")
     async def credit_notes(root: models.Invoice, info: Info) -> list[CreditNote]:
         return await info.context.loaders.credit_notes_by_invoice.load(root.id)
+
+    @strawberry.field(description="The buyer company of a company order's invoice (#21); else null.")
+    async def company(
+        root: models.Invoice, info: Info
+    ) -> Annotated["Company", strawberry.lazy("ordergraph.schema.companies")] | None:
+        if root.company_id is None:
+            return None
+        return await info.context.loaders.company.load(root.company_id)
+
+    @strawberry.field(description="A company order's (#21): the buyer company's name as billed.")
+    def buyer_company_name(root: models.Invoice) -> str | None:
+        return root.buyer_company_name
+
+    @strawberry.field(description="A company order's purchase-order number.")
+    def purchase_order_number(root: models.Invoice) -> str | None:
+        return root.purchase_order_number
+
+    @strawberry.field(description="On account: when payment is due (issued + the order's net terms); else null.")
+    def due_at(root: models.Invoice) -> datetime | None:
+        return root.due_at
+
+    @strawberry.field(description="On account: what has been received against it.")
+    def amount_paid(root: models.Invoice) -> Money:
+        return money(root.paid_minor, root.currency)
+
+    @strawberry.field(description="On account: total less credit notes less payments; 0 once settled or paid by card.")
+    async def amount_due(root: models.Invoice, info: Info) -> Money:
+        if root.due_at is None:
+            return money(0, root.currency)
+        notes = await info.context.loaders.credit_notes_by_invoice.load(root.id)
+        return money(max(root.total_minor - sum(n.total_minor for n in notes) - root.paid_minor, 0), root.currency)
+
+    @strawberry.field(description="On account: when its payments reached what was due.")
+    def settled_at(root: models.Invoice) -> datetime | None:
+        return root.settled_at
+
+    @strawberry.field(description="Payments received against it (on account), oldest first.")
+    async def payments(root: models.Invoice, info: Info) -> list[InvoicePayment]:
+        rows = await info.context.loaders.payments_by_invoice.load(root.id)
+        return [_LineOf(row, root.currency) for row in rows]  # type: ignore[misc]
 
 
 async def invoices_of(info: Info, order_id: int) -> list[models.Invoice]:

@@ -11,9 +11,11 @@ builds its schema (schema/build.py): the request context carries none of it.
 A refused request is a GraphQL error with its code and nothing after it runs: no resolver, no SQL.
 """
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from graphql import (
     DocumentNode,
@@ -44,9 +46,20 @@ from graphql.type import (
 from strawberry.extensions import SchemaExtension
 
 from ordergraph.models.enums import NotificationMoment
-from ordergraph.resolvers import customer_changes, inbound, opening_hours, placement, return_requests, webhooks
+from ordergraph.resolvers import (
+    company_orders,
+    customer_changes,
+    inbound,
+    opening_hours,
+    placement,
+    return_requests,
+    webhooks,
+)
+from ordergraph.resolvers.companies import MAX_BUYERS, MAX_PRICE_LIST_ENTRIES
+from ordergraph.resolvers.companies import MAX_LOCATIONS as MAX_COMPANY_LOCATIONS
 from ordergraph.resolvers.pagination import DEFAULT_PAGE_SIZE
 from ordergraph.schema.trusted_documents import PersistedQueryStore, TrustedDocuments, UntrustedDocument
+from ordergraph.subscriptions.context import current_delivery
 
 DEFAULT_CONNECTION_SIZE = DEFAULT_PAGE_SIZE  # what a connection costs when `first` is not given
 
@@ -104,6 +117,21 @@ LIST_BOUNDS: Mapping[str, int] = {
     "Query.webhookSubscriptions": webhooks.MAX_SUBSCRIPTIONS,
     "WebhookDelivery.attempts": webhooks.MAX_LISTED_ATTEMPTS,
     "WebhookSubscription.log": webhooks.MAX_LISTED_LOG_ENTRIES,
+    # Business buyers (#21): a company's ship-to locations and buyers, and a price list's prices, are capped
+    # (resolvers/companies.py).
+    "Company.locations": MAX_COMPANY_LOCATIONS,
+    "Company.buyers": MAX_BUYERS,
+    "PriceList.entries": MAX_PRICE_LIST_ENTRIES,
+    **{
+        f"{payload}.userErrors": 20
+        for payload in ("CompanyPayload", "CompanyLocationPayload", "CompanyBuyerPayload", "PriceListPayload")
+    },
+    # Business orders (#21, resolvers/company_orders.py): approvals and a company's invoices list at most
+    # MAX_LISTED; an invoice on account takes at most MAX_PAYMENTS_PER_INVOICE payments.
+    "Query.pendingApprovals": company_orders.MAX_LISTED,
+    "Query.companyInvoices": company_orders.MAX_LISTED,
+    "Invoice.payments": company_orders.MAX_PAYMENTS_PER_INVOICE,
+    "InvoicePaymentPayload.userErrors": 20,
     # The refusals of one mutation: one per input field at most.
     **{
         f"{payload}.userErrors": 20
@@ -122,6 +150,7 @@ LIST_BOUNDS: Mapping[str, int] = {
             "WebhookSubscriptionPayload",
             "WebhookDeliveryPayload",
             "RedeliverWebhookEventsPayload",
+            "StartBulkExportPayload",
         )
     },
 }
@@ -214,19 +243,90 @@ def measure(
     (validation, which runs after, refuses them); fragment cycles are walked once. A connection's `first` counts up
     to the caller's `max_page_size` at most: a larger one is refused before any row is read
     (resolvers/pagination.py)."""
+    return _walk(schema, document, operation_name, variables, max_page_size)[0]
+
+
+def _walk(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    max_page_size: int | None,
+) -> tuple[Measure, frozenset[str]]:
+    """`measure`, and the names of the variables its cost read (a `first`, a list argument's length)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = next(
         (o for o in operations if o.name and o.name.value == operation_name), operations[0] if operations else None
     )
     if chosen is None:
-        return Measure(0, 0, 0)
+        return Measure(0, 0, 0), frozenset()
     root = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}[
         chosen.operation.value
     ]
     walker = _Walker(schema, fragments, variables, max_page_size)
     cost = walker.selection_cost(root, chosen.selection_set, 1, frozenset())
-    return Measure(walker.depth, walker.aliases, cost)
+    return Measure(walker.depth, walker.aliases, cost), frozenset(walker.consulted)
+
+
+def _variable_shape(value: Any) -> Hashable:
+    """What the cost reads of a variable's value: an integer itself (a `first`), a list its length, anything
+    else whether it is given. Two requests whose read variables have the same shapes cost the same."""
+    if isinstance(value, int):
+        return ("int", value)
+    if isinstance(value, list):
+        return ("list", len(value))
+    return ("given", value is not None)
+
+
+class MeasureCache:
+    """`measure`, computed once per document, operation, page cap and shape of the variables the cost reads (the
+    clients send the same few documents with other values: an unread variable, an `after` cursor, never changes
+    the cost). The variables the cost reads follow from the document alone, so the first request of a document
+    learns them. The caller's role enters through its page cap, the one input of the cost that depends on it.
+    Bounded: the least recently used entries go first."""
+
+    def __init__(self, max_entries: int = 2_000) -> None:
+        self.max_entries = max_entries
+        self._read: dict[tuple[str, str | None], frozenset[str]] = {}
+        self._measures: OrderedDict[tuple, Measure] = OrderedDict()
+
+    def measure(
+        self,
+        schema: GraphQLSchema,
+        query: str,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: Mapping[str, Any],
+        max_page_size: int | None,
+    ) -> Measure:
+        read = self._read.get((query, operation_name))
+        if read is not None:
+            key = (query, operation_name, max_page_size, tuple(_variable_shape(variables.get(n)) for n in sorted(read)))
+            found = self._measures.get(key)
+            if found is not None:
+                self._measures.move_to_end(key)
+                return found
+        found, read = _walk(schema, document, operation_name, variables, max_page_size)
+        if len(self._read) >= self.max_entries:
+            self._read.clear()  # a flood of distinct documents: start over rather than grow
+        self._read[(query, operation_name)] = read
+        key = (query, operation_name, max_page_size, tuple(_variable_shape(variables.get(n)) for n in sorted(read)))
+        self._measures[key] = found
+        if len(self._measures) > self.max_entries:
+            self._measures.popitem(last=False)
+        return found
+
+
+# One cache per schema (a schema's fields and bounds are what a measure walks); gone with its schema.
+_MEASURE_CACHES: "WeakKeyDictionary[GraphQLSchema, MeasureCache]" = WeakKeyDictionary()
+
+
+def measure_cache(schema: GraphQLSchema) -> MeasureCache:
+    cache = _MEASURE_CACHES.get(schema)
+    if cache is None:
+        cache = _MEASURE_CACHES[schema] = MeasureCache()
+    return cache
 
 
 class _Walker:
@@ -243,6 +343,7 @@ class _Walker:
         self.variables = variables
         self.depth = 0
         self.aliases = 0
+        self.consulted: set[str] = set()  # the variables the cost read
         self._introspection: int | None = None
 
     def selection_cost(self, parent: Any, selections: SelectionSetNode | None, depth: int, seen: frozenset[str]) -> int:
@@ -296,6 +397,7 @@ class _Walker:
                 continue
             value = argument.value
             if isinstance(value, VariableNode):
+                self.consulted.add(value.name.value)
                 given = self.variables.get(value.name.value)
                 return len(given) if isinstance(given, list) else int(given is not None)  # one value: a list of it
             if isinstance(value, ListValueNode):
@@ -345,18 +447,25 @@ class _Walker:
             value = argument.value
             if isinstance(value, IntValueNode):
                 return max(int(value.value), 0)
-            if isinstance(value, VariableNode) and isinstance(self.variables.get(value.name.value), int):
-                return max(self.variables[value.name.value], 0)
+            if isinstance(value, VariableNode):
+                self.consulted.add(value.name.value)
+                if isinstance(self.variables.get(value.name.value), int):
+                    return max(self.variables[value.name.value], 0)
         return default
 
 
 def count_objects(data: Any) -> int:
-    """The actual cost of a response: the objects it holds (connections and edges included)."""
-    if isinstance(data, dict):
-        return 1 + sum(count_objects(value) for value in data.values())
-    if isinstance(data, list):
-        return sum(count_objects(item) for item in data)
-    return 0
+    """The actual cost of a response: the objects it holds (connections and edges included). Walked with a stack,
+    not recursion: every response pays it, and a generator per object cost a third more."""
+    count, pending = 0, [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            count += 1
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return count
 
 
 class RequestLimits(SchemaExtension):
@@ -394,8 +503,10 @@ class RequestLimits(SchemaExtension):
             raise LimitExceeded(
                 "TOO_MANY_OPERATIONS", f"{operations} operations in one document; at most {limits.max_operations}."
             )
-        found = measure(
+        # Measured once per document and shape of its variables (MeasureCache), not walked anew per request.
+        found = measure_cache(self.execution_context.schema._schema).measure(
             self.execution_context.schema._schema,
+            self.execution_context.query or "",
             document,
             self.execution_context.operation_name,
             self.execution_context.variables or {},
@@ -428,11 +539,21 @@ class RequestLimits(SchemaExtension):
         if self.register and store is not None and not self.execution_context.pre_execution_errors:
             await store.put(self.register, self.execution_context.query or "")
 
+    @staticmethod
+    def count_result(data: dict[str, Any]) -> int:
+        """The actual cost of a result's data: the objects under its root fields (the root itself is not one)."""
+        return sum(count_objects(value) for value in data.values())
+
     def get_results(self) -> dict[str, Any]:
         if self.requested is None:
             return {}
         result = self.execution_context.result
-        actual = (
-            sum(count_objects(value) for value in result.data.values()) if result is not None and result.data else 0
-        )
+        data = result.data if result is not None else None
+        if not data:
+            actual = 0
+        elif (delivery := current_delivery.get()) is not None:
+            # A live event's subscribers with the same selection share one result: counted once for all of them.
+            actual = delivery.object_count(data, self.count_result)
+        else:
+            actual = self.count_result(data)
         return {"cost": {"requestedQueryCost": self.requested, "actualQueryCost": actual}}

@@ -19,6 +19,7 @@ from ordergraph.resolvers import (
     tracking,
 )
 from ordergraph.resolvers.errors import Refusal
+from ordergraph.schema.bulk_exports import BulkExportMutations
 from ordergraph.schema.common import UserError
 from ordergraph.schema.companies import CompanyMutations
 from ordergraph.schema.company_orders import CompanyOrderMutations
@@ -124,6 +125,7 @@ class Mutation(
     NotificationMutations,
     CompanyMutations,
     CompanyOrderMutations,
+    BulkExportMutations,
 ):
     @strawberry.mutation(description="A customer orders for themself (WEB); an agent for `customerId` (AGENT).")
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderPayload:

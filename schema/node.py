@@ -23,6 +23,11 @@ NODE_TYPES = {
     "Location",
     "PickupPoint",
     "InboundShipment",  # stock coming in (schema/stock_in.py), for receiving; not a Node
+    # Business buyers (#21): schema/companies.py; a CompanyBuyer's key is its customer's.
+    "Company",
+    "CompanyLocation",
+    "CompanyBuyer",
+    "PriceList",
 }
 
 

@@ -1,9 +1,12 @@
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from ordergraph import models
+from ordergraph.models.enums import ApprovalState as ApprovalStateValue
+from ordergraph.models.enums import PaymentMethodKind
 from ordergraph.models.tax import rate_of_ppm, tax_lines
 from ordergraph.resolvers import orders as order_resolvers
 from ordergraph.resolvers import timeline
@@ -24,6 +27,9 @@ from ordergraph.schema.payment import Payment
 from ordergraph.schema.permissions import PersonalData
 from ordergraph.schema.pickup_point import PickupPoint
 from ordergraph.schema.returns import Return
+
+if TYPE_CHECKING:
+    from ordergraph.schema.companies import Company
 
 
 @strawberry.type
@@ -68,6 +74,19 @@ class OrderLine(Node):
     @strawberry.field(description="The line's tax: inside its total where the order's prices include tax.")
     def tax(root: models.OrderLine) -> Money:
         return money(root.tax_minor, root.currency)
+
+
+PaymentMethod = strawberry.enum(PaymentMethodKind, name="PaymentMethod", description="How a company order is paid.")
+ApprovalState = strawberry.enum(ApprovalStateValue, name="ApprovalState")
+
+
+@strawberry.type(description="A company order's approval (#21): PENDING while it awaits an approver of the company.")
+class OrderApproval:
+    state: ApprovalState
+    expires_at: datetime | None = strawberry.field(
+        description="While PENDING: when its stock and credit are released and the order cancelled (EXPIRED)."
+    )
+    decided_at: datetime | None
 
 
 @strawberry.type
@@ -194,6 +213,36 @@ class Order(Node):
     @strawberry.field
     def placed_by(root: models.Order, info: Info) -> Actor:
         return actor(root.placed_by_kind, root.placed_by_name, info)
+
+    @strawberry.field(description="The buyer's company, on a company order (#21); null on consumers' orders.")
+    async def company(
+        root: models.Order, info: Info
+    ) -> Annotated["Company", strawberry.lazy("ordergraph.schema.companies")] | None:
+        if root.company_id is None:
+            return None
+        return await info.context.loaders.company.load(root.company_id)
+
+    @strawberry.field(description="A company order's purchase-order number (unique within its company).")
+    def purchase_order_number(root: models.Order) -> str | None:
+        return root.purchase_order_number
+
+    @strawberry.field(description="How a company order is paid: CARD or ON_ACCOUNT; null on consumers' orders.")
+    def payment_method(root: models.Order) -> PaymentMethod | None:
+        return root.payment_method
+
+    @strawberry.field(description="On account: the days after each invoice by which it is due (net 15, 30 or 60).")
+    def payment_terms_days(root: models.Order) -> int | None:
+        return root.payment_terms_days
+
+    @strawberry.field(description="Null unless the order's total passed its company's approval threshold.")
+    def approval(root: models.Order) -> OrderApproval | None:
+        if root.approval_state is None:
+            return None
+        return OrderApproval(
+            state=root.approval_state,  # type: ignore[arg-type]
+            expires_at=root.approval_expires_at,
+            decided_at=root.approval_decided_at,
+        )
 
 
 @strawberry.type(name="OrderConnection")

@@ -4,6 +4,7 @@ import strawberry
 
 from ordergraph.models import enums
 from ordergraph.resolvers import catalog, customers, inventory, markets, node, orders, stats
+from ordergraph.schema.bulk_exports import BulkExportQueries
 from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.companies import CompanyQueries
@@ -65,6 +66,7 @@ class Query(
     NotificationQueries,
     CompanyQueries,
     CompanyOrderQueries,
+    BulkExportQueries,
 ):
     @strawberry.field(description="Any object the caller may see by its global ID; null for anything else.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
@@ -51,13 +52,19 @@ from ordergraph.resolvers.invoice_documents import document_pdf
 from ordergraph.resolvers.ports import load_ports
 from ordergraph.resolvers.return_labels import return_label
 from ordergraph.resolvers.signed_documents import signed_document
+from ordergraph.resolvers.signed_links import LinkSettings
 from ordergraph.resolvers.webhooks import TargetRules, WebhookContext
 from ordergraph.schema.build import build_schema
+from ordergraph.schema.compiled import fast_path
 from ordergraph.schema.limits import QueryLimits, RequestGuard
 from ordergraph.schema.trusted_documents import TrustedDocuments
 from ordergraph.server import metrics
+from ordergraph.server.approvals import ApprovalSweep
 from ordergraph.server.auth import viewer_from_authorization
+from ordergraph.server.bulk_exports import bulk_export_worker_for
+from ordergraph.server.bulk_exports import dispose as dispose_bulk_exports
 from ordergraph.server.carrier_webhooks import carrier_webhook
+from ordergraph.server.gc_tuning import Collector, tune_garbage_collector
 from ordergraph.server.graphql_http import Exchange
 from ordergraph.server.logs import configure_logging
 from ordergraph.server.notifier import notifier_for
@@ -82,13 +89,15 @@ from ordergraph.server.tracing import (
     tracer_provider_for,
 )
 from ordergraph.server.webhooks import base_context, webhook_worker_for
-from ordergraph.subscriptions.context import LiveContext
+from ordergraph.subscriptions.context import LiveContext, current_delivery
 from ordergraph.subscriptions.hub import Hub
 from ordergraph.subscriptions.redis_backend import broadcast_for, publishers
 from ordergraph.subscriptions.relay import OutboxRelay
-from ordergraph.subscriptions.wire import order_events_channel
+from ordergraph.subscriptions.wire import next_prefix, order_events_channel
 
 logger = logging.getLogger("ordergraph")
+
+GC_THAW_SECONDS = 3600.0  # how long cyclic garbage among long-lived objects may wait (server/gc_tuning.py)
 
 
 class Services:
@@ -120,6 +129,8 @@ class Services:
             self.relay.tracer = self.tracer
         self.draining = False  # /readyz says so from the moment shutdown begins
         self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
+        # Full garbage collections would stop the process for seconds under many subscriptions (server/gc_tuning.py).
+        self.collector = Collector(thaw_seconds=GC_THAW_SECONDS) if settings.gc_freeze else None
         self.hub.observe_back_fill = metrics.hub_back_filled
         # The notifier too: its sends never hold a request's connection.
         self.notifier_db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=1)
@@ -168,6 +179,14 @@ class Services:
             carriers=settings.carriers,
         )
         self.clock = utcnow  # tests set another to place orders at a chosen time of day
+        self.approvals = ApprovalSweep(
+            self.write, self.ports.payments, lambda: self.clock(), every_seconds=settings.approval_sweep_seconds
+        )
+        # Bulk exports (#20, server/bulk_exports.py), on engines of their own; their download links are signed.
+        self.bulk_exports = bulk_export_worker_for(settings, self.broadcast, channel=channel)
+        self.export_links = LinkSettings(
+            settings.public_url, settings.jwt_secret, timedelta(minutes=settings.bulk_export_link_minutes)
+        )
         self.webhooks = webhook_worker_for(
             settings,
             self.webhooks_db,
@@ -194,9 +213,17 @@ class Services:
         self.relay.start()
         self.notifier.start()
         self.webhooks.start()
+        self.approvals.start()
+        self.bulk_exports.start()
+        if self.collector is not None:
+            self.collector.start()
 
     async def stop(self) -> None:
         self.draining = True
+        if self.collector is not None:
+            await self.collector.stop()
+        await self.approvals.stop()
+        await self.bulk_exports.stop()
         await self.webhooks.stop()
         await self.notifier.stop()
         # What this process committed is published before it goes (for at most the grace period).
@@ -208,6 +235,7 @@ class Services:
         await self.relay_db.dispose()
         await self.notifier_db.dispose()
         await self.webhooks_db.dispose()
+        await dispose_bulk_exports(self.bulk_exports)
         await self.db.dispose()
         if self.read_db is not self.db:
             await self.read_db.dispose()
@@ -225,9 +253,11 @@ class Services:
 
 
 class LiveOperation(Operation[RequestContext, None]):
-    """An operation on the socket with its subscribe message's `extensions`."""
+    """An operation on the socket with its subscribe message's `extensions`. Its `next` messages for an event's
+    result are the event's shared encoding (subscriptions.hub.Delivery.payload) behind this operation's id: one
+    json.dumps per shared execution, not one per subscriber."""
 
-    __slots__ = ["extensions"]
+    __slots__ = ["extensions", "next_prefix"]
 
     def __init__(
         self,
@@ -240,6 +270,20 @@ class LiveOperation(Operation[RequestContext, None]):
     ) -> None:
         super().__init__(handler, id, query, variables, operation_name)
         self.extensions = extensions
+        self.next_prefix = next_prefix(id)
+
+    async def send_next(self, execution_result: ExecutionResult) -> None:
+        delivery = current_delivery.get()
+        if delivery is None or execution_result.errors or self.completed:
+            await super().send_next(execution_result)
+            return
+        payload = delivery.payload(execution_result.data, execution_result.extensions)
+        socket = self.handler.websocket
+        assert isinstance(socket, ASGIWebSocketAdapter)
+        try:
+            await socket.ws.send_text(self.next_prefix + payload + "}")
+        except WebSocketDisconnect as closed:
+            raise WebSocketDisconnected from closed  # as Strawberry's send_json says it
 
 
 class LiveSocket(BaseGraphQLTransportWSHandler[RequestContext, None]):
@@ -334,7 +378,10 @@ class GraphQLApp(GraphQL):
                 *([partial(TracedOperation, services.tracer)] if services.tracer is not None else []),
                 *([ObservedOperation] if settings.metrics_enabled else []),
             ],
-            within=[ObservedExecution] if settings.metrics_enabled else [],
+            within=[
+                *([ObservedExecution] if settings.metrics_enabled else []),
+                *([fast_path()] if settings.fast_path else []),  # last: after the result cache and the metrics
+            ],
         )
         if services.tracer is not None:
             trace_mutations(schema, services.tracer)
@@ -390,7 +437,9 @@ class GraphQLApp(GraphQL):
             "return_auto_approve_max_minor": settings.return_auto_approve_max_minor,
             "notification_outbox": settings.notification_outbox,
             "pickup_max_distance_km": settings.pickup_max_distance_km,
+            "approval_reservation": timedelta(hours=settings.approval_reservation_hours),
             "client_address": request.client.host if request.client else None,
+            "export_links": self.services.export_links,
         }
         if isinstance(request, WebSocket):
             # The caller is known once connection_init arrives (on_ws_connect); live reads use the primary,
@@ -526,6 +575,35 @@ async def signed_document_pdf(request: Request) -> Response:
     return Response(pdf, media_type="application/pdf", headers=headers)
 
 
+async def bulk_export_file(request: Request) -> Response:
+    """A bulk export's file from its signed download link (resolvers.bulk_exports.download_url), without
+    Authorization, streamed from disk: 403 INVALID_LINK for a link this server did not sign as it is or signed for
+    something else, 410 LINK_EXPIRED after its expiry, 404 NOT_FOUND when the file is not there (any more)."""
+    from starlette.responses import FileResponse
+
+    from ordergraph.resolvers import bulk_exports
+    from ordergraph.resolvers.errors import Refusal
+
+    services: Services = request.app.state.services
+    try:
+        job = await bulk_exports.download(
+            services.read_db.read, request.path_params["token"], services.settings.jwt_secret, now=utcnow()
+        )
+    except Refusal as refused:
+        status = {"INVALID_LINK": 403, "LINK_EXPIRED": 410}.get(refused.code, 404)
+        return JSONResponse({"error": refused.code, "message": refused.message}, status_code=status)
+    assert job.file_name is not None
+    path = services.settings.bulk_export_dir / job.file_name
+    if not path.is_file():
+        return JSONResponse({"error": "NOT_FOUND", "message": "This export is not available."}, status_code=404)
+    return FileResponse(
+        path,
+        media_type=bulk_exports.MEDIA_TYPES[job.format],
+        filename=job.file_name,
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
 def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvider | None = None) -> Starlette:
     """The app; `tracer_provider` traces it (a test's in-memory exporter) whatever `otlp_endpoint` says."""
     settings = settings or Settings()
@@ -541,6 +619,8 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
         except Exception as error:
             logger.critical("ordergraph cannot serve: %s", error)
             raise
+        # After imports, the schema and the services: what is alive now lives as long as the process.
+        tune_garbage_collector(freeze=settings.gc_freeze, threshold=settings.gc_threshold)
         try:
             yield
         finally:
@@ -557,6 +637,7 @@ def create_app(settings: Settings | None = None, *, tracer_provider: TracerProvi
             Route("/metrics", metrics.metrics_endpoint),
             Route("/returns/{rma_number}/label.pdf", return_label_pdf),
             Route("/d/{token}", signed_document_pdf),
+            Route("/exports/{token}", bulk_export_file),
             Route("/invoices/{number}.pdf", invoice_pdf),
             Route("/credit-notes/{number}.pdf", credit_note_pdf),
             Route("/accounting/entries.csv", accounting_entries_csv),

@@ -264,6 +264,9 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> None:
         # How long a worker may take to start (imports, the schema, the migration check) or to answer the
         # supervisor's ping before it is replaced: uvicorn's 5 s restarts workers in a loop on a busy host.
         timeout_worker_healthcheck=30,
+        # Frames go to thousands of sockets at once: compressing each per socket cost ~16% of a delivery's CPU
+        # (bench/fanout.py), and GraphQL frames are small; clients that offer deflate are answered without it.
+        ws_per_message_deflate=False,
     )
 
 

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     trusted_documents_only: bool = False
     # Off only for the benchmark's naive baseline: every loader key its own SQL statement.
     loader_batching: bool = True
+    # Trusted queries run from a plan compiled once per document (schema/compiled.py); off: every request through
+    # the generic executor (the reference, and what the plan falls back to).
+    fast_path: bool = True
     sqlite_busy_timeout_ms: int = 10_000
     database_pool_size: int = 10
     # Returns: how long after delivery units may be returned, and returns worth at most this much (minor
@@ -85,6 +88,10 @@ class Settings(BaseSettings):
     # How long a pickup order waits at the counter, and how long before the end its customer is reminded.
     pickup_window_days: int = 7
     pickup_reminder_hours: int = 24
+    # Business orders above their company's approval threshold (#21) keep their stock and credit this long while
+    # nobody decides; the approval sweep, every approval_sweep_seconds, then cancels them (EXPIRED).
+    approval_reservation_hours: float = 48.0
+    approval_sweep_seconds: float = 60.0
     # Outbound webhooks (server.webhooks). A failed delivery is tried again after a random wait of up to
     # retry_base * 2^(attempt-1) seconds (never more than retry_cap) for retry_window seconds; a subscription whose
     # attempts have all failed for failure_window seconds is disabled. A claim holds for lease seconds: longer
@@ -101,6 +108,22 @@ class Settings(BaseSettings):
     # Target URLs may resolve only to public addresses, unless listed here ("127.0.0.0/8,::1/128", comma-separated
     # networks): loopback, private, link-local and the like are refused, cloud metadata addresses always.
     webhook_allowed_networks: str = ""
+
+    # Bulk exports (#20, server.bulk_exports): files are written to this folder; a download link works for
+    # bulk_export_link_minutes from when its owner read it. A running export holds its claim for lease seconds
+    # (renewed after every chunk of orders); one whose process died is started again by another, up to
+    # max_attempts claims.
+    bulk_export_dir: Path = Path("exports")
+    bulk_export_link_minutes: int = 60
+    bulk_export_lease_seconds: float = 60.0
+    bulk_export_poll_seconds: float = 1.0
+    bulk_export_max_attempts: int = 3
+    bulk_export_chunk_orders: int = 5000
+
+    # The cyclic garbage collector, tuned for a server (server/gc_tuning.py): what start-up leaves alive frozen out
+    # of its collections, and allocations between young-generation collections (0: Python's, 700).
+    gc_freeze: bool = True
+    gc_threshold: int = 0
 
     # Operations (issue 22). Log lines as "json", "text", or "auto": text on a terminal, JSON otherwise.
     log_format: str = "auto"

@@ -28,7 +28,7 @@ from ordergraph.models.database import Database
 from ordergraph.subscriptions.background import cancel_and_wait
 from ordergraph.subscriptions.backoff import Backoff
 from ordergraph.subscriptions.interests import CustomerOrders, Interest, OneOrder
-from ordergraph.subscriptions.wire import RESUBSCRIBED, decode_event
+from ordergraph.subscriptions.wire import RESUBSCRIBED, decode_event, encode_payload
 
 logger = logging.getLogger("ordergraph.hub")
 
@@ -38,15 +38,40 @@ PAGE_SIZE = 500
 class Delivery:
     """One event as delivered: its loaders are made when first asked for, fresh for this event, and shared by
     every local subscriber it is delivered to, as are the executions of their selections (`executions`, keyed
-    by document, variables and viewer: see schema.subscription)."""
+    by document, variables and viewer: see schema.subscription) and the encoding of each execution's result
+    (`payload`): subscribers with the same execution are sent the same text, only their ids differ."""
 
-    __slots__ = ("_loaders", "_read", "event", "executions")
+    __slots__ = ("_counts", "_loaders", "_payloads", "_read", "event", "executions")
 
     def __init__(self, event: OrderEvent, read) -> None:
         self.event = event
         self._read = read
         self._loaders: Loaders | None = None
-        self.executions: dict[tuple, asyncio.Future] = {}
+        self.executions: dict[tuple, object] = {}  # schema.subscription.SharedExecution by key
+        # id(data) -> (data, extensions, encoded payload); the data is held, so its id is not reused meanwhile.
+        self._payloads: dict[int, tuple[dict, dict | None, str]] = {}
+        # id(data) -> (data, its object count): the actual cost of a shared result, counted once.
+        self._counts: dict[int, tuple[dict, int]] = {}
+
+    def payload(self, data: dict, extensions: dict | None) -> str:
+        """The `next` message's payload (subscriptions.wire.encode_payload) for a result of this event: encoded
+        once per shared execution result (the same `data` object) with equal extensions."""
+        cached = self._payloads.get(id(data))
+        if cached is not None and cached[0] is data and cached[1] == extensions:
+            return cached[2]
+        encoded = encode_payload(data, extensions)
+        self._payloads[id(data)] = (data, extensions, encoded)
+        return encoded
+
+    def object_count(self, data: dict, count: Callable[[dict], int]) -> int:
+        """`count(data)` for a result of this event, worked out once per shared execution result (the same
+        `data` object) rather than once per subscriber it is sent to."""
+        cached = self._counts.get(id(data))
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        counted = count(data)
+        self._counts[id(data)] = (data, counted)
+        return counted
 
     @property
     def loaders(self) -> Loaders:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ordergraph.loaders import Loaders
 from ordergraph.models import Order, OrderEvent
 from ordergraph.models.enums import EventVisibility, OrderStatus
+from ordergraph.resolvers.companies import SEES_COMPANY_ORDERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +87,34 @@ class AllOrders:
         return order is not None and order.status in self.statuses
 
 
-Interest = CustomerOrders | OneOrder | AllOrders
+@dataclass(frozen=True, slots=True)
+class CompanyOrders:
+    """A company admin's or approver's `myOrderUpdates` (#21): their own orders and every order of their company,
+    CUSTOMER-visible events only. The membership is checked again for each event (`admits`), so a buyer unlinked
+    or made a plain BUYER stops getting the company's orders' events at once (their own keep coming)."""
+
+    customer_id: int
+    company_id: int
+
+    def matches(self, event: OrderEvent) -> bool:
+        return event.order_id is not None and event.visibility is EventVisibility.CUSTOMER
+
+    def where(self) -> list[sa.ColumnElement[bool]]:
+        company_orders = sa.select(Order.id).where(Order.company_id == self.company_id)
+        return [
+            OrderEvent.order_id.is_not(None),
+            OrderEvent.visibility == EventVisibility.CUSTOMER,
+            sa.or_(OrderEvent.customer_id == self.customer_id, OrderEvent.order_id.in_(company_orders)),
+        ]
+
+    async def admits(self, event: OrderEvent, loaders: Loaders) -> bool:
+        if event.customer_id == self.customer_id:
+            return True
+        order = await loaders.order.load(event.order_id) if event.order_id is not None else None
+        if order is None or order.company_id != self.company_id:
+            return False
+        member = await loaders.company_buyer.load(self.customer_id)
+        return member is not None and member.company_id == self.company_id and member.role in SEES_COMPANY_ORDERS
+
+
+Interest = CustomerOrders | OneOrder | AllOrders | CompanyOrders

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 from ordergraph.models import Order, OrderEvent
 from ordergraph.models.columns import utcnow
 from ordergraph.models.enums import OrderStatus
+from ordergraph.resolvers import companies
 from ordergraph.resolvers.access import require_agent, require_authenticated
 from ordergraph.resolvers.errors import ApiError, Forbidden, Unauthenticated
 from ordergraph.subscriptions.context import LiveContext, current_delivery
-from ordergraph.subscriptions.interests import AllOrders, CustomerOrders, Interest, OneOrder
+from ordergraph.subscriptions.interests import AllOrders, CompanyOrders, CustomerOrders, Interest, OneOrder
 
 
 class NotFound(ApiError):
@@ -23,6 +24,10 @@ async def my_order_updates(ctx: LiveContext, *, after: int | None) -> AsyncItera
     viewer = require_authenticated(ctx.viewer)
     if not viewer.is_customer:
         raise Forbidden("myOrderUpdates is a customer's own; agents watch orderEvents or orderUpdated.")
+    # A company's admins and approvers also watch its orders (#21).
+    member = await companies.membership(ctx)
+    if member is not None and member.role in companies.SEES_COMPANY_ORDERS:
+        return _events(ctx, CompanyOrders(viewer.customer_id, member.company_id), after)
     return _events(ctx, CustomerOrders(viewer.customer_id), after)
 
 
@@ -41,7 +46,11 @@ async def order_updated(ctx: LiveContext, *, order_id: int, after: int | None) -
     # Through the connection's loaders: a client opening several subscriptions at once costs one read.
     order: Order | None = await ctx.loaders.order.load(order_id)
     # Another customer's order is answered exactly as an unknown one.
-    if order is None or (viewer.is_customer and order.customer_id != viewer.customer_id):
+    if order is None or (
+        viewer.is_customer
+        and order.customer_id != viewer.customer_id
+        and not await companies.sees_company_order(ctx, order)  # a company's admins and approvers (#21)
+    ):
         raise NotFound("No such order.")
     return _events(ctx, OneOrder(order_id, customer_visible_only=viewer.is_customer), after)
 

@@ -1,4 +1,6 @@
-"""What travels on the broadcast channel: one committed event per message, as JSON."""
+"""What travels on the broadcast channel: one committed event per message, as JSON; and what travels to a
+subscriber: graphql-transport-ws `next` messages, whose payload is encoded once for every subscriber given the
+same result, the subscription's id spliced in front of it."""
 
 import json
 from datetime import datetime
@@ -46,3 +48,14 @@ def decode_event(message: str) -> OrderEvent:
             "occurred_at": datetime.fromisoformat(data["occurred_at"]),
         }
     )
+
+
+def encode_payload(data: dict | None, extensions: dict | None) -> str:
+    """A `next` message's payload without errors: `{"data": …, "extensions": …}` as JSON text."""
+    payload = {"data": data, "extensions": extensions} if extensions else {"data": data}
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def next_prefix(operation_id: str) -> str:
+    """The text of a `next` message before its payload; the message is `prefix + payload + "}"`."""
+    return '{"id":' + json.dumps(operation_id) + ',"type":"next","payload":'

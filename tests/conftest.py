@@ -262,3 +262,12 @@ def notification_outbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("ORDERGRAPH_NOTIFICATION_OUTBOX", str(folder))
         yield folder
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bulk_export_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Exports that tests start are written to this session's own folder, not ./exports."""
+    folder = tmp_path_factory.mktemp("exports")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ORDERGRAPH_BULK_EXPORT_DIR", str(folder))
+        yield folder

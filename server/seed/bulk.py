@@ -34,6 +34,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import (
+    Company,
+    CompanyLocation,
     Customer,
     CustomerAddress,
     DeliveryMethod,
@@ -85,6 +87,8 @@ TABLES: dict[str, sa.Table] = {
         Product,
         Customer,
         CustomerAddress,
+        Company,
+        CompanyLocation,
         Order,
         OrderLine,
         FulfillmentOrder,

@@ -284,6 +284,8 @@ class OrderDraft:
     prices_include_tax: bool = False  # the market's: VAT inside the prices (CZ, SA, AE) or added on top (US)
     shipping_tax_rate: Decimal | None = None
     point: Point | None = None  # the pickup point or parcel locker a point method ships to
+    # A company order (#21) waiting for its company's approver: placed for the demo company (rows.py) and undecided.
+    awaiting_approval: bool = False
 
     @property
     def total_minor(self) -> int:
@@ -293,6 +295,7 @@ class OrderDraft:
     def status(self) -> OrderStatus:
         return derive_order_status(
             on_hold=self.hold_reason is not None,
+            awaiting_approval=self.awaiting_approval,
             lines=[
                 LineQuantities(
                     line.quantity,
@@ -334,6 +337,7 @@ class Scenario:
     return_: Extent = "none"
     return_rejected: bool = False
     note: bool = False
+    approval: bool = False  # a company order above its company's approval threshold, not decided by the anchor
 
     @classmethod
     def draw(cls, rng: random.Random, channel: Channel) -> "Scenario":
@@ -739,8 +743,14 @@ class OrderFactory:
         if scenario.hold:
             order.hold_reason = rng.choice(HOLD_REASONS)
             order.record(at, EventType.ORDER_HELD, order.hold_reason, INTERNAL_EVENT, SYSTEM)
+        if scenario.approval:
+            order.awaiting_approval = True
+            message = "Order awaits your company's approval."
+            order.record(at, EventType.ORDER_APPROVAL_REQUESTED, message, CUSTOMER_EVENT, SYSTEM)
         sites = ", ".join(fo.site.name for fo in order.fulfillments)
         order.record(at, EventType.ORDER_ROUTED, f"Routed to {sites}.", INTERNAL_EVENT, SYSTEM)
+        if scenario.approval:
+            return None  # nobody has decided by the anchor: nothing of it moves
         if not scenario.hold:
             return at
         reviewed_at = at + between(rng, HOUR, 30 * HOUR)
@@ -1121,6 +1131,8 @@ class Showcase:
 # In-flight states take any delivery method: whatever day the anchor falls on, some method is at work then.
 SHOWCASE = (
     Showcase(OrderStatus.ON_HOLD, (10 * MINUTE, HOUR), scenario=Scenario(hold=True)),
+    # A company order of the demo company (#21) waiting for its approver, well within the reservation time.
+    Showcase(OrderStatus.AWAITING_APPROVAL, (10 * MINUTE, HOUR), scenario=Scenario(approval=True)),
     Showcase(OrderStatus.CONFIRMED, (5 * MINUTE, 2 * HOUR)),
     Showcase(OrderStatus.PROCESSING, (30 * MINUTE, 3 * DAY), method_code=None),
     Showcase(OrderStatus.READY_FOR_PICKUP, (3 * HOUR, 2 * DAY), method_code="PICKUP"),

@@ -26,7 +26,15 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from ordergraph.models.customer import phone_digits
-from ordergraph.models.enums import ActorKind, EventType, LocationKind, OrderStatus, PaymentTransactionKind
+from ordergraph.models.enums import (
+    ActorKind,
+    ApprovalState,
+    EventType,
+    LocationKind,
+    OrderStatus,
+    PaymentMethodKind,
+    PaymentTransactionKind,
+)
 from ordergraph.models.tax import rate_ppm
 from ordergraph.resolvers.fulfillment_steps import HOLDING
 from ordergraph.resolvers.ports.payment import TestPaymentGateway
@@ -44,6 +52,8 @@ from ordergraph.server.seed.lifecycle import (
 )
 from ordergraph.server.seed.world import KIND_TRAITS, STORE_HOURS, Shopper, World
 
+DEMO_COMPANY = "Demo Trading Co."
+APPROVAL_RESERVATION = timedelta(hours=48)  # the server's default ORDERGRAPH_APPROVAL_RESERVATION_HOURS
 GATEWAY = TestPaymentGateway.name  # the demo's payments were taken by the test gateway (lifecycle.py's CARDS)
 
 # Each table's columns in the order a row's values come; the tables in the order bulk.py loads them, parents
@@ -113,6 +123,39 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "default_shipping",
         "default_billing",
     ),
+    # The demo company (#21): one ship-to location, no buyers (`_company_rows`).
+    "company": (
+        "id",
+        "name",
+        "tax_id",
+        "market_code",
+        "billing_name",
+        "billing_line1",
+        "billing_city",
+        "billing_region",
+        "billing_postal_code",
+        "billing_country",
+        "purchase_order_required",
+        "payment_terms_days",
+        "credit_limit_minor",
+        "credit_used_minor",
+        "approval_threshold_minor",
+        "created_at",
+    ),
+    "company_location": (
+        "id",
+        "company_id",
+        "label",
+        "name",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "phone",
+        "archived",
+    ),
     "orders": (
         "id",
         "number",
@@ -146,6 +189,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "prices_include_tax",
         "shipping_tax_rate_ppm",
         "pickup_point_id",
+        "company_id",
+        "company_location_id",
+        "purchase_order_number",
+        "payment_method",
+        "approval_state",
+        "approval_expires_at",
     ),
     "order_line": (
         "id",
@@ -392,6 +441,51 @@ class RowMaker:
             )
         for shopper in self.world.shoppers:
             self._customer_rows(batch, shopper)
+        self._company_rows(batch, self.world.shoppers[0])
+
+    def _company_rows(self, batch: Batch, buyer: Shopper) -> None:
+        """The demo company: billed and shipped to at the first customer's first address; orders above 100.00 wait
+        for an approver. The first customer placed its showcase AWAITING_APPROVAL order (paid by card) while a buyer
+        of it and has left it since (no `company_buyer` row: a departure keeps the orders), so the client suite and
+        the agent console may make them a buyer of any company; agents decide the order."""
+        a = buyer.addresses[0]
+        company_id, location_id = self._id("company"), self._id("company_location")
+        batch["company"].append(
+            (
+                company_id,
+                DEMO_COMPANY,
+                "DEMO-TAX-001",
+                self.market,
+                f"{DEMO_COMPANY} Accounts Payable",
+                a.line1,
+                a.place.city,
+                a.place.region,
+                a.place.code,
+                self.country,
+                False,
+                30,
+                5_000_000,
+                0,
+                10_000,
+                buyer.created_at,
+            )
+        )
+        batch["company_location"].append(
+            (
+                location_id,
+                company_id,
+                "Head office",
+                a.name,
+                a.line1,
+                a.line2,
+                a.place.city,
+                a.place.region,
+                a.place.code,
+                self.country,
+                a.phone,
+                False,
+            )
+        )
 
     def _customer_rows(self, batch: Batch, c: Shopper) -> None:
         batch["customer"].append(
@@ -478,6 +572,7 @@ class RowMaker:
                 order.prices_include_tax,
                 rate_ppm(order.shipping_tax_rate) if order.shipping_tax_rate is not None else None,
                 point.id if point else None,
+                *self._company_columns(order, order_id),
             )
         )
         line_ids = {line: self._line_row(batch, order_id, line) for line in order.lines}
@@ -494,6 +589,20 @@ class RowMaker:
             buyer=ship_to[1:6],
         )
         self.events.add_order_events(order_id, order.shopper.id, order.events)
+
+    @staticmethod
+    def _company_columns(order: OrderDraft, order_id: int) -> tuple:
+        """A company order's columns (the demo company's, id 1); all null on consumers' orders."""
+        if not order.awaiting_approval:
+            return (None,) * 6
+        return (
+            1,
+            1,
+            f"PO-DEMO-{order_id}",
+            PaymentMethodKind.CARD,
+            ApprovalState.PENDING,
+            order.placed_at + APPROVAL_RESERVATION,
+        )
 
     def _line_row(self, batch: Batch, order_id: int, line: LineDraft) -> int:
         line_id = self._id("order_line")

@@ -15,6 +15,7 @@ import websockets
 from conftest import TEST_SECRET, Api
 from contract import document, operation_names
 from sqlmodel import SQLModel
+from test_company_admin import company_contract_variables
 from test_live_harness import serving_on_a_port
 from test_placement import NEW_ADDRESS, order_input, place
 
@@ -150,7 +151,9 @@ async def contract_variables(shop: Api) -> dict[str, tuple[dict, str]]:
         data = (await shop.post(query, token=shop.token(role, "alice" if role == "customer" else None))).json()["data"]
         cursors[name] = (data[name]["orders"] if name == "me" else data[name])["pageInfo"]["endCursor"]
         assert cursors[name], name
+    companies = await company_contract_variables(shop, address)  # business buyers (#21)
     return {
+        **companies,
         "PlaceOrder": ({"input": order_input(key="rules-2", address=address)}, "customer"),
         "PlaceOrderOnBehalf": ({"input": order_input(key="rules-3", customerId=customer)}, "agent"),
         "ChangeMyShipping": (
@@ -215,6 +218,15 @@ async def contract_variables(shop: Api) -> dict[str, tuple[dict, str]]:
             "agent",
         ),
         "OrdersExport": ({"filter": {"search": "OG-"}, "first": 5, "after": cursors["orders"]}, "analyst"),
+        # Bulk exports (#20).
+        "StartBulkExport": (
+            {
+                "query": {"filter": {"search": "OG-"}, "selection": "number\n total { amount currency }"},
+                "format": "CSV",
+            },
+            "analyst",
+        ),
+        "BulkExportStatus": ({"id": encode_global_id("BulkExport", 1)}, "analyst"),
         "InventoryPosition": ({"first": 5, "after": cursors["inventoryLevels"]}, "analyst"),
         "MyOrderHistory": ({"first": 5, "after": cursors["me"]}, "customer"),
         "SearchCustomers": ({"search": "alice"}, "agent"),
@@ -285,6 +297,41 @@ async def contract_variables(shop: Api) -> dict[str, tuple[dict, str]]:
         ),
         "AddLocationClosure": ({"input": {"locationId": location, "date": "2026-12-24", "reason": "Eve"}}, "agent"),
         "RemoveLocationClosure": ({"input": {"locationId": location, "date": "2026-12-24"}}, "agent"),
+        # Business orders (#21): company placements, approvals, invoices on account.
+        "PlaceCompanyOrder": (
+            {
+                "input": {
+                    "lines": [{"sku": "SKU-1", "quantity": 1, "customization": "Initials"}],
+                    "deliveryMethodCode": "STANDARD",
+                    "companyLocationId": encode_global_id("CompanyLocation", 1),
+                    "purchaseOrderNumber": "PO-RULES-1",
+                    "paymentMethod": "ON_ACCOUNT",
+                    "idempotencyKey": "rules-company-1",
+                }
+            },
+            "customer",
+        ),
+        "PlaceCompanyOrderOnBehalf": (
+            {
+                "input": {
+                    "lines": [{"sku": "SKU-1", "quantity": 1, "customization": "Initials"}],
+                    "deliveryMethodCode": "STANDARD",
+                    "companyLocationId": encode_global_id("CompanyLocation", 1),
+                    "purchaseOrderNumber": "PO-RULES-1",
+                    "paymentMethod": "ON_ACCOUNT",
+                    "idempotencyKey": "rules-company-1",
+                    "customerId": customer,
+                }
+            },
+            "agent",
+        ),
+        "ApproveOrder": ({"input": {"orderId": order["id"]}}, "customer"),
+        "RejectOrder": ({"input": {"orderId": order["id"], "reason": "Over\nbudget"}}, "customer"),
+        "CompanyInvoicesForAgent": ({"companyId": encode_global_id("Company", 1), "unpaidOnly": False}, "agent"),
+        "RecordInvoicePayment": (
+            {"input": {"invoiceNumber": "INV-US-2026-000001", "amount": "10.00", "reference": "WIRE 2026/11/20"}},
+            "agent",
+        ),
     }
 
 

@@ -28,3 +28,28 @@ async def test_a_nested_connection_per_order_is_still_one_statement(api):
     assert "errors" not in response.json()
     selects = [s for s in executed if s.lstrip().upper().startswith(("SELECT", "("))]
     assert len(selects) == 2, "\n".join(selects)
+
+
+# placeOrder (#20): one placement's reads and writes, the order inserted with its status and promise (no UPDATE of
+# it after the reservation, whose row locks are held until commit), and nothing read back for the answer (the
+# request's loaders are given what the placement wrote). Counted up to the events' INSERT, which is the last: SQLite
+# sends one per event, PostgreSQL one for all, and PostgreSQL adds the event sequence's advisory lock.
+PLACE_ORDER_STATEMENTS = 20
+
+
+async def test_placing_an_order_updates_no_order_and_reads_nothing_back(shop):
+    from test_placement import place
+
+    with shop.statements() as executed:
+        result = await place(shop)
+    assert result["userErrors"] == []
+    assert result["order"]["lines"]
+    sent = [
+        s.lstrip()
+        for s in executed
+        if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")) and "pg_advisory" not in s
+    ]
+    assert not [s for s in sent if s.upper().startswith("UPDATE ORDERS")], "\n".join(sent)
+    events = next(i for i, s in enumerate(sent) if s.upper().startswith("INSERT INTO ORDER_EVENT"))
+    assert all(s.upper().startswith("INSERT INTO ORDER_EVENT") for s in sent[events:]), "\n".join(sent)
+    assert events == PLACE_ORDER_STATEMENTS, "\n".join(s.split("\n")[0][:90] for s in sent)

@@ -119,7 +119,7 @@ async def serving_on_a_port(app: Starlette) -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning", ws_per_message_deflate=False))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(1_000):  # uvicorn says it started with a flag, not an event: poll it, 10 s at most
         if server.started:
@@ -244,6 +244,8 @@ def uvicorn_command(port: int) -> list[str]:
         str(port),
         "--log-level",
         "warning",
+        "--ws-per-message-deflate",  # as `ordergraph serve` runs it (server/cli.py)
+        "false",
     ]
 
 

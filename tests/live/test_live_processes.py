@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+import websockets
 from conftest import BACKENDS, REDIS_URL, TEST_SECRET
 from factories import World, build_shop
 from test_live_harness import LiveClient, RedisServer, ServerProcess
@@ -219,3 +220,20 @@ async def test_an_event_numbered_first_never_commits_after_a_higher_number_is_vi
 async def _write(transaction, note, text: str) -> None:
     async with transaction as session:
         note(session, text)
+
+
+async def test_ordergraph_serve_answers_a_client_offering_compression_without_it(database_factory) -> None:
+    """Live frames go to thousands of sockets: `ordergraph serve` never compresses them per socket, even for a
+    client that offers permessage-deflate (as browsers do); the handshake accepts no extension."""
+    url, _world = await new_shop(database_factory)
+    env = {"ORDERGRAPH_DATABASE_URL": url, "ORDERGRAPH_JWT_SECRET": TEST_SECRET}
+    server = ServerProcess.ordergraph_serve(env, workers=1, grace=5, ready_path="/healthz")
+    await server.start()
+    try:
+        async with websockets.connect(
+            server.ws_url, subprotocols=["graphql-transport-ws"], compression="deflate"
+        ) as ws:
+            assert ws.subprotocol == "graphql-transport-ws"
+            assert ws.response.headers.get("Sec-WebSocket-Extensions") is None
+    finally:
+        server.stop()

@@ -168,12 +168,13 @@ async def test_a_socket_without_a_valid_token_is_closed_with_4403(shop: Api) -> 
 async def test_a_subscription_ends_when_its_token_expires(shop: Api) -> None:
     async with (
         serving_on_a_port(shop.app) as url,
-        LiveClient.connect(url, shop.token("customer", "alice", ttl=1)) as expiring,
+        # Three seconds: long enough to be accepted on a loaded machine, short enough to wait out.
+        LiveClient.connect(url, shop.token("customer", "alice", ttl=3)) as expiring,
         LiveClient.connect(url, shop.token("customer", "alice")) as fresh,
     ):
         ending = await expiring.subscribe("MyOrderUpdates")
         going_on = await fresh.subscribe("MyOrderUpdates")
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(3.5)
         order = (await place(shop, key="k-1"))["order"]
         assert (await going_on.next())["order"]["id"] == order["id"]
         refused = await ending.message()

@@ -22,7 +22,7 @@ from ordergraph.models import (
     Product,
 )
 from ordergraph.models.database import Database
-from ordergraph.models.enums import OrderStatus, PaymentTransactionKind
+from ordergraph.models.enums import ApprovalState, OrderStatus, PaymentTransactionKind
 from ordergraph.models.status import LineQuantities, derive_order_status
 from ordergraph.models.tax import inclusive_tax_minor, rate_of_ppm
 from ordergraph.server.seed import seed_demo
@@ -126,7 +126,10 @@ async def test_statuses_are_the_derived_ones(market_db: tuple[str, Database]):
     statuses = Counter()
     for order in await fetch(db, select(Order)):
         derived = derive_order_status(
-            on_hold=order.on_hold, lines=lines[order.id], fulfillment_statuses=fulfillment[order.id]
+            on_hold=order.on_hold,
+            lines=lines[order.id],
+            fulfillment_statuses=fulfillment[order.id],
+            awaiting_approval=order.approval_state is ApprovalState.PENDING,
         )
         assert order.status is derived, order.number
         statuses[order.status] += 1

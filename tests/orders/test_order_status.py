@@ -135,5 +135,32 @@ def test_derive_order_status(
     assert derive_order_status(on_hold=on_hold, lines=lines, fulfillment_statuses=statuses) is expected
 
 
+# Business orders above their company's approval threshold (#21): row 2, after CANCELLED and before the hold.
+APPROVAL_TABLE = [
+    ("awaiting approval", False, [L(2)], [FO.OPEN], OrderStatus.AWAITING_APPROVAL),
+    ("awaiting approval beats a hold", True, [L(2)], [FO.OPEN], OrderStatus.AWAITING_APPROVAL),
+    (
+        "awaiting approval, one line cancelled",
+        False,
+        [L(1), L(1, cancelled=1)],
+        [FO.OPEN],
+        OrderStatus.AWAITING_APPROVAL,
+    ),
+    ("cancelled beats awaiting approval", False, [L(2, cancelled=2)], [FO.CANCELLED], OrderStatus.CANCELLED),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "on_hold", "lines", "statuses", "expected"), APPROVAL_TABLE, ids=[row[0] for row in APPROVAL_TABLE]
+)
+def test_derive_status_awaiting_approval(
+    case: str, on_hold: bool, lines: list[L], statuses: list[FO], expected: OrderStatus
+) -> None:
+    assert (
+        derive_order_status(on_hold=on_hold, lines=lines, fulfillment_statuses=statuses, awaiting_approval=True)
+        is expected
+    )
+
+
 def test_every_status_is_reachable() -> None:
-    assert {row[-1] for row in TABLE} == set(OrderStatus)
+    assert {row[-1] for row in TABLE + APPROVAL_TABLE} == set(OrderStatus)

@@ -25,6 +25,7 @@ from ordergraph.models import (
 from ordergraph.models.database import Database
 from ordergraph.models.enums import (
     ActorKind,
+    ApprovalState,
     Channel,
     EventType,
     EventVisibility,
@@ -86,7 +87,10 @@ async def test_stored_status_is_the_one_derived_from_the_order(seeded: Database)
     assert len(orders) == 300
     for order in orders:
         derived = derive_order_status(
-            on_hold=order.on_hold, lines=lines[order.id], fulfillment_statuses=fulfillment[order.id]
+            on_hold=order.on_hold,
+            lines=lines[order.id],
+            fulfillment_statuses=fulfillment[order.id],
+            awaiting_approval=order.approval_state is ApprovalState.PENDING,
         )
         assert order.status is derived, order.number
 

@@ -198,3 +198,12 @@ async def test_closures_are_added_once_removed_and_never_in_the_past(shop: Api) 
     removed = await closure(shop, "RemoveLocationClosure", "brooklyn", day)
     assert removed["userErrors"] == []
     assert removed["location"]["closures"] == []
+
+
+async def test_a_null_given_to_an_argument_that_must_not_be_null_is_bad_input_not_an_internal_error(shop: Api) -> None:
+    """`locations(first:)` is `Int! = 10`: validation lets a nullable `$first` through (the argument has a
+    default), and an explicit null is then the caller's mistake, coded as such."""
+    body = await shop.run("StoreFinder", {"filter": {"pickup": True}, "first": None})
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "first" in body["errors"][0]["message"]

@@ -20,6 +20,12 @@ export const ROLE_OF_FILE = {
   'agent-stock.graphql': 'agent',
   'spa-notifications.graphql': 'customer',
   'spa-invoices.graphql': 'customer',
+  'spa-company.graphql': 'customer',
+  'agent-companies.graphql': 'agent',
+  'bi-companies.graphql': 'analyst',
+  'spa-company-orders.graphql': 'customer',
+  'agent-company-orders.graphql': 'agent',
+  'bi-exports.graphql': 'analyst',
 };
 
 let manifest;

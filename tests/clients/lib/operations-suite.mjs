@@ -672,7 +672,432 @@ const SCENARIOS = {
       for (const { node } of data.inventoryLevels.edges) assert.ok(node.sku && node.location.id);
     },
   },
+  // ---- bi-exports.graphql (analyst) ----
+  StartBulkExport: {
+    prepare: async () => ({ query: { filter: { status: ['SHIPPED'] }, selection: 'number total { amount currency }' }, format: 'CSV' }),
+    check: async (data) => {
+      assert.deepEqual(data.startBulkExport.userErrors, []);
+      const job = data.startBulkExport.bulkExport;
+      assert.equal(job.format, 'CSV');
+      assert.equal(job.selection, 'number total { amount currency }');
+      assert.ok(['QUEUED', 'RUNNING', 'COMPLETED'].includes(job.status), job.status);
+    },
+  },
+  BulkExportStatus: {
+    prepare: async (f, h) => {
+      const started = await f.mutate('StartBulkExport', { query: { selection: 'number customer { email }' }, format: 'JSONL' }, h.tokens.analyst);
+      const id = started.bulkExport.id;
+      for (let poll = 0; poll < 600; poll += 1) { // a guard against hanging only: 60 s
+        const data = await f.run('BulkExportStatus', { id }, h.tokens.analyst);
+        if (['COMPLETED', 'FAILED'].includes(data.bulkExport.status)) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return { id };
+    },
+    check: async (data, { h, variables }) => {
+      const job = data.bulkExport;
+      assert.equal(job.id, variables.id);
+      assert.equal(job.status, 'COMPLETED');
+      assert.equal(job.percent, 100);
+      assert.ok(job.rowsWritten >= 100, 'every seeded order');
+      const response = await fetch(new URL(new URL(job.downloadUrl).pathname, h.url));
+      assert.equal(response.status, 200);
+      const rows = (await response.text()).trim().split('\n').map((line) => JSON.parse(line));
+      assert.equal(rows.length, job.rowsWritten);
+      for (const row of rows) assert.equal(row.customer.email, null, 'analysts export customers masked');
+    },
+  },
+  // ---- spa-company-orders.graphql (customer) and agent-company-orders.graphql (agent), #21 ----
+  // The suite's customer is a consumer (or a buyer of another company): a ship-to location that is not theirs and an
+  // order that is not a company's are refused as unknown. tests/companies/test_company_orders.py drives the flows.
+  PlaceCompanyOrder: {
+    prepare: async (f) => ({ input: await companyOrderInput(f) }),
+    check: async (data) => {
+      assert.equal(data.placeOrder.order, null);
+      assert.deepEqual(data.placeOrder.userErrors.map((e) => e.code), ['NOT_FOUND']);
+    },
+  },
+  PendingApprovals: {
+    prepare: async () => ({}),
+    check: async (data) => {
+      for (const order of data.pendingApprovals) {
+        assert.equal(order.status, 'AWAITING_APPROVAL');
+        assert.equal(order.approval.state, 'PENDING');
+      }
+    },
+  },
+  ApproveOrder: {
+    prepare: async (f) => ({ input: { orderId: (await f.seededOrder(['CONFIRMED', 'SHIPPED', 'DELIVERED'])).id } }),
+    check: async (data) => {
+      assert.equal(data.approveOrder.order, null);
+      assert.deepEqual(data.approveOrder.userErrors.map((e) => e.code), ['NOT_FOUND']);
+    },
+  },
+  RejectOrder: {
+    prepare: async (f) => ({ input: { orderId: (await f.seededOrder(['CONFIRMED', 'SHIPPED', 'DELIVERED'])).id, reason: 'Over budget' } }),
+    check: async (data) => {
+      assert.equal(data.rejectOrder.order, null);
+      assert.deepEqual(data.rejectOrder.userErrors.map((e) => e.code), ['NOT_FOUND']);
+    },
+  },
+  MyCompanyInvoices: {
+    prepare: async () => ({}),
+    check: async (data) => {
+      for (const invoice of data.companyInvoices) assert.match(invoice.number, /^INV-/);
+    },
+  },
+  MyUnpaidCompanyInvoices: {
+    prepare: async () => ({}),
+    check: async (data) => {
+      for (const invoice of data.companyInvoices) assert.equal(invoice.settledAt, null);
+    },
+  },
+  PlaceCompanyOrderOnBehalf: {
+    prepare: async (f, h) => ({ input: { ...(await companyOrderInput(f)), customerId: h.customer.id } }),
+    check: async (data) => {
+      assert.equal(data.placeOrder.order, null);
+      assert.deepEqual(data.placeOrder.userErrors.map((e) => e.code), ['NOT_FOUND']);
+    },
+  },
+  AllPendingApprovals: {
+    prepare: async () => ({}),
+    check: async (data) => {
+      for (const order of data.pendingApprovals) assert.equal(order.status, 'AWAITING_APPROVAL');
+    },
+  },
+  CompanyInvoicesForAgent: {
+    prepare: async (f) => ({ companyId: await suiteCompany(f), unpaidOnly: true }),
+    check: async (data) => {
+      for (const invoice of data.companyInvoices) assert.equal(invoice.settledAt, null);
+    },
+  },
+  RecordInvoicePayment: {
+    prepare: async () => ({ input: { invoiceNumber: 'INV-US-1999-000001', amount: '10.00', reference: 'WIRE-1' } }),
+    check: async (data) => {
+      assert.equal(data.recordInvoicePayment.invoice, null);
+      assert.deepEqual(data.recordInvoicePayment.userErrors.map((e) => e.code), ['NOT_FOUND']);
+    },
+  },
 };
+
+/** A company order to a ship-to location that no company of the suite has. */
+async function companyOrderInput(f) {
+  const { lines, idempotencyKey } = await f.placeOrderInput();
+  return {
+    lines,
+    deliveryMethodCode: 'STANDARD',
+    companyLocationId: Buffer.from('CompanyLocation:999999999').toString('base64url'),
+    purchaseOrderNumber: 'PO-SUITE-1',
+    paymentMethod: 'ON_ACCOUNT',
+    idempotencyKey,
+  };
+}
+
+/** A company of the suite's own, without buyers (agents' company pages read it). */
+async function suiteCompany(f) {
+  return f.once('suite-company', async () => {
+    const created = await f.mutate('CreateCompany', {
+      input: {
+        name: 'Suite Orders Co',
+        market: 'US',
+        billingAddress: { line1: '1 Suite Way', city: 'New York', region: 'NY', postalCode: '10001', country: 'US' },
+        paymentTermsDays: 30,
+        creditLimit: '1000.00',
+      },
+    });
+    return created.company.id;
+  });
+}
+
+// ---- spa-company.graphql (customer), agent-companies.graphql (agent), bi-companies.graphql (analyst): #21 ----
+// The suite's customer is made the COMPANY_ADMIN of a company of its own (buyersCompany); the SPA's company views
+// read and manage that company. tests/companies/test_company_access.py probes the other companies' data.
+Object.assign(SCENARIOS, {
+  MyCompany: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return {};
+    },
+    check: async (data, { f, h }) => {
+      const made = await buyersCompany(f, h);
+      assert.equal(data.me.id, h.customer.id);
+      assert.equal(data.me.companyMembership.role, 'COMPANY_ADMIN');
+      const company = data.me.company;
+      assert.equal(company.id, made.company.id);
+      assert.equal(company.name, 'Suite Buyers Co');
+      assert.equal(company.paymentTermsDays, 30);
+      assert.equal(company.creditLimit.amount, '2500.00');
+      assert.equal(company.priceList.id, made.priceList.id);
+      assert.ok(company.locations.some((l) => l.id === made.location.id), 'its ship-to location');
+      assert.ok(company.locations.every((l) => !l.archived), 'the active ones only');
+    },
+  },
+  MyCompanyBuyers: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return {};
+    },
+    check: async (data, { h }) => {
+      const mine = data.me.company.buyers.find((b) => b.id === globalId('CompanyBuyer', h.customer.numericId));
+      assert.equal(mine?.role, 'COMPANY_ADMIN');
+      assert.equal(mine.name, h.customer.name);
+    },
+  },
+  MyCompanyOrders: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return { first: 10 };
+    },
+    check: async (data) => {
+      const orders = data.me.company.orders;
+      assert.equal(typeof orders.totalCount, 'number');
+      for (const { node } of orders.edges) assert.match(node.number, /^OG-/);
+    },
+  },
+  AddMyCompanyLocation: {
+    prepare: async (f, h) => {
+      const { company } = await buyersCompany(f, h);
+      return { input: { companyId: company.id, label: 'Suite annex', address: await f.address() } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.addCompanyLocation.userErrors, []);
+      assert.equal(data.addCompanyLocation.location.label, 'Suite annex');
+    },
+  },
+  UpdateMyCompanyLocation: {
+    prepare: async (f, h) => ({ input: { locationId: await newCompanyLocation(f, h), label: 'Suite back door' } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.updateCompanyLocation.userErrors, []);
+      assert.equal(data.updateCompanyLocation.location.id, variables.input.locationId);
+      assert.equal(data.updateCompanyLocation.location.label, 'Suite back door');
+    },
+  },
+  ArchiveMyCompanyLocation: {
+    prepare: async (f, h) => ({ input: { locationId: await newCompanyLocation(f, h) } }),
+    check: async (data) => {
+      assert.deepEqual(data.archiveCompanyLocation.userErrors, []);
+      assert.equal(data.archiveCompanyLocation.location.archived, true);
+    },
+  },
+  SetMyCompanyBuyerRole: {
+    prepare: async (f, h) => ({ input: { buyerId: await newBuyer(f, h), role: 'APPROVER' } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.setCompanyBuyerRole.userErrors, []);
+      assert.equal(data.setCompanyBuyerRole.buyer.role, 'APPROVER');
+      assert.ok(data.setCompanyBuyerRole.company.buyers.some((b) => b.id === variables.input.buyerId));
+    },
+  },
+  RemoveMyCompanyBuyer: {
+    prepare: async (f, h) => ({ input: { buyerId: await newBuyer(f, h) } }),
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.removeCompanyBuyer.userErrors, []);
+      assert.equal(data.removeCompanyBuyer.buyer, null);
+      assert.ok(!data.removeCompanyBuyer.company.buyers.some((b) => b.id === variables.input.buyerId), 'unlinked');
+    },
+  },
+  FindCompanies: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return { search: 'suite buyers', first: 10 };
+    },
+    check: async (data, { f, h }) => {
+      const { company } = await buyersCompany(f, h);
+      assert.deepEqual(data.companies.edges.map((e) => e.node.id), [company.id]);
+    },
+  },
+  CompanyDetail: {
+    prepare: async (f, h) => ({ id: (await buyersCompany(f, h)).company.id }),
+    check: async (data, { h, variables }) => {
+      assert.equal(data.company.id, variables.id);
+      assert.ok(data.company.buyers.some((b) => b.customer?.id === h.customer.id && b.role === 'COMPANY_ADMIN'));
+      assert.ok(data.company.locations.length > 0);
+      assert.equal(typeof data.company.orders.totalCount, 'number');
+    },
+  },
+  CreateCompany: {
+    prepare: async (f, h) => ({ input: await companyInput(f, h, 'Suite New Co') }),
+    check: async (data) => {
+      assert.deepEqual(data.createCompany.userErrors, []);
+      assert.equal(data.createCompany.company.name, 'Suite New Co');
+      assert.equal(data.createCompany.company.paymentTermsDays, 30);
+    },
+  },
+  UpdateCompany: {
+    prepare: async (f, h) => {
+      const { company } = await f.mutate('CreateCompany', { input: await companyInput(f, h, 'Suite Update Co') });
+      return { input: { companyId: company.id, paymentTermsDays: 60, creditLimit: '750.00', purchaseOrderRequired: true } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.updateCompany.userErrors, []);
+      assert.equal(data.updateCompany.company.paymentTermsDays, 60);
+      assert.equal(data.updateCompany.company.creditLimit.amount, '750.00');
+      assert.equal(data.updateCompany.company.purchaseOrderRequired, true);
+    },
+  },
+  AssignCompanyPriceList: {
+    prepare: async (f, h) => {
+      const input = await companyInput(f, h, 'Suite Priced Co');
+      const { company } = await f.mutate('CreateCompany', { input });
+      const { priceList } = await f.mutate('CreatePriceList', { input: { name: 'Suite list', currency: company.market.currency } });
+      return { input: { companyId: company.id, priceListId: priceList.id } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.assignCompanyPriceList.userErrors, []);
+      assert.equal(data.assignCompanyPriceList.company.priceList.id, variables.input.priceListId);
+    },
+  },
+  AddCompanyLocation: {
+    prepare: async (f, h) => {
+      const { company } = await buyersCompany(f, h);
+      return { input: { companyId: company.id, label: 'Suite yard', address: await f.address() } };
+    },
+    check: async (data) => {
+      assert.deepEqual(data.addCompanyLocation.userErrors, []);
+      assert.equal(data.addCompanyLocation.location.label, 'Suite yard');
+    },
+  },
+  UpdateCompanyLocation: {
+    prepare: async (f, h) => ({ input: { locationId: await newCompanyLocation(f, h), label: 'Suite gate 2' } }),
+    check: async (data) => {
+      assert.deepEqual(data.updateCompanyLocation.userErrors, []);
+      assert.equal(data.updateCompanyLocation.location.label, 'Suite gate 2');
+    },
+  },
+  ArchiveCompanyLocation: {
+    prepare: async (f, h) => ({ input: { locationId: await newCompanyLocation(f, h) } }),
+    check: async (data) => {
+      assert.deepEqual(data.archiveCompanyLocation.userErrors, []);
+      assert.equal(data.archiveCompanyLocation.location.archived, true);
+    },
+  },
+  AddCompanyBuyer: {
+    prepare: async (f, h) => {
+      const { company } = await buyersCompany(f, h);
+      return { input: { companyId: company.id, customerId: await newCustomer(f), role: 'BUYER' } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.addCompanyBuyer.userErrors, []);
+      assert.equal(data.addCompanyBuyer.buyer.role, 'BUYER');
+      assert.equal(data.addCompanyBuyer.buyer.customer.id, variables.input.customerId);
+    },
+  },
+  SetCompanyBuyerRole: {
+    prepare: async (f, h) => ({ input: { buyerId: await newBuyer(f, h), role: 'COMPANY_ADMIN' } }),
+    check: async (data) => {
+      assert.deepEqual(data.setCompanyBuyerRole.userErrors, []);
+      assert.equal(data.setCompanyBuyerRole.buyer.role, 'COMPANY_ADMIN');
+    },
+  },
+  RemoveCompanyBuyer: {
+    prepare: async (f, h) => ({ input: { buyerId: await newBuyer(f, h) } }),
+    check: async (data) => {
+      assert.deepEqual(data.removeCompanyBuyer.userErrors, []);
+      assert.equal(data.removeCompanyBuyer.buyer, null);
+    },
+  },
+  PriceLists: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return { first: 50 };
+    },
+    check: async (data) => {
+      assert.ok(data.priceLists.edges.length > 0);
+      for (const { node } of data.priceLists.edges) assert.match(node.currency, /^[A-Z]{3}$/);
+    },
+  },
+  CreatePriceList: {
+    prepare: async () => ({ input: { name: 'Suite wholesale', currency: 'USD' } }),
+    check: async (data) => {
+      assert.deepEqual(data.createPriceList.userErrors, []);
+      assert.equal(data.createPriceList.priceList.currency, 'USD');
+      assert.deepEqual(data.createPriceList.priceList.entries, []);
+    },
+  },
+  SetPriceListPrices: {
+    prepare: async (f) => {
+      const { priceList } = await f.mutate('CreatePriceList', { input: { name: 'Suite set', currency: 'USD' } });
+      const { shippable } = await f.catalog();
+      return { input: { priceListId: priceList.id, prices: [{ sku: shippable[0], unitPrice: '12.34' }] } };
+    },
+    check: async (data, { variables }) => {
+      assert.deepEqual(data.setPriceListPrices.userErrors, []);
+      assert.deepEqual(
+        data.setPriceListPrices.priceList.entries.map((e) => [e.sku, e.unitPrice.amount]),
+        [[variables.input.prices[0].sku, '12.34']],
+      );
+    },
+  },
+  CompanyDirectory: {
+    prepare: async (f, h) => {
+      await buyersCompany(f, h);
+      return { first: 50 };
+    },
+    check: async (data) => {
+      assert.ok(data.companies.edges.some((e) => e.node.name === 'Suite Buyers Co'), 'analysts see company names');
+      for (const { node } of data.companies.edges) {
+        assert.equal(node.billingAddress.name, null);
+        assert.equal(node.billingAddress.line1, null);
+        assert.ok(node.billingAddress.city && node.billingAddress.country);
+        for (const buyer of node.buyers) {
+          assert.equal(buyer.name, null, 'no buyer name for analysts');
+          assert.equal(buyer.email, null, 'no buyer email for analysts');
+        }
+      }
+    },
+  },
+});
+
+function globalId(type, numericId) {
+  return Buffer.from(`${type}:${numericId}`).toString('base64url');
+}
+
+/** A CreateCompanyInput in the market of the suite customer's address, billed there. */
+async function companyInput(f, h, name) {
+  const address = await f.address();
+  const { data } = await rawGraphQL(h.url, { token: h.tokens.fixtureAgent, query: '{ markets { code currency countries } }' });
+  const market = data.markets.find((m) => m.countries.includes(address.country));
+  if (!market) throw new Error(`no market sells to ${address.country}`);
+  return { name, taxId: 'SUITE-1', market: market.code, billingAddress: address, paymentTermsDays: 30, creditLimit: '2500.00' };
+}
+
+/** The suite customer's company: made once, with a ship-to location and a price list, the customer its admin. */
+async function buyersCompany(f, h) {
+  return f.once('buyers-company', async () => {
+    const input = await companyInput(f, h, 'Suite Buyers Co');
+    const { priceList } = await f.mutate('CreatePriceList', { input: { name: 'Suite contract prices', currency: 'USD' } });
+    const { company } = await f.mutate('CreateCompany', { input });
+    if (company.market.currency === priceList.currency) {
+      await f.mutate('AssignCompanyPriceList', { input: { companyId: company.id, priceListId: priceList.id } });
+    }
+    const { location } = await f.mutate('AddCompanyLocation', {
+      input: { companyId: company.id, label: 'Suite dock', address: await f.address() },
+    });
+    await f.mutate('AddCompanyBuyer', { input: { companyId: company.id, customerId: h.customer.id, role: 'COMPANY_ADMIN' } });
+    return { company, location, priceList };
+  });
+}
+
+/** A new ship-to location of the suite customer's company, by its ID. */
+async function newCompanyLocation(f, h) {
+  const { company } = await buyersCompany(f, h);
+  const { location } = await f.mutate('AddCompanyLocation', {
+    input: { companyId: company.id, label: `Suite ${uniqueId('dock')}`, address: await f.address() },
+  });
+  return location.id;
+}
+
+/** A new customer (made by the agent), by their ID. */
+async function newCustomer(f) {
+  const { customer } = await f.mutate('CreateCustomer', { input: { name: 'Suite Buyer', email: `${uniqueId('buyer')}@example.com` } });
+  return customer.id;
+}
+
+/** A new BUYER of the suite customer's company, by their CompanyBuyer ID. */
+async function newBuyer(f, h) {
+  const { company } = await buyersCompany(f, h);
+  const { buyer } = await f.mutate('AddCompanyBuyer', { input: { companyId: company.id, customerId: await newCustomer(f), role: 'BUYER' } });
+  return buyer.id;
+}
 
 const TOKEN_OF_ROLE = { customer: 'customer', agent: 'agent', analyst: 'analyst' };
 
@@ -758,7 +1183,7 @@ export function defineOperationTests(modes) {
 }
 
 function defineModeTests({ mode, operations, manifestIds, h, f }) {
-  for (const file of ['spa.graphql', 'agent-console.graphql', 'bi.graphql', 'spa-account.graphql', 'agent-customers.graphql', 'spa-stores.graphql', 'agent-stock.graphql', 'spa-notifications.graphql', 'spa-invoices.graphql']) {
+  for (const file of ['spa.graphql', 'agent-console.graphql', 'bi.graphql', 'spa-account.graphql', 'agent-customers.graphql', 'spa-stores.graphql', 'agent-stock.graphql', 'spa-notifications.graphql', 'spa-invoices.graphql', 'bi-exports.graphql', 'spa-company-orders.graphql', 'agent-company-orders.graphql', 'spa-company.graphql', 'agent-companies.graphql', 'bi-companies.graphql']) {
     describe(`${file} (${mode})`, () => {
       for (const operation of operations.values()) {
         if (operation.file !== file || operation.type === 'subscription') continue;

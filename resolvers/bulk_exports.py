@@ -1,0 +1,704 @@
+"""Bulk exports (#20): every order matching a filter, in the shape of a selection over `Order`, to a file.
+
+What an export is:
+- `query` = an order filter (the analysts' `orders(filter:)`: the same conditions, the same search rule) and a
+  selection over Order written as in GraphQL (`id number total { amount currency } lines { sku quantity }`), or
+  none for the trusted default (OrdersExport's). The selection is validated against the exportable part of the
+  schema (`ORDER`: scalars, Money, the customer, the shipping address, lines, shipments); anything else is refused
+  with INVALID_SELECTION before a job exists.
+- Each exported row is one order, shaped as that selection would answer it in GraphQL (global IDs, Money as
+  decimal strings with the currency's places, enums by name), compiled to SQL rather than run through the
+  resolvers: a million orders at tens of thousands a second do not fit in per-object resolvers.
+- Masking follows resolvers.access, from the owner's role when the job runs: a value of a kind the role is not
+  SHOWN is never read (the SQL selects NULL in its place) and is null in the file, exactly as in the graph.
+  Analysts get no name, email, phone or address; agents and admins see everything.
+- Who may export: analysts (masked) and admins. Agents work order by order in the console; taking every
+  customer's personal data out in one file is an admin's decision.
+- Rows are read in chunks by order id (keyset), each chunk a short read of its own on the read database: no
+  transaction stays open for the length of the export (a replica cancels long queries that conflict with
+  replay), memory holds one chunk, and a re-claimed job simply starts again.
+"""
+
+import asyncio
+import binascii
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionSetNode, parse
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, select
+
+from ordergraph.loaders.base import ReadSession
+from ordergraph.models import BulkExport, Customer, Order, OrderLine, Shipment
+from ordergraph.models.bulk_export import BulkExportFormat, BulkExportStatus
+from ordergraph.models.enums import Channel, OrderStatus
+from ordergraph.models.money import exponent
+from ordergraph.resolvers import orders
+from ordergraph.resolvers.access import Role, Sensitive, Viewer, may_match_personal_data, require_authenticated
+from ordergraph.resolvers.context import RequestContext
+from ordergraph.resolvers.errors import ApiError, Forbidden, Refusal
+from ordergraph.resolvers.signed_links import DocumentLink, DocumentPurpose, LinkSettings, sign, verify
+
+# The selection of the trusted OrdersExport document (frontend-contract/operations/bi.graphql), per order.
+DEFAULT_SELECTION = (
+    "id number status channel placedAt total { amount currency } customer { id email } "
+    "lines { sku quantity quantityReturned lineTotal { amount currency } } shipments { carrier status deliveredAt }"
+)
+MAX_SELECTION_LENGTH = 4000
+MAX_SELECTED_FIELDS = 100
+# Jobs one owner may have waiting or running at once.
+MAX_OPEN_EXPORTS = 3
+EXPORTERS = (Role.ANALYST, Role.ADMIN)
+LINK_GRAIN = timedelta(minutes=5)
+
+
+class NotFound(ApiError):
+    code = "NOT_FOUND"
+
+
+# --- The exportable schema -------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _places(currency: str) -> int:
+    return exponent(currency)
+
+
+@lru_cache(maxsize=1 << 16)  # prices repeat: most amounts of an export are a few thousand values
+def amount_text(minor: int, currency: str) -> str:
+    """Minor units as the graph writes a Money amount (Decimal text, the currency's places): 12345 USD → "123.45"."""
+    places = _places(currency)
+    if places == 0:
+        return str(minor)
+    whole, part = divmod(abs(minor), 10**places)
+    return f"{'-' if minor < 0 else ''}{whole}.{part:0{places}d}"
+
+
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def global_id(type_name: str, pk: int) -> str:
+    """schema.node.encode_global_id (here because the resolvers may not import the schema), the same text."""
+    return global_ids(type_name)(pk)
+
+
+@lru_cache(maxsize=16)
+def global_ids(type_name: str) -> Callable[[int], str]:
+    """global_id for one type, as one call per key (an export makes millions)."""
+    prefix = f"{type_name}:".encode()
+
+    def encode(pk: int) -> str:
+        return binascii.b2a_base64(prefix + b"%d" % pk, newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
+
+    return encode
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A scalar field: the SQL columns it reads, how they become its value, its type in a Parquet file
+    ("string", "int", "bool", "timestamp") and, for a masked kind, what it is (resolvers.access)."""
+
+    columns: tuple[Any, ...]
+    convert: Callable[..., object] | None = None
+    type: str = "string"
+    kind: Sensitive | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """An object field (Money, the customer, the address): its fields; a masked kind hides it whole."""
+
+    fields: dict[str, "Leaf | Group"]
+    kind: Sensitive | None = None
+    nullable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Children:
+    """A list field read from a table of its own, by order id."""
+
+    table: Any
+    order_id: Any
+    order_by: tuple[Any, ...]
+    fields: dict[str, "Leaf | Group"]
+
+
+def _money(minor: Any, currency: Any) -> Group:
+    return Group({"amount": Leaf((minor, currency), amount_text), "currency": Leaf((currency,))})
+
+
+_PERSONAL = Sensitive.PERSONAL
+ORDER: dict[str, Leaf | Group | Children] = {
+    "id": Leaf((col(Order.id),), global_ids("Order")),
+    "number": Leaf((col(Order.number),)),
+    "status": Leaf((col(Order.status),)),
+    "channel": Leaf((col(Order.channel),)),
+    "placedAt": Leaf((col(Order.placed_at),), type="timestamp"),
+    "promisedDeliveryBy": Leaf((col(Order.promised_delivery_by),), type="timestamp"),
+    "pricesIncludeTax": Leaf((col(Order.prices_include_tax),), type="bool"),
+    "purchaseOrderNumber": Leaf((col(Order.purchase_order_number),)),
+    "subtotal": _money(col(Order.subtotal_minor), col(Order.currency)),
+    "shippingTotal": _money(col(Order.shipping_minor), col(Order.currency)),
+    "taxTotal": _money(col(Order.tax_minor), col(Order.currency)),
+    "total": _money(col(Order.total_minor), col(Order.currency)),
+    "customer": Group(
+        {
+            "id": Leaf((col(Order.customer_id),), global_ids("Customer")),
+            "name": Leaf((col(Customer.name),), kind=_PERSONAL),
+            "email": Leaf((col(Customer.email),), kind=_PERSONAL),
+            "phone": Leaf((col(Customer.phone),), kind=_PERSONAL),
+            "createdAt": Leaf((col(Customer.created_at),), type="timestamp"),
+        }
+    ),
+    # Null for pickup orders (no address), as in the graph; personal data as a whole.
+    "shippingAddress": Group(
+        {
+            "name": Leaf((col(Order.ship_name),)),
+            "line1": Leaf((col(Order.ship_line1),)),
+            "line2": Leaf((col(Order.ship_line2),)),
+            "city": Leaf((col(Order.ship_city),)),
+            "region": Leaf((col(Order.ship_region),)),
+            "postalCode": Leaf((col(Order.ship_postal_code),)),
+            "country": Leaf((col(Order.ship_country),)),
+            "phone": Leaf((col(Order.ship_phone),)),
+        },
+        kind=_PERSONAL,
+        nullable=True,
+    ),
+    "lines": Children(
+        OrderLine,
+        col(OrderLine.order_id),
+        (col(OrderLine.order_id), col(OrderLine.id)),
+        {
+            "id": Leaf((col(OrderLine.id),), global_ids("OrderLine")),
+            "sku": Leaf((col(OrderLine.sku),)),
+            "productName": Leaf((col(OrderLine.product_name),)),
+            "customization": Leaf((col(OrderLine.customization),), kind=Sensitive.FREE_TEXT),
+            "quantity": Leaf((col(OrderLine.quantity),), type="int"),
+            "quantityShipped": Leaf((col(OrderLine.quantity_shipped),), type="int"),
+            "quantityCancelled": Leaf((col(OrderLine.quantity_cancelled),), type="int"),
+            "quantityDelivered": Leaf((col(OrderLine.quantity_delivered),), type="int"),
+            "quantityReturned": Leaf((col(OrderLine.quantity_returned),), type="int"),
+            "taxClass": Leaf((col(OrderLine.tax_class),)),
+            "unitPrice": _money(col(OrderLine.unit_price_minor), col(OrderLine.currency)),
+            "lineTotal": Group(
+                {
+                    "amount": Leaf(
+                        (col(OrderLine.unit_price_minor), col(OrderLine.quantity), col(OrderLine.currency)),
+                        lambda price, quantity, currency: amount_text(price * quantity, currency),
+                    ),
+                    "currency": Leaf((col(OrderLine.currency),)),
+                }
+            ),
+            "tax": _money(col(OrderLine.tax_minor), col(OrderLine.currency)),
+        },
+    ),
+    "shipments": Children(
+        Shipment,
+        col(Shipment.order_id),
+        (col(Shipment.order_id), col(Shipment.id)),
+        {
+            "id": Leaf((col(Shipment.id),), global_ids("Shipment")),
+            "carrier": Leaf((col(Shipment.carrier),)),
+            "trackingNumber": Leaf((col(Shipment.tracking_number),)),
+            "status": Leaf((col(Shipment.status),)),
+            "shippedAt": Leaf((col(Shipment.shipped_at),), type="timestamp"),
+            "deliveredAt": Leaf((col(Shipment.delivered_at),), type="timestamp"),
+        },
+    ),
+}
+
+
+# --- Selections ------------------------------------------------------------------------------------------------
+
+
+def _invalid(message: str) -> Refusal:
+    return Refusal("INVALID_SELECTION", message, ["input", "selection"])
+
+
+# A shape is what a selection keeps: per field, None (a scalar), a sub-shape (an object) or a one-item list (a list).
+Shape = dict[str, Any]
+
+
+def parse_selection(text: str | None) -> Shape:
+    """The fields `text` selects on Order, checked against the exportable schema; Refusal INVALID_SELECTION for
+    anything else (a field that is not exportable or does not exist, arguments, aliases, fragments, directives,
+    a scalar with a selection or an object without one)."""
+    text = DEFAULT_SELECTION if text is None or not text.strip() else text
+    if len(text) > MAX_SELECTION_LENGTH:
+        raise Refusal(
+            "SELECTION_TOO_LARGE", f"A selection holds at most {MAX_SELECTION_LENGTH:,} characters.", ["input"]
+        )
+    try:
+        document = parse("{" + text + "}", no_location=True, max_tokens=2000)
+    except GraphQLError as error:
+        raise _invalid(f"The selection is not GraphQL: {error.message}") from None
+    operation = document.definitions[0]
+    if len(document.definitions) != 1 or not isinstance(operation, OperationDefinitionNode):
+        raise _invalid("Write the selection as the fields of an Order, without braces around it.")
+    counted = [0]
+    shape = _shape(operation.selection_set, ORDER, "Order", counted)
+    if counted[0] > MAX_SELECTED_FIELDS:
+        raise Refusal("SELECTION_TOO_LARGE", f"A selection names at most {MAX_SELECTED_FIELDS} fields.", ["input"])
+    return shape
+
+
+def _shape(selections: SelectionSetNode, fields: dict[str, Any], type_name: str, counted: list[int]) -> Shape:
+    shape: Shape = {}
+    for node in selections.selections:
+        if not isinstance(node, FieldNode):
+            raise _invalid("Fragments are not allowed in an export's selection.")
+        name = node.name.value
+        counted[0] += 1
+        if node.alias or node.arguments or node.directives:
+            raise _invalid(f"{type_name}.{name}: aliases, arguments and directives are not allowed.")
+        spec = fields.get(name)
+        if spec is None:
+            raise _invalid(f"{type_name}.{name} cannot be exported (exportable: {', '.join(fields)}).")
+        if isinstance(spec, Leaf):
+            if node.selection_set is not None:
+                raise _invalid(f"{type_name}.{name} is a scalar: it takes no selection.")
+            shape[name] = None
+            continue
+        if node.selection_set is None:
+            raise _invalid(f"{type_name}.{name} is an object: select its fields.")
+        inner = _shape(node.selection_set, spec.fields, name, counted)
+        shape[name] = [inner] if isinstance(spec, Children) else inner
+    return shape
+
+
+def selection_text(shape: Shape) -> str:
+    """The shape written back as a selection (the one stored with the job)."""
+    parts = []
+    for name, inner in shape.items():
+        if inner is None:
+            parts.append(name)
+        else:
+            parts.append(f"{name} {{ {selection_text(inner[0] if isinstance(inner, list) else inner)} }}")
+    return " ".join(parts)
+
+
+# --- Compiled plans --------------------------------------------------------------------------------------------
+#
+# A plan turns a row of SQL values into the row's dict with one function made for the selection and the role (its
+# Python source generated from the shape, then compiled): one dict display per object, each value read by
+# position, converters called only where a value needs one. A million orders spend their time in SQL and in the
+# encoders, not in walking a description of the selection for every value.
+
+Row = Any  # a Core row: indexed by position
+Builder = Callable[..., dict[str, Any]]
+_EMPTY: list[object] = []  # the list field of an order without any (shared: never changed)
+
+
+@dataclass(slots=True)
+class _Columns:
+    """The SQL columns a plan selects, each once. Enums are read as their text (the file writes their name)."""
+
+    selected: list[Any] = field(default_factory=list)
+    positions: dict[str, int] = field(default_factory=dict)
+    joins_customer: bool = False
+
+    def position(self, column: Any) -> int:
+        key = f"{column.table.name}.{column.name}"
+        if key not in self.positions:
+            self.positions[key] = len(self.selected)
+            self.selected.append(sa.type_coerce(column, sa.String()) if isinstance(column.type, sa.Enum) else column)
+            if column.table.name == Customer.__tablename__:
+                self.joins_customer = True
+        return self.positions[key]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """A column of the file: its name, Parquet type, and for an object or list its own columns."""
+
+    name: str
+    type: str  # "string" | "int" | "bool" | "timestamp" | "object" | "list"
+    fields: tuple["Column", ...] = ()
+
+
+@dataclass(slots=True)
+class _Source:
+    """The generated builder's text and the converters it calls by name."""
+
+    names: dict[str, object] = field(default_factory=dict)
+    text_times: bool = False
+
+    def call(self, function: object) -> str:
+        name = f"c{len(self.names)}"
+        self.names[name] = function
+        return name
+
+
+def _leaf_source(leaf: Leaf, columns: _Columns, source: _Source) -> str:
+    positions = [columns.position(c) for c in leaf.columns]
+    values = ", ".join(f"row[{p}]" for p in positions)
+    convert = leaf.convert
+    if convert is None and leaf.type == "timestamp" and source.text_times:
+        convert = datetime.isoformat
+    if convert is None:
+        return f"row[{positions[0]}]"
+    call = f"{source.call(convert)}({values})"
+    if all(not getattr(c, "nullable", True) for c in leaf.columns[:1]):
+        return call
+    return f"(None if row[{positions[0]}] is None else {call})"
+
+
+def _object_source(
+    shape: Shape, fields: dict[str, Any], columns: _Columns, viewer: Viewer, source: _Source, children: list[str]
+) -> tuple[str, list[Column]]:
+    """The dict display of one object, and its file columns; list fields read `children[k]` by the row's id."""
+    items: list[str] = []
+    described: list[Column] = []
+    for name, inner in shape.items():
+        spec = fields[name]
+        if isinstance(spec, Children):
+            items.append(f"{name!r}: children[{len(children)}].get(row[0], EMPTY)")
+            children.append(name)
+            described.append(Column(name, "list"))  # its item columns are filled in by compile_plan
+            continue
+        hidden = spec.kind is not None and not viewer.shows(spec.kind)
+        if isinstance(spec, Leaf):
+            items.append(f"{name!r}: {'None' if hidden else _leaf_source(spec, columns, source)}")
+            described.append(Column(name, spec.type))
+            continue
+        display, part_columns = _object_source(inner, spec.fields, columns, viewer, source, children)
+        described.append(Column(name, "object", tuple(part_columns)))
+        if hidden:
+            items.append(f"{name!r}: None")
+        elif spec.nullable:
+            # An address exists when its first line does (the ship_* columns are written together, or all null).
+            items.append(f"{name!r}: (None if row[{columns.position(col(Order.ship_line1))}] is None else {display})")
+        else:
+            items.append(f"{name!r}: {display}")
+    return "{" + ", ".join(items) + "}", described
+
+
+def _compiled(display: str, source: _Source) -> Builder:
+    namespace: dict[str, Any] = {**source.names, "EMPTY": _EMPTY}
+    exec(f"def build(row, children=()):\n    return {display}\n", namespace)
+    return namespace["build"]
+
+
+@dataclass(slots=True)
+class ChildPlan:
+    name: str
+    columns: list[Any]  # the order id first
+    build: Builder  # a row -> the item's dict
+
+
+@dataclass(slots=True)
+class ExportPlan:
+    """A validated export compiled for one role: the order columns (the id first), the builder of an order's dict
+    (given each list field's items by order id, in `children` order), and the file's columns in selection order."""
+
+    order_columns: list[Any]
+    joins_customer: bool
+    build: Builder
+    children: list[ChildPlan]
+    columns: list[Column]
+
+
+def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> ExportPlan:
+    """`text_times`: date-times as ISO 8601 text (JSON and CSV), else as datetimes (Parquet)."""
+    order_columns = _Columns()
+    order_columns.position(col(Order.id))  # always first: the keyset, and the key list items are grouped by
+    source = _Source(text_times=text_times)
+    listed: list[str] = []
+    display, described = _object_source(shape, ORDER, order_columns, viewer, source, listed)
+    children: list[ChildPlan] = []
+    for name in listed:
+        spec = ORDER[name]
+        assert isinstance(spec, Children)
+        child_columns = _Columns()
+        child_columns.position(spec.order_id)
+        item_source = _Source(text_times=text_times)
+        item, item_columns = _object_source(shape[name][0], spec.fields, child_columns, viewer, item_source, [])
+        children.append(ChildPlan(name, child_columns.selected, _compiled(item, item_source)))
+        at = next(n for n, c in enumerate(described) if c.name == name)
+        described[at] = Column(name, "list", (Column("item", "object", tuple(item_columns)),))
+    return ExportPlan(
+        order_columns.selected, order_columns.joins_customer, _compiled(display, source), children, described
+    )
+
+
+# --- Filters ---------------------------------------------------------------------------------------------------
+
+
+def filter_json(f: orders.OrderFilter) -> dict[str, Any]:
+    return {
+        "search": f.search,
+        "statuses": [s.value for s in f.statuses],
+        "channels": [c.value for c in f.channels],
+        "placed_after": f.placed_after.isoformat() if f.placed_after else None,
+        "placed_before": f.placed_before.isoformat() if f.placed_before else None,
+        "customer_id": f.customer_id,
+        "currencies": f.currencies,
+        "markets": f.markets,
+    }
+
+
+def filter_of(data: dict[str, Any]) -> orders.OrderFilter:
+    return orders.OrderFilter(
+        search=data.get("search"),
+        statuses=[OrderStatus(s) for s in data.get("statuses") or []],
+        channels=[Channel(c) for c in data.get("channels") or []],
+        placed_after=datetime.fromisoformat(data["placed_after"]) if data.get("placed_after") else None,
+        placed_before=datetime.fromisoformat(data["placed_before"]) if data.get("placed_before") else None,
+        customer_id=data.get("customer_id"),
+        currencies=list(data.get("currencies") or []),
+        markets=list(data.get("markets") or []),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ExportQuery:
+    """A job's query as stored: the filter, whether its search may match personal data (decided for the owner
+    when it started), and the selection."""
+
+    order_filter: orders.OrderFilter
+    personal_search: bool
+    shape: Shape
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "filter": filter_json(self.order_filter),
+            "personal_search": self.personal_search,
+            "selection": selection_text(self.shape),
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> "ExportQuery":
+        return cls(filter_of(data["filter"]), bool(data["personal_search"]), parse_selection(data["selection"]))
+
+
+def conditions(query: ExportQuery) -> list[sa.ColumnElement[bool]]:
+    """The same conditions as `orders(filter:)` (resolvers.orders)."""
+    return orders._conditions(query.order_filter, personal_search=query.personal_search)
+
+
+# --- Reading the rows ------------------------------------------------------------------------------------------
+
+
+async def count_orders(read: ReadSession, query: ExportQuery) -> int:
+    async with read() as session:
+        return (await session.exec(select(sa.func.count()).select_from(Order).where(*conditions(query)))).one()
+
+
+async def chunks(
+    read: ReadSession, query: ExportQuery, plan: ExportPlan, *, chunk_size: int = 5000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The matching orders' rows in order id order, `chunk_size` orders at a time, each chunk read in a short
+    read of its own (the orders, then each list field's rows of those orders). The next chunk is read while this
+    one is built: the database works while this process does."""
+    where = conditions(query)
+    orders_from: Any = Order
+    if plan.joins_customer:
+        orders_from = sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
+
+    async def read_chunk(after: int) -> tuple[Sequence[Any], list[Sequence[Any]]]:
+        orders_query = (
+            sa.select(*plan.order_columns)
+            .select_from(orders_from)
+            .where(col(Order.id) > after, *where)
+            .order_by(col(Order.id))
+            .limit(chunk_size)
+        )
+        async with read() as session:
+            fetch = await _fetcher(await session.connection())
+            rows = await fetch(orders_query)
+            if not rows:
+                return rows, []
+            first, last = rows[0][0], rows[-1][0]
+            return rows, [await fetch(_child_query(child, first, last, where)) for child in plan.children]
+
+    pending = asyncio.ensure_future(read_chunk(0))
+    try:
+        while True:
+            rows, child_rows = await pending
+            if not rows:
+                return
+            more = len(rows) == chunk_size
+            if more:
+                pending = asyncio.ensure_future(read_chunk(rows[-1][0]))
+            children: list[dict[int, list[object]]] = []
+            for child, items_rows in zip(plan.children, child_rows, strict=True):
+                by_order: dict[int, list[object]] = {}
+                build = child.build
+                for row in items_rows:
+                    items = by_order.get(row[0])
+                    if items is None:
+                        items = by_order[row[0]] = []
+                    items.append(build(row))
+                children.append(by_order)
+            build = plan.build
+            yield [build(row, children) for row in rows]
+            if not more:
+                return
+    finally:
+        if not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
+
+
+async def _fetcher(connection: AsyncConnection) -> Callable[[Any], Awaitable[Sequence[Any]]]:
+    """How a chunk's statements are run: on PostgreSQL straight through asyncpg (its records, by position, are
+    the rows: no SQLAlchemy row per order and per line; the plan's columns need no result processing: enums are
+    read as text, and asyncpg's date-times are UTC already), elsewhere through SQLAlchemy."""
+    if connection.dialect.name != "postgresql":
+
+        async def through_sqlalchemy(statement: Any) -> Sequence[Any]:
+            return (await connection.execute(statement)).all()
+
+        return through_sqlalchemy
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    dialect = connection.dialect
+
+    async def through_asyncpg(statement: Any) -> Sequence[Any]:
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        values = compiled.construct_params()
+        processors = compiled._bind_processors  # what SQLAlchemy would apply to each value it binds
+        names = compiled.positiontup or []
+        parameters = [processors[n](values[n]) if n in processors else values[n] for n in names]
+        records: Sequence[Any] = await driver.fetch(str(compiled), *parameters)
+        return records
+
+    return through_asyncpg
+
+
+def _child_query(child: ChildPlan, first: int, last: int, where: list[sa.ColumnElement[bool]]) -> Any:
+    order_id = child.columns[0]
+    table = order_id.table
+    query = sa.select(*child.columns).where(order_id >= first, order_id <= last)
+    if where:  # only the lines of matching orders: the orders' conditions, joined
+        query = query.select_from(sa.join(table, Order, col(Order.id) == order_id)).where(*where)
+    return query.order_by(order_id, table.c.id)
+
+
+# --- Use cases -------------------------------------------------------------------------------------------------
+
+
+def require_exporter(viewer: Viewer) -> Viewer:
+    require_authenticated(viewer)
+    if viewer.role not in EXPORTERS or viewer.subject is None:
+        raise Forbidden("Only analysts and admins may export orders in bulk.")
+    return viewer
+
+
+async def start_bulk_export(
+    ctx: RequestContext, *, order_filter: orders.OrderFilter, selection: str | None, export_format: BulkExportFormat
+) -> BulkExport:
+    """Queues an export for the viewer. Refusals (nothing is created): FORBIDDEN for other roles and for an
+    analyst's search by personal data, INVALID_SELECTION, SELECTION_TOO_LARGE, TOO_MANY_EXPORTS."""
+    viewer = require_exporter(ctx.viewer)
+    term = (order_filter.search or "").strip()
+    personal = may_match_personal_data(viewer, term, identifiers=orders.SEARCH_IDENTIFIERS) if term else False
+    query = ExportQuery(order_filter, personal, parse_selection(selection))
+    assert viewer.role is not None
+    assert viewer.subject is not None
+    async with ctx.write() as session:
+        open_jobs = (
+            await session.exec(
+                select(sa.func.count())
+                .select_from(BulkExport)
+                .where(
+                    col(BulkExport.owner_subject) == viewer.subject,
+                    col(BulkExport.status).in_([BulkExportStatus.QUEUED, BulkExportStatus.RUNNING]),
+                )
+            )
+        ).one()
+        if open_jobs >= MAX_OPEN_EXPORTS:
+            raise Refusal(
+                "TOO_MANY_EXPORTS", f"At most {MAX_OPEN_EXPORTS} exports may wait or run at once: let one finish."
+            )
+        job = BulkExport(
+            owner_subject=viewer.subject,
+            owner_role=viewer.role.value,
+            format=export_format,
+            query=query.to_json(),
+            created_at=ctx.clock(),
+        )
+        session.add(job)
+        await session.flush()
+        await session.refresh(job)
+    return job
+
+
+async def bulk_export(ctx: RequestContext, export_id: int) -> BulkExport | None:
+    """The viewer's own export; None for anyone else's and for one that does not exist (answered alike)."""
+    viewer = require_exporter(ctx.viewer)
+    async with ctx.read() as session:
+        job = await session.get(BulkExport, export_id)
+    if job is None or job.owner_subject != viewer.subject:
+        return None
+    return job
+
+
+async def owned_export(read: ReadSession, viewer: Viewer, export_id: int) -> BulkExport:
+    """For the live progress: NOT_FOUND alike for another's export and a missing one."""
+    require_exporter(viewer)
+    async with read() as session:
+        job = await session.get(BulkExport, export_id)
+    if job is None or job.owner_subject != viewer.subject:
+        raise NotFound("No such export.")
+    return job
+
+
+def percent(job: BulkExport) -> float:
+    if job.status is BulkExportStatus.COMPLETED:
+        return 100.0
+    if not job.total_rows:
+        return 0.0
+    return round(min(100.0, 100.0 * job.rows_written / job.total_rows), 1)
+
+
+def is_final(job: BulkExport) -> bool:
+    return job.status in (BulkExportStatus.COMPLETED, BulkExportStatus.FAILED)
+
+
+def download_url(links: LinkSettings | None, job: BulkExport, *, now: datetime) -> tuple[str, datetime] | None:
+    """A signed link to a completed export's file, valid for at least the links' lifetime from now (its owner
+    asked). The expiry is rounded up to the next LINK_GRAIN, so that reads close together hand out the same URL."""
+    if links is None or job.status is not BulkExportStatus.COMPLETED or job.id is None:
+        return None
+    grain = int(LINK_GRAIN.total_seconds())
+    expires = datetime.fromtimestamp(-(-int((now + links.lifetime).timestamp()) // grain) * grain, UTC)
+    token = sign(DocumentLink(DocumentPurpose.BULK_EXPORT, str(job.id), expires), links.secret)
+    return f"{links.public_url.rstrip('/')}/exports/{token}", expires
+
+
+MEDIA_TYPES = {
+    BulkExportFormat.JSONL: "application/x-ndjson",
+    BulkExportFormat.CSV: "text/csv; charset=utf-8",
+    BulkExportFormat.PARQUET: "application/vnd.apache.parquet",
+}
+
+
+async def download(read: ReadSession, token: str, secret: str, *, now: datetime) -> BulkExport:
+    """The export a download link opens: Refusal INVALID_LINK (403) for a link not signed as it is or signed for
+    another purpose, LINK_EXPIRED (410) after its expiry, NOT_FOUND when the file is not there (any more)."""
+    link = verify(token, secret, now=now)
+    if link.purpose is not DocumentPurpose.BULK_EXPORT or not link.document.isdigit():
+        raise Refusal("INVALID_LINK", "This link is not valid.", ["token"])
+    async with read() as session:
+        job = await session.get(BulkExport, int(link.document))
+    if job is None or job.status is not BulkExportStatus.COMPLETED or job.file_name is None:
+        raise Refusal("NOT_FOUND", "This export is not available.", ["token"])
+    return job
+
+
+def progress_channel(events_channel: str) -> str:
+    """The broadcast channel exports' progress travels on, beside the deployment's order events."""
+    return f"{events_channel}.bulk_exports"
+
+
+def progress_message(job: BulkExport) -> str:
+    return json.dumps({"id": job.id, "status": job.status.value, "rows": job.rows_written, "total": job.total_rows})
