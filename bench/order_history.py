@@ -172,18 +172,18 @@ async def _statements(variant: Variant, url: str, customers: list[int]) -> list[
     others: list[str] = []
     if variant.factory == ORDERGRAPH:
         app = create_app(Settings(database_url=url, jwt_secret=SECRET, broadcast_url="memory://", **variant.settings))
-        engine = app.state.services.db.engine.sync_engine
-        # SQLAlchemy runs prepared statements, which asyncpg does not log: its listener counts those.
-        event.listen(
-            engine, "before_cursor_execute", lambda _conn, _cursor, statement, *_: statements.append(statement)
-        )
-        event.listen(
-            engine,
-            "connect",
-            lambda connection, _record: connection.driver_connection.add_query_logger(
-                lambda logged: others.append(logged.query)
-            ),
-        )
+        for engine in (engine.sync_engine for engine in app.state.services.db.engines):
+            # SQLAlchemy runs prepared statements, which asyncpg does not log: its listener counts those.
+            event.listen(
+                engine, "before_cursor_execute", lambda _conn, _cursor, statement, *_: statements.append(statement)
+            )
+            event.listen(
+                engine,
+                "connect",
+                lambda connection, _record: connection.driver_connection.add_query_logger(
+                    lambda logged: others.append(logged.query)
+                ),
+            )
     else:
 
         async def log(connection: asyncpg.Connection) -> None:

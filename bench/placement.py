@@ -308,12 +308,12 @@ async def run(url: str, args: argparse.Namespace) -> Table:
 
 
 class StatementLog:
-    """The SQL the app's engine sends, with when, on which connection, and when each transaction commits."""
+    """The SQL the app's engines send, with when, on which connection, and when each transaction commits."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engines) -> None:
         from sqlalchemy import event
 
-        self.engine, self.event = engine, event
+        self.engines, self.event = engines, event
         self.entries: list[tuple[float, int, str]] = []  # (perf_counter, connection id, statement or "COMMIT")
 
     def _statement(self, connection, _cursor, statement, *_args) -> None:
@@ -323,13 +323,15 @@ class StatementLog:
         self.entries.append((time.perf_counter(), id(connection.connection), "COMMIT"))
 
     def __enter__(self) -> Self:
-        self.event.listen(self.engine, "before_cursor_execute", self._statement)
-        self.event.listen(self.engine, "commit", self._commit)
+        for engine in self.engines:
+            self.event.listen(engine, "before_cursor_execute", self._statement)
+            self.event.listen(engine, "commit", self._commit)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.event.remove(self.engine, "before_cursor_execute", self._statement)
-        self.event.remove(self.engine, "commit", self._commit)
+        for engine in self.engines:
+            self.event.remove(engine, "before_cursor_execute", self._statement)
+            self.event.remove(engine, "commit", self._commit)
 
 
 def _locked_seconds(entries: list[tuple[float, int, str]]) -> float:
@@ -374,7 +376,7 @@ async def profile_in_process(url: str, args: argparse.Namespace) -> Table:
     # CPU time, not wall time: what the placement costs this process, not what it waited for.
     profile = cProfile.Profile(time.process_time)
     async with app.router.lifespan_context(app):
-        engine = app.state.services.db.engine.sync_engine
+        engines = [engine.sync_engine for engine in app.state.services.db.engines]
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
 
@@ -393,7 +395,7 @@ async def profile_in_process(url: str, args: argparse.Namespace) -> Table:
                 await place(n)
             # Timed without the profiler first, then the same number under it.
             for n in range(20, 20 + args.profile_placements):
-                with StatementLog(engine) as log:
+                with StatementLog(engines) as log:
                     began, began_cpu = time.perf_counter(), time.process_time()
                     await place(n)
                     totals.append(time.perf_counter() - began)

@@ -12,6 +12,13 @@ session. Connections are not pinged at checkout (three round trips each time); t
 RECYCLE_SECONDS, and one that fails as disconnected fails its statement and has the pool replace every
 connection opened before it.
 
+On PostgreSQL reads and writes have pools of their own (`engines`). The read pool never overflows: an overflow
+connection is closed when it comes back to a full pool, so under sustained concurrency every burst opened and
+closed connections (a TCP connect, startup and SSL negotiation each), which cost MyOrderHistory 30% of its
+throughput at 16 concurrent requests (37.8 vs 53.8 req/s in process). Reads wait for a pooled connection instead.
+That cannot deadlock: a read session never waits for a write connection, and a change that reads while it holds
+its write connection takes the read from the other pool. The write pool keeps its overflow for bursts of changes.
+
 Case-insensitive search (`ilike`) must fold every letter, not only ASCII ("ŠŤASTNÝ" finds "Jiří Šťastný").
 PostgreSQL does; SQLite's built-in lower() folds ASCII only, so every SQLite connection replaces it with Python's
 str.lower (`_lower`), which fixes every `ilike` with no SQL change. Rule: no expression index on lower() on
@@ -53,7 +60,19 @@ class Database:
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=RECYCLE_SECONDS
             )
         # SQLite keeps its BEGIN (on_begin): a read there is one snapshot of the WAL, and costs no network.
-        reads = self.engine if self.dialect == "sqlite" else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        reads = (
+            self.engine
+            if self.dialect == "sqlite"
+            else create_async_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_recycle=RECYCLE_SECONDS,
+                isolation_level="AUTOCOMMIT",
+            )
+        )
+        # Every engine of this database, the write engine first: whoever counts or traces statements watches all.
+        self.engines: tuple[AsyncEngine, ...] = (self.engine,) if reads is self.engine else (self.engine, reads)
         self._read_sessions = async_sessionmaker(reads, class_=AsyncSession, expire_on_commit=False, autoflush=False)
         self._write_sessions = async_sessionmaker(
             self.engine.execution_options(**{_WRITE_OPTION: True}), class_=AsyncSession, expire_on_commit=False
@@ -74,7 +93,8 @@ class Database:
             await conn.exec_driver_sql("SELECT 1")
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:

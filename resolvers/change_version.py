@@ -9,8 +9,10 @@ other people's writes (the company, its locations and buyers, colleagues' orders
 the cache never keeps a company buyer's results; and an entry kept before they joined is not served once they have.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 
 from ordergraph.loaders.base import ReadSession
 from ordergraph.models import CompanyBuyer, Order, OrderEvent, Shipment, ShipmentEvent
@@ -18,10 +20,9 @@ from ordergraph.models import CompanyBuyer, Order, OrderEvent, Shipment, Shipmen
 Version = tuple[int, int, bool]
 
 
-async def customer_version(read: ReadSession, customer_id: int) -> Version:
-    """The customer's order events and their orders' carrier events, counted in one statement (indexes:
-    order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
-    (shipment_id))."""
+def _version_statement() -> sa.Select[Any]:
+    """Built once (SQLAlchemy then reuses its compiled form): the customer is the `customer_id` parameter."""
+    customer_id = sa.bindparam("customer_id", type_=sa.Integer())
     events = sa.select(sa.func.count()).select_from(OrderEvent).where(col(OrderEvent.customer_id) == customer_id)
     scans = (
         sa.select(sa.func.count())
@@ -31,6 +32,17 @@ async def customer_version(read: ReadSession, customer_id: int) -> Version:
         .where(col(Order.customer_id) == customer_id)
     )
     member = sa.exists().where(col(CompanyBuyer.customer_id) == customer_id)
+    return sa.select(events.scalar_subquery(), scans.scalar_subquery(), member)
+
+
+_VERSION = _version_statement()
+
+
+async def customer_version(read: ReadSession, customer_id: int) -> Version:
+    """The customer's order events and their orders' carrier events, counted in one statement (indexes:
+    order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
+    (shipment_id))."""
     async with read() as session:
-        row = (await session.exec(select(events.scalar_subquery(), scans.scalar_subquery(), member))).one()
+        connection = await session.connection()
+        row = (await connection.execute(_VERSION, {"customer_id": customer_id})).one()
     return row[0], row[1], bool(row[2])

@@ -53,6 +53,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from ordergraph.resolvers.change_version import Version, customer_version
+from ordergraph.subscriptions.wire import encode_json
 
 UNCACHEABLE_FIELDS = frozenset(
     {
@@ -158,7 +159,7 @@ class CustomerResultCache(SchemaExtension):
         yield
         result = self.execution_context.result
         if isinstance(result, ExecutionResult) and not result.errors and result.data is not None:
-            size = len(json.dumps(result.data, separators=(",", ":")))
+            size = len(encode_json(result.data))
             self.store.put(key, Entry(version, result.data, size))
 
     def _key(self) -> tuple | None:

@@ -11,6 +11,7 @@ import strawberry
 from graphql.execution.executor import CollectedErrors
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from ordergraph.schema.awaitables import is_awaitable
 from ordergraph.schema.bulk_exports import BulkExportSubscriptions
 from ordergraph.schema.enums import OrderStatus
 from ordergraph.schema.event import OrderEvent
@@ -106,6 +107,10 @@ class SharedEventExecution(StrawberryGraphQLCoreExecutionContext):
     else executes as usual: there is no event being delivered in its task.)"""
 
     _shared_key: tuple | None = None  # set on a subscription's executor before its first event
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.is_awaitable = is_awaitable  # decided once per type (schema/awaitables.py)
 
     def build_per_event_executor(self, payload: Any) -> "SharedEventExecution":
         """graphql-core's (a copy with the event as root value and errors of its own), without copy.copy's

@@ -93,7 +93,7 @@ from ordergraph.subscriptions.context import LiveContext, current_delivery
 from ordergraph.subscriptions.hub import Hub
 from ordergraph.subscriptions.redis_backend import broadcast_for, publishers
 from ordergraph.subscriptions.relay import OutboxRelay
-from ordergraph.subscriptions.wire import next_prefix, order_events_channel
+from ordergraph.subscriptions.wire import encode_json, next_prefix, order_events_channel
 
 logger = logging.getLogger("ordergraph")
 
@@ -120,12 +120,12 @@ class Services:
         self.relay.observe = metrics.relay_published
         loaders_base.observe_batch = metrics.loader_batch
         if settings.metrics_enabled:
-            metrics.watch_sql([self.db.engine, self.read_db.engine], sql_statement_finished)
+            metrics.watch_sql({*self.db.engines, *self.read_db.engines}, sql_statement_finished)
         # Traces (server/tracing.py): only with a provider, from `otlp_endpoint` or a test's.
         self.tracer_provider = tracer_provider or tracer_provider_for(settings)
         self.tracer = self.tracer_provider.get_tracer("ordergraph") if self.tracer_provider else None
         if self.tracer is not None:
-            trace_sql([self.db.engine, self.read_db.engine], self.tracer)
+            trace_sql({*self.db.engines, *self.read_db.engines}, self.tracer)
             self.relay.tracer = self.tracer
         self.draining = False  # /readyz says so from the moment shutdown begins
         self.hub = Hub(self.db, self.broadcast, channel=channel, queue_size=settings.subscriber_queue_size)
@@ -393,6 +393,9 @@ class GraphQLApp(GraphQL):
             max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
         )
         self.services = services
+
+    def encode_json(self, data: object) -> bytes:
+        return encode_json(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GraphQL over HTTP (server/graphql_http.py): each answer in the media type the Accept header asks for

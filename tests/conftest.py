@@ -186,16 +186,18 @@ class Api:
     def statements(self):
         """Counts the SQL statements the app sends while the block runs."""
         executed: list[str] = []
-        engine = self.app.state.services.db.engine.sync_engine
+        engines = [engine.sync_engine for engine in self.app.state.services.db.engines]
 
         def record(_conn, _cursor, statement, *_args) -> None:
             executed.append(statement)
 
-        event.listen(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
         try:
             yield executed
         finally:
-            event.remove(engine, "before_cursor_execute", record)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)
 
 
 @contextlib.asynccontextmanager

@@ -21,20 +21,21 @@ async def _history(api: Api) -> dict:
 async def test_postgresql_reads_send_their_statements_and_nothing_around_them(api: Api) -> None:
     if api.backend != "postgresql":
         pytest.skip("round trips over the network: PostgreSQL only")
-    engine = api.db.engine
-    await engine.dispose()  # connections from now on carry the logger
+    await api.db.dispose()  # connections from now on carry the logger
     around: list[str] = []
 
     def log_driver_queries(connection, _record) -> None:
         # asyncpg logs what it sends outside prepared statements: BEGIN, ROLLBACK, the pool's ';' ping.
         connection.driver_connection.add_query_logger(lambda logged: around.append(logged.query))
 
-    event.listen(engine.sync_engine, "connect", log_driver_queries)
+    for engine in api.db.engines:
+        event.listen(engine.sync_engine, "connect", log_driver_queries)
     try:
         with api.statements() as executed:
             body = await _history(api)
     finally:
-        event.remove(engine.sync_engine, "connect", log_driver_queries)
+        for engine in api.db.engines:
+            event.remove(engine.sync_engine, "connect", log_driver_queries)
     assert "errors" not in body
     assert len(executed) == MY_ORDER_HISTORY_STATEMENTS, "\n".join(executed)
     assert around == []

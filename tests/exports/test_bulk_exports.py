@@ -405,3 +405,25 @@ def test_every_exportable_field_is_a_field_of_the_graph():
         return found
 
     assert missing("Order", ORDER) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"selection": "number\u0000"},
+        {"selection": "number \u001b[31mstatus"},
+        {"filter": {"search": "ORD-\u0000"}},
+        {"filter": {"search": "x" * 10_000}},
+        {"filter": {"placedAfter": "yesterday"}},
+    ],
+)
+async def test_hostile_bytes_in_an_export_query_are_refused_with_a_code_and_create_nothing(bi, query):
+    before = await count_jobs(bi)
+    response = await bi.post(
+        document("StartBulkExport"), {"query": query, "format": "JSONL"}, token=bi.token("analyst")
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert await count_jobs(bi) == before
