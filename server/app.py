@@ -106,7 +106,12 @@ class Services:
 
     def __init__(self, settings: Settings, tracer_provider: TracerProvider | None = None) -> None:
         self.settings = settings
-        options = {"busy_timeout_ms": settings.sqlite_busy_timeout_ms, "pool_size": settings.database_pool_size}
+        # The requests' reads wait for a pooled connection rather than open one (models/database.py).
+        options = {
+            "busy_timeout_ms": settings.sqlite_busy_timeout_ms,
+            "pool_size": settings.database_pool_size,
+            "read_overflow": 0,
+        }
         self.db = Database(settings.database_url, **options)
         self.read_db = Database(settings.read_database_url, **options) if settings.read_database_url else self.db
         self.broadcast = broadcast_for(settings.broadcast_url)
