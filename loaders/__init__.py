@@ -14,6 +14,7 @@ from ordergraph.loaders.base import (
     LoaderStatement,
     Page,
     PageKey,
+    ReadConnection,
     ReadSession,
     contains_text,
     pages_by_parent,
@@ -55,6 +56,7 @@ from ordergraph.models import (
     Shipment,
     ShipmentEvent,
 )
+from ordergraph.models.database import Database
 from ordergraph.models.enums import EventVisibility
 
 __all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey", "contains_text"]
@@ -95,70 +97,74 @@ class Loaders:
     cost about a tenth of a small query's time, #20). Each is a batch loader of one relation, built inside the
     request because aiodataloader binds the running event loop."""
 
-    def __init__(self, read: ReadSession, *, batch: bool = True) -> None:
-        self._read = read
+    def __init__(self, db: Database, *, batch: bool = True) -> None:
+        self.database = db
+        self._read = db.read  # the loaders with a statement of their own
+        self._connect = db.read_connection  # rows_by_key, rows_by_parent, pages_by_parent
         self._batch = batch
 
     @cached_property
     def customer(self) -> DataLoader:
-        return rows_by_key(self._read, Customer, Customer.id, batch=self._batch)
+        return rows_by_key(self._connect, Customer, Customer.id, batch=self._batch)
 
     @cached_property
     def order(self) -> DataLoader:
-        return rows_by_key(self._read, Order, Order.id, batch=self._batch)
+        return rows_by_key(self._connect, Order, Order.id, batch=self._batch)
 
     @cached_property
     def order_line(self) -> DataLoader:
-        return rows_by_key(self._read, OrderLine, OrderLine.id, batch=self._batch)
+        return rows_by_key(self._connect, OrderLine, OrderLine.id, batch=self._batch)
 
     @cached_property
     def shipment(self) -> DataLoader:
-        return rows_by_key(self._read, Shipment, Shipment.id, batch=self._batch)
+        return rows_by_key(self._connect, Shipment, Shipment.id, batch=self._batch)
 
     @cached_property
     def return_(self) -> DataLoader:
-        return rows_by_key(self._read, Return, Return.id, batch=self._batch)
+        return rows_by_key(self._connect, Return, Return.id, batch=self._batch)
 
     @cached_property
     def payment(self) -> DataLoader:
-        return rows_by_key(self._read, Payment, Payment.id, batch=self._batch)
+        return rows_by_key(self._connect, Payment, Payment.id, batch=self._batch)
 
     @cached_property
     def fulfillment_order(self) -> DataLoader:
-        return rows_by_key(self._read, FulfillmentOrder, FulfillmentOrder.id, batch=self._batch)
+        return rows_by_key(self._connect, FulfillmentOrder, FulfillmentOrder.id, batch=self._batch)
 
     @cached_property
     def location(self) -> DataLoader:
-        return rows_by_key(self._read, Location, Location.id, batch=self._batch)
+        return rows_by_key(self._connect, Location, Location.id, batch=self._batch)
 
     @cached_property
     def delivery_method(self) -> DataLoader:
-        return rows_by_key(self._read, DeliveryMethod, DeliveryMethod.code, batch=self._batch)
+        return rows_by_key(self._connect, DeliveryMethod, DeliveryMethod.code, batch=self._batch)
 
     @cached_property
     def product(self) -> DataLoader:
-        return rows_by_key(self._read, Product, Product.sku, batch=self._batch)
+        return rows_by_key(self._connect, Product, Product.sku, batch=self._batch)
 
     @cached_property
     def postal_code(self) -> DataLoader:
-        return rows_by_key(self._read, PostalCode, PostalCode.code, batch=self._batch)
+        return rows_by_key(self._connect, PostalCode, PostalCode.code, batch=self._batch)
 
     @cached_property
     def market(self) -> DataLoader:
-        return rows_by_key(self._read, Market, Market.code, batch=self._batch)
+        return rows_by_key(self._connect, Market, Market.code, batch=self._batch)
 
     @cached_property
     def pickup_point(self) -> DataLoader:
-        return rows_by_key(self._read, PickupPoint, PickupPoint.id, batch=self._batch)
+        return rows_by_key(self._connect, PickupPoint, PickupPoint.id, batch=self._batch)
 
     @cached_property
     def product_prices_by_sku(self) -> DataLoader:
-        return rows_by_parent(self._read, ProductPrice, ProductPrice.sku, [ProductPrice.market_code], batch=self._batch)
+        return rows_by_parent(
+            self._connect, ProductPrice, ProductPrice.sku, [ProductPrice.market_code], batch=self._batch
+        )
 
     @cached_property
     def countries_by_market(self) -> DataLoader:
         return rows_by_parent(
-            self._read, MarketCountry, MarketCountry.market_code, [MarketCountry.country], batch=self._batch
+            self._connect, MarketCountry, MarketCountry.market_code, [MarketCountry.country], batch=self._batch
         )
 
     @cached_property
@@ -172,23 +178,23 @@ class Loaders:
     @cached_property
     def addresses_by_customer(self) -> DataLoader:
         return rows_by_parent(
-            self._read, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position], batch=self._batch
+            self._connect, CustomerAddress, CustomerAddress.customer_id, [CustomerAddress.position], batch=self._batch
         )
 
     @cached_property
     def lines_by_order(self) -> DataLoader:
-        return rows_by_parent(self._read, OrderLine, OrderLine.order_id, [OrderLine.line_number], batch=self._batch)
+        return rows_by_parent(self._connect, OrderLine, OrderLine.order_id, [OrderLine.line_number], batch=self._batch)
 
     @cached_property
     def shipments_by_order(self) -> DataLoader:
         return rows_by_parent(
-            self._read, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id], batch=self._batch
+            self._connect, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id], batch=self._batch
         )
 
     @cached_property
     def events_by_shipment(self) -> DataLoader:
         return rows_by_parent(
-            self._read,
+            self._connect,
             ShipmentEvent,
             ShipmentEvent.shipment_id,
             [ShipmentEvent.occurred_at, ShipmentEvent.id],
@@ -197,26 +203,28 @@ class Loaders:
 
     @cached_property
     def returns_by_order(self) -> DataLoader:
-        return rows_by_parent(self._read, Return, Return.order_id, [Return.requested_at, Return.id], batch=self._batch)
+        return rows_by_parent(
+            self._connect, Return, Return.order_id, [Return.requested_at, Return.id], batch=self._batch
+        )
 
     @cached_property
     def lines_by_return(self) -> DataLoader:
-        return rows_by_parent(self._read, ReturnLine, ReturnLine.return_id, [ReturnLine.id], batch=self._batch)
+        return rows_by_parent(self._connect, ReturnLine, ReturnLine.return_id, [ReturnLine.id], batch=self._batch)
 
     @cached_property
     def payments_by_order(self) -> DataLoader:
-        return rows_by_parent(self._read, Payment, Payment.order_id, [Payment.id], batch=self._batch)
+        return rows_by_parent(self._connect, Payment, Payment.order_id, [Payment.id], batch=self._batch)
 
     @cached_property
     def fulfillment_orders_by_order(self) -> DataLoader:
         return rows_by_parent(
-            self._read, FulfillmentOrder, FulfillmentOrder.order_id, [FulfillmentOrder.id], batch=self._batch
+            self._connect, FulfillmentOrder, FulfillmentOrder.order_id, [FulfillmentOrder.id], batch=self._batch
         )
 
     @cached_property
     def lines_by_fulfillment_order(self) -> DataLoader:
         return rows_by_parent(
-            self._read,
+            self._connect,
             FulfillmentOrderLine,
             FulfillmentOrderLine.fulfillment_order_id,
             [FulfillmentOrderLine.id],
@@ -227,36 +235,38 @@ class Loaders:
     # correcting an invoice, and a journal entry's lines.
     @cached_property
     def document(self) -> DataLoader:
-        return rows_by_key(self._read, Invoice, Invoice.id, batch=self._batch)
+        return rows_by_key(self._connect, Invoice, Invoice.id, batch=self._batch)
 
     @cached_property
     def documents_by_order(self) -> DataLoader:
-        return rows_by_parent(self._read, Invoice, Invoice.order_id, [Invoice.id], batch=self._batch)
+        return rows_by_parent(self._connect, Invoice, Invoice.order_id, [Invoice.id], batch=self._batch)
 
     @cached_property
     def lines_by_document(self) -> DataLoader:
         return rows_by_parent(
-            self._read, InvoiceLine, InvoiceLine.invoice_id, [InvoiceLine.position], batch=self._batch
+            self._connect, InvoiceLine, InvoiceLine.invoice_id, [InvoiceLine.position], batch=self._batch
         )
 
     @cached_property
     def credit_notes_by_invoice(self) -> DataLoader:
-        return rows_by_parent(self._read, Invoice, Invoice.corrects_invoice_id, [Invoice.id], batch=self._batch)
+        return rows_by_parent(self._connect, Invoice, Invoice.corrects_invoice_id, [Invoice.id], batch=self._batch)
 
     @cached_property
     def lines_by_journal_entry(self) -> DataLoader:
-        return rows_by_parent(self._read, JournalLine, JournalLine.entry_id, [JournalLine.position], batch=self._batch)
+        return rows_by_parent(
+            self._connect, JournalLine, JournalLine.entry_id, [JournalLine.position], batch=self._batch
+        )
 
     @cached_property
     def inventory_by_sku(self) -> DataLoader:
         return rows_by_parent(
-            self._read, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id], batch=self._batch
+            self._connect, InventoryLevel, InventoryLevel.sku, [InventoryLevel.location_id], batch=self._batch
         )
 
     @cached_property
     def opening_hours_by_location(self) -> DataLoader:
         return rows_by_parent(
-            self._read,
+            self._connect,
             LocationOpeningHours,
             LocationOpeningHours.location_id,
             [LocationOpeningHours.weekday, LocationOpeningHours.opens],
@@ -266,20 +276,20 @@ class Loaders:
     @cached_property
     def closures_by_location(self) -> DataLoader:
         return rows_by_parent(
-            self._read, LocationClosure, LocationClosure.location_id, [LocationClosure.closed_on], batch=self._batch
+            self._connect, LocationClosure, LocationClosure.location_id, [LocationClosure.closed_on], batch=self._batch
         )
 
     @cached_property
     def orders_page_by_customer(self) -> DataLoader:
         return pages_by_parent(
-            self._read, Order, Order.customer_id, [Order.placed_at, Order.id], descending=True, batch=self._batch
+            self._connect, Order, Order.customer_id, [Order.placed_at, Order.id], descending=True, batch=self._batch
         )
 
     # An order's timeline reads oldest first; a customer's activity newest first.
     @cached_property
     def timeline_page_by_order(self) -> DataLoader:
         return pages_by_parent(
-            self._read,
+            self._connect,
             OrderEvent,
             OrderEvent.order_id,
             [OrderEvent.sequence],
@@ -291,7 +301,7 @@ class Loaders:
     @cached_property
     def activity_page_by_customer(self) -> DataLoader:
         return pages_by_parent(
-            self._read,
+            self._connect,
             OrderEvent,
             OrderEvent.customer_id,
             [OrderEvent.sequence],
@@ -302,7 +312,7 @@ class Loaders:
 
     @cached_property
     def order_stats_by_customer(self) -> DataLoader[int, CustomerOrderStats]:
-        return DataLoader(batch_load_fn=self._order_stats_by_customer(self._read), batch=self._batch)
+        return DataLoader(batch_load_fn=self._order_stats_by_customer(self._connect), batch=self._batch)
 
     @cached_property
     def delivery_methods(self) -> DataLoader[Hashable, list[DeliveryMethod]]:
@@ -310,26 +320,26 @@ class Loaders:
 
     @cached_property
     def company(self) -> DataLoader:
-        return rows_by_key(self._read, Company, Company.id, batch=self._batch)
+        return rows_by_key(self._connect, Company, Company.id, batch=self._batch)
 
     @cached_property
     def company_buyer(self) -> DataLoader:
-        return rows_by_key(self._read, CompanyBuyer, CompanyBuyer.customer_id, batch=self._batch)
+        return rows_by_key(self._connect, CompanyBuyer, CompanyBuyer.customer_id, batch=self._batch)
 
     @cached_property
     def company_location(self) -> DataLoader:
-        return rows_by_key(self._read, CompanyLocation, CompanyLocation.id, batch=self._batch)
+        return rows_by_key(self._connect, CompanyLocation, CompanyLocation.id, batch=self._batch)
 
     @cached_property
     def locations_by_company(self) -> DataLoader:
         return rows_by_parent(
-            self._read, CompanyLocation, CompanyLocation.company_id, [CompanyLocation.id], batch=self._batch
+            self._connect, CompanyLocation, CompanyLocation.company_id, [CompanyLocation.id], batch=self._batch
         )
 
     @cached_property
     def buyers_by_company(self) -> DataLoader:
         return rows_by_parent(
-            self._read,
+            self._connect,
             CompanyBuyer,
             CompanyBuyer.company_id,
             [CompanyBuyer.created_at, CompanyBuyer.customer_id],
@@ -338,19 +348,19 @@ class Loaders:
 
     @cached_property
     def price_list(self) -> DataLoader:
-        return rows_by_key(self._read, PriceList, PriceList.id, batch=self._batch)
+        return rows_by_key(self._connect, PriceList, PriceList.id, batch=self._batch)
 
     @cached_property
     def entries_by_price_list(self) -> DataLoader:
         return rows_by_parent(
-            self._read, PriceListEntry, PriceListEntry.price_list_id, [PriceListEntry.sku], batch=self._batch
+            self._connect, PriceListEntry, PriceListEntry.price_list_id, [PriceListEntry.sku], batch=self._batch
         )
 
     # A company's orders, newest first, and how many (for staff, and its admins and approvers).
     @cached_property
     def orders_page_by_company(self) -> DataLoader:
         return pages_by_parent(
-            self._read, Order, Order.company_id, [Order.placed_at, Order.id], descending=True, batch=self._batch
+            self._connect, Order, Order.company_id, [Order.placed_at, Order.id], descending=True, batch=self._batch
         )
 
     @cached_property
@@ -360,7 +370,7 @@ class Loaders:
     @cached_property
     def payments_by_invoice(self) -> DataLoader:
         return rows_by_parent(
-            self._read,
+            self._connect,
             InvoicePayment,
             InvoicePayment.invoice_id,
             [InvoicePayment.received_at, InvoicePayment.id],
@@ -387,10 +397,10 @@ class Loaders:
 
     @staticmethod
     def _order_stats_by_customer(
-        read: ReadSession,
+        connect: ReadConnection,
     ) -> Callable[[Sequence[int]], Coroutine[Any, Any, list[CustomerOrderStats]]]:
         async def batch(customer_ids: Sequence[int]) -> list[CustomerOrderStats]:
-            rows = await read_rows(read, _ORDER_STATS, {"customers": list(set(customer_ids))})
+            rows = await read_rows(connect, _ORDER_STATS, {"customers": list(set(customer_ids))})
             counts: dict[int, int] = defaultdict(int)
             nets: dict[int, dict[str, int]] = defaultdict(dict)
             for customer_id, currency, count, total in rows:

@@ -27,6 +27,8 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 ReadSession = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+# A connection for one loader statement, without an ORM session around it (Database.read_connection).
+ReadConnection = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
 
 
 def _unobserved(loader: str, size: int) -> None:
@@ -212,14 +214,14 @@ def _statement(key: Hashable, build: Callable[[], LoaderStatement]) -> LoaderSta
 
 
 async def read_rows(
-    read: ReadSession, statement: LoaderStatement, parameters: dict[str, Any]
+    connect: ReadConnection, statement: LoaderStatement, parameters: dict[str, Any]
 ) -> Sequence[Sequence[Any]]:
-    """The rows of one loader statement, on a read session of its own."""
-    async with read() as session:
-        return await statement.rows(await session.connection(), parameters)
+    """The rows of one loader statement, on a read connection of its own."""
+    async with connect() as connection:
+        return await statement.rows(connection, parameters)
 
 
-def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bool = True) -> DataLoader:
+def rows_by_key(connect: ReadConnection, model: type[SQLModel], key: Any, *, batch: bool = True) -> DataLoader:
     """key -> the row with that (unique) key, or None."""
     table = _table(model)
     statement = _statement(
@@ -230,7 +232,7 @@ def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bo
 
     async def load_batch(keys: Sequence[Hashable]) -> list[Any]:
         observe_batch(model.__name__, len(keys))
-        rows = await read_rows(read, statement, {"keys": list(set(keys))})
+        rows = await read_rows(connect, statement, {"keys": list(set(keys))})
         found = {row[position]: row for row in rows}
         built = dict(zip(found, table.build(found.values()), strict=True))
         return [built.get(k) for k in keys]
@@ -239,7 +241,7 @@ def rows_by_key(read: ReadSession, model: type[SQLModel], key: Any, *, batch: bo
 
 
 def rows_by_parent(
-    read: ReadSession, model: type[SQLModel], parent: Any, order_by: Sequence[Any], *, batch: bool = True
+    connect: ReadConnection, model: type[SQLModel], parent: Any, order_by: Sequence[Any], *, batch: bool = True
 ) -> DataLoader:
     """parent key -> the list of its child rows, in `order_by` order."""
     table = _table(model)
@@ -255,7 +257,7 @@ def rows_by_parent(
 
     async def load_batch(keys: Sequence[Hashable]) -> list[list[Any]]:
         observe_batch(model.__name__, len(keys))
-        rows = await read_rows(read, statement, {"parents": list(set(keys))})
+        rows = await read_rows(connect, statement, {"parents": list(set(keys))})
         grouped: dict[Hashable, list[Any]] = defaultdict(list)
         for row, built in zip(rows, table.build(rows), strict=True):
             grouped[row[position]].append(built)
@@ -281,7 +283,7 @@ class Page:
 
 
 def pages_by_parent(
-    read: ReadSession,
+    connect: ReadConnection,
     model: type[SQLModel],
     parent: Any,
     sort: Sequence[Any],
@@ -319,7 +321,7 @@ def pages_by_parent(
             sa.union_all(*(page_query(i, after, variant).subquery().select() for i in range(parents)))
         )
 
-    async def fetch(session: AsyncSession, keys: list[PageKey]) -> dict[Hashable, list[Sequence[Any]]]:
+    async def fetch(connection: AsyncConnection, keys: list[PageKey]) -> dict[Hashable, list[Sequence[Any]]]:
         """Pages of several parents that share first/after/variant, in one statement."""
         first, after, variant = keys[0].first, keys[0].after, keys[0].variant
         query = _statement(
@@ -331,7 +333,7 @@ def pages_by_parent(
         for n, value in enumerate(after or ()):
             parameters[f"after_{n}"] = value
         grouped: dict[Hashable, list[Sequence[Any]]] = defaultdict(list)
-        for row in await query.rows(await session.connection(), parameters):
+        for row in await query.rows(connection, parameters):
             grouped[row[parent_position]].append(row)
         return grouped
 
@@ -344,9 +346,9 @@ def pages_by_parent(
         for key in dict.fromkeys(keys):
             classes[(key.first, key.after, key.variant)].append(key)
         pages: dict[PageKey, Page] = {}
-        async with read() as session:
+        async with connect() as connection:
             for same_class in classes.values():
-                grouped = await fetch(session, same_class) if same_class[0].first > 0 else {}
+                grouped = await fetch(connection, same_class) if same_class[0].first > 0 else {}
                 for key in same_class:
                     rows = sorted(grouped.get(key.parent_id, []), key=sort_value, reverse=descending)
                     pages[key] = Page(rows=table.build(rows[: key.first]), has_next_page=len(rows) > key.first)

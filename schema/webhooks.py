@@ -122,7 +122,7 @@ class PayloadRenderer:
 
     def delivery(self, event: models.OrderEvent) -> Delivery:
         """One per event: the subscriptions it goes to share its loaders and their executions."""
-        return Delivery(event, self.context.read)
+        return Delivery(event, self.context.loaders.database)
 
     async def render(self, subscription: models.WebhookSubscription, delivery: Delivery) -> str:
         document = self._documents.get(subscription.document)

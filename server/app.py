@@ -455,7 +455,7 @@ class GraphQLApp(GraphQL):
             db = self.services.db
             return LiveContext(
                 viewer=ANONYMOUS,
-                loaders=Loaders(db.read),
+                loaders=Loaders(db),
                 read=db.read,
                 hub=self.services.hub,
                 max_page_size=settings.max_page_size,
@@ -467,7 +467,7 @@ class GraphQLApp(GraphQL):
         db = self.services.read_db if analyst else self.services.db
         return WebhookContext(
             viewer=viewer,
-            loaders=Loaders(db.read, batch=settings.loader_batching),
+            loaders=Loaders(db, batch=settings.loader_batching),
             read=db.read,
             max_page_size=settings.analyst_max_page_size if analyst else settings.max_page_size,
             webhook_targets=self.services.webhook_targets,

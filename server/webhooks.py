@@ -622,7 +622,7 @@ def webhook_worker_for(settings: Settings, db: Database, context: RequestContext
 def base_context(settings: Settings, db: Database, **common: Any) -> RequestContext:
     return RequestContext(
         viewer=ANONYMOUS,
-        loaders=Loaders(db.read),
+        loaders=Loaders(db),
         read=db.read,
         max_page_size=settings.max_page_size,
         client_address=None,

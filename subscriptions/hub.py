@@ -41,11 +41,11 @@ class Delivery:
     by document, variables and viewer: see schema.subscription) and the encoding of each execution's result
     (`payload`): subscribers with the same execution are sent the same text, only their ids differ."""
 
-    __slots__ = ("_counts", "_loaders", "_payloads", "_read", "event", "executions")
+    __slots__ = ("_counts", "_db", "_loaders", "_payloads", "event", "executions")
 
-    def __init__(self, event: OrderEvent, read) -> None:
+    def __init__(self, event: OrderEvent, db: Database) -> None:
         self.event = event
-        self._read = read
+        self._db = db
         self._loaders: Loaders | None = None
         self.executions: dict[tuple, object] = {}  # schema.subscription.SharedExecution by key
         # id(data) -> (data, extensions, encoded payload); the data is held, so its id is not reused meanwhile.
@@ -76,7 +76,7 @@ class Delivery:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self._read)
+            self._loaders = Loaders(self._db)
         return self._loaders
 
 
@@ -200,7 +200,7 @@ class Hub:
         self.position = event.sequence
         subscribers = self._subscribers.interested_in(event)
         if subscribers:
-            delivery = Delivery(event, self.db.read)
+            delivery = Delivery(event, self.db)
             for subscriber in subscribers:
                 subscriber.offer(delivery)
 
@@ -236,7 +236,7 @@ class Hub:
                     )
                 ).all()
             for event in events:
-                yield Delivery(event, self.db.read)
+                yield Delivery(event, self.db)
             if len(events) < PAGE_SIZE:
                 return
             after = events[-1].sequence

@@ -290,10 +290,10 @@ _gated: ContextVar[bool] = ContextVar("gated", default=False)
 
 
 class Gate:
-    """Stands in for the app's database reads: the request marked gated stops before its n-th read until let go."""
+    """Stands in for the app's database reads (sessions and the loaders' connections alike): the request marked
+    gated stops before its n-th read until let go."""
 
-    def __init__(self, read: Callable) -> None:
-        self.read = read
+    def __init__(self) -> None:
         self.stop_at = 0
         self.reads = 0
         self.arrived = asyncio.Event()
@@ -304,15 +304,18 @@ class Gate:
         self.arrived.clear()
         self.go.clear()
 
-    @contextlib.asynccontextmanager
-    async def __call__(self) -> AsyncIterator:
-        if _gated.get():
-            self.reads += 1
-            if self.reads == self.stop_at:
-                self.arrived.set()
-                await self.go.wait()
-        async with self.read() as session:
-            yield session
+    def wrapping(self, read: Callable) -> Callable:
+        @contextlib.asynccontextmanager
+        async def gated() -> AsyncIterator:
+            if _gated.get():
+                self.reads += 1
+                if self.reads == self.stop_at:
+                    self.arrived.set()
+                    await self.go.wait()
+            async with read() as handle:
+                yield handle
+
+        return gated
 
 
 async def test_a_change_committing_while_a_query_executes_is_never_hidden_by_its_answer(
@@ -322,8 +325,10 @@ async def test_a_change_committing_while_a_query_executes_is_never_hidden_by_its
     order_id = (await place(shop))["order"]["id"]
     token = shop.token("customer", "alice")
     shop.app.state.services.guard.cost_limiter = Unlimited()
-    gate = Gate(shop.db.read)
-    monkeypatch.setattr(shop.db, "read", gate)  # every request of the test reads through it: one cache key
+    gate = Gate()
+    # Every request of the test reads through it (one cache key: the same `read` for all).
+    monkeypatch.setattr(shop.db, "read", gate.wrapping(shop.db.read))
+    monkeypatch.setattr(shop.db, "read_connection", gate.wrapping(shop.db.read_connection))
     on_hold = False
 
     async def toggle_hold() -> None:  # the order's status changes; its events are INTERNAL ones
