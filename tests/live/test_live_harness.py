@@ -78,7 +78,9 @@ class LiveClient:
     async def connect(cls, url: str, token: str) -> AsyncIterator["LiveClient"]:
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"], max_queue=None) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-            reply = json.loads(await asyncio.wait_for(ws.recv(), PATIENCE_SECONDS))
+            raw = await asyncio.wait_for(ws.recv(), PATIENCE_SECONDS)
+            assert isinstance(raw, str), f"a binary frame: graphql-ws reads text frames only ({raw[:80]!r})"
+            reply = json.loads(raw)
             assert reply["type"] == "connection_ack", reply
             client = cls(ws)
             try:
@@ -96,6 +98,7 @@ class LiveClient:
     async def _read(self) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for raw in self.ws:
+                assert isinstance(raw, str), f"a binary frame: graphql-ws reads text frames only ({raw[:80]!r})"
                 message = json.loads(raw)
                 if message["type"] == "ping":
                     await self.ws.send(json.dumps({"type": "pong"}))
