@@ -485,14 +485,24 @@ async def add_location(ctx: RequestContext, company_id: int, *, label: str, addr
     return location
 
 
+async def _company_managing(
+    session: AsyncSession, viewer: Viewer, row: CompanyLocation | CompanyBuyer | None, unknown: Refusal
+) -> Company:
+    """The company of a company's row (a location, a buyer) that this viewer manages. A missing row and another
+    company's row are refused alike (`unknown`), so that the other company's rows read as unknown ids."""
+    if row is None:
+        raise unknown
+    try:
+        return await _managed_company(session, viewer, row.company_id)
+    except Refusal:
+        raise unknown from None
+
+
 async def _managed_location(session: AsyncSession, viewer: Viewer, location_id: int) -> tuple[Company, CompanyLocation]:
     location = await session.get(CompanyLocation, location_id)
-    if location is None:
-        raise Refusal("NOT_FOUND", "No such location.", ["locationId"])
-    try:
-        company = await _managed_company(session, viewer, location.company_id)
-    except Refusal:
-        raise Refusal("NOT_FOUND", "No such location.", ["locationId"]) from None
+    unknown = Refusal("NOT_FOUND", "No such location.", ["locationId"])
+    company = await _company_managing(session, viewer, location, unknown)
+    assert location is not None
     return company, location
 
 
@@ -575,12 +585,8 @@ async def link_buyer(ctx: RequestContext, company_id: int, customer_id: int, rol
 
 async def _managed_buyer(session: AsyncSession, viewer: Viewer, customer_id: int) -> tuple[Company, CompanyBuyer]:
     buyer = await session.get(CompanyBuyer, customer_id)
-    if buyer is None:
-        raise Refusal("NOT_FOUND", "No such buyer.", ["buyerId"])
-    try:
-        company = await _managed_company(session, viewer, buyer.company_id)
-    except Refusal:
-        raise Refusal("NOT_FOUND", "No such buyer.", ["buyerId"]) from None
+    company = await _company_managing(session, viewer, buyer, Refusal("NOT_FOUND", "No such buyer.", ["buyerId"]))
+    assert buyer is not None
     await session.refresh(buyer)  # read again under the company's lock
     return company, buyer
 

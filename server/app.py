@@ -400,8 +400,7 @@ class GraphQLApp(GraphQL):
         self.services = services
 
     def encode_json(self, data: object) -> str:
-        # Text, not bytes: over a WebSocket Strawberry sends bytes as binary frames, which graphql-ws refuses.
-        return encode_json(data).decode()
+        return encode_json(data)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """GraphQL over HTTP (server/graphql_http.py): each answer in the media type the Accept header asks for

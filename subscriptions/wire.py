@@ -54,19 +54,20 @@ def decode_event(message: str) -> OrderEvent:
     )
 
 
-def encode_json(answer: Any) -> bytes:
-    """A GraphQL answer as compact UTF-8 JSON. orjson, for speed; what it refuses (an integer beyond 64 bits, a
-    key that is not a string) goes through json.dumps as before, which says what it refuses in turn."""
+def encode_json(answer: Any) -> str:
+    """A GraphQL answer as compact JSON text (text, not bytes: Strawberry sends bytes over a WebSocket as binary
+    frames, which graphql-ws refuses). orjson, for speed; what it refuses (an integer beyond 64 bits, a key that is
+    not a string) goes through json.dumps as before, which says what it refuses in turn."""
     try:
-        return orjson.dumps(answer)
+        return orjson.dumps(answer).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
 
 
 def encode_payload(data: dict | None, extensions: dict | None) -> str:
     """A `next` message's payload without errors: `{"data": …, "extensions": …}` as JSON text."""
     payload = {"data": data, "extensions": extensions} if extensions else {"data": data}
-    return encode_json(payload).decode()
+    return encode_json(payload)
 
 
 def next_prefix(operation_id: str) -> str:
