@@ -16,11 +16,13 @@ from ordergraph.loaders.base import (
     PageKey,
     ReadConnection,
     ReadSession,
+    as_models,
     contains_text,
     pages_by_parent,
     read_rows,
     rows_by_key,
     rows_by_parent,
+    select_rows,
 )
 from ordergraph.models import (
     Company,
@@ -59,9 +61,22 @@ from ordergraph.models import (
 from ordergraph.models.database import Database
 from ordergraph.models.enums import EventVisibility
 
-__all__ = ["CustomerOrderStats", "Loaders", "Page", "PageKey", "contains_text"]
+__all__ = [
+    "LINES_IN_ORDER",
+    "SHIPMENTS_IN_ORDER",
+    "CustomerOrderStats",
+    "Loaders",
+    "Page",
+    "PageKey",
+    "as_models",
+    "contains_text",
+    "select_rows",
+]
 
 CUSTOMER_VISIBLE = "customer-visible"
+# The order of an order's lines and of its shipments wherever they are listed (the graph, bulk exports).
+LINES_IN_ORDER = (OrderLine.line_number,)
+SHIPMENTS_IN_ORDER = (Shipment.shipped_at, Shipment.id)
 
 
 def _events_visible_to(variant: Hashable) -> list[sa.ColumnElement[bool]]:
@@ -183,13 +198,11 @@ class Loaders:
 
     @cached_property
     def lines_by_order(self) -> DataLoader:
-        return rows_by_parent(self._connect, OrderLine, OrderLine.order_id, [OrderLine.line_number], batch=self._batch)
+        return rows_by_parent(self._connect, OrderLine, OrderLine.order_id, LINES_IN_ORDER, batch=self._batch)
 
     @cached_property
     def shipments_by_order(self) -> DataLoader:
-        return rows_by_parent(
-            self._connect, Shipment, Shipment.order_id, [Shipment.shipped_at, Shipment.id], batch=self._batch
-        )
+        return rows_by_parent(self._connect, Shipment, Shipment.order_id, SHIPMENTS_IN_ORDER, batch=self._batch)
 
     @cached_property
     def events_by_shipment(self) -> DataLoader:

@@ -88,6 +88,16 @@ def _table(model: type[SQLModel]) -> _Table:
     return _Table(model, tuple(a.key for a in attributes), tuple(a.columns[0] for a in attributes))
 
 
+def select_rows(model: type[SQLModel]) -> sa.Select[Any]:
+    """A Core select of every column of `model`'s table, whose rows `as_models` makes instances of: for a page read
+    outside the loaders (their rows are the same read-only snapshots), without the ORM's per-entity cost."""
+    return _table(model).select()
+
+
+def as_models(model: type[SQLModel], rows: Iterable[Sequence[Any]]) -> list[Any]:
+    return _table(model).build(rows)
+
+
 def _column(attribute: Any) -> sa.Column[Any]:
     """The table column behind a model attribute (Order.id -> orders.id)."""
     column: sa.Column[Any] = attribute.property.columns[0]
@@ -122,11 +132,14 @@ class LoaderStatement:
 
     __slots__ = ("_compiled", "_lists", "_processors", "core")
 
-    def __init__(self, core: Any) -> None:
+    def __init__(self, core: Any, *, as_read: bool = False) -> None:
+        """`as_read`: on PostgreSQL the rows are asyncpg's records as read, no column's result processor applied,
+        for statements whose columns need none (the bulk exports': enums read as text; date-times, which
+        asyncpg gives in UTC already)."""
         self.core = core
         self._lists: tuple[str, ...] | None = None  # its expanding (list) parameters
         self._compiled: dict[tuple[int, ...], _Compiled] = {}
-        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+        self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = () if as_read else None
 
     def _compile(self, dialect: Any, parameters: dict[str, Any]) -> _Compiled:
         if self._lists is None:

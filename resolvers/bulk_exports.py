@@ -34,7 +34,8 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionS
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from ordergraph.loaders.base import ReadSession
+from ordergraph.loaders import LINES_IN_ORDER, SHIPMENTS_IN_ORDER
+from ordergraph.loaders.base import LoaderStatement, ReadConnection, ReadSession, read_rows
 from ordergraph.models import BulkExport, Customer, Order, OrderLine, Shipment
 from ordergraph.models.bulk_export import BulkExportFormat, BulkExportStatus
 from ordergraph.models.enums import Channel, OrderStatus
@@ -125,7 +126,7 @@ class Children:
 
     table: Any
     order_id: Any
-    order_by: tuple[Any, ...]
+    order_by: tuple[Any, ...]  # within one order
     fields: dict[str, "Leaf | Group"]
 
 
@@ -174,7 +175,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
     "lines": Children(
         OrderLine,
         col(OrderLine.order_id),
-        (col(OrderLine.order_id), col(OrderLine.id)),
+        tuple(col(c) for c in LINES_IN_ORDER),
         {
             "id": Leaf((col(OrderLine.id),), global_ids("OrderLine")),
             "sku": Leaf((col(OrderLine.sku),)),
@@ -202,7 +203,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
     "shipments": Children(
         Shipment,
         col(Shipment.order_id),
-        (col(Shipment.order_id), col(Shipment.id)),
+        tuple(col(c) for c in SHIPMENTS_IN_ORDER),
         {
             "id": Leaf((col(Shipment.id),), global_ids("Shipment")),
             "carrier": Leaf((col(Shipment.carrier),)),
@@ -390,6 +391,7 @@ def _compiled(display: str, source: _Source) -> Builder:
 class ChildPlan:
     name: str
     columns: list[Any]  # the order id first
+    order_by: tuple[Any, ...]  # within one order, as the graph lists them
     build: Builder  # a row -> the item's dict
 
 
@@ -403,6 +405,7 @@ class ExportPlan:
     build: Builder
     children: list[ChildPlan]
     columns: list[Column]
+    by_id: "tuple[LoaderStatement, ...] | None" = None  # orders_by_id's statements, built on first use
 
 
 def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> ExportPlan:
@@ -420,7 +423,7 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
         child_columns.position(spec.order_id)
         item_source = _Source(text_times=text_times)
         item, item_columns = _object_source(shape[name][0], spec.fields, child_columns, viewer, item_source, [])
-        children.append(ChildPlan(name, child_columns.selected, _compiled(item, item_source)))
+        children.append(ChildPlan(name, child_columns.selected, spec.order_by, _compiled(item, item_source)))
         at = next(n for n, c in enumerate(described) if c.name == name)
         described[at] = Column(name, "list", (Column("item", "object", tuple(item_columns)),))
     return ExportPlan(
@@ -527,18 +530,7 @@ async def chunks(
             more = len(rows) == chunk_size
             if more:
                 pending = asyncio.ensure_future(read_chunk(rows[-1][0]))
-            children: list[dict[int, list[object]]] = []
-            for child, items_rows in zip(plan.children, child_rows, strict=True):
-                by_order: dict[int, list[object]] = {}
-                build = child.build
-                for row in items_rows:
-                    items = by_order.get(row[0])
-                    if items is None:
-                        items = by_order[row[0]] = []
-                    items.append(build(row))
-                children.append(by_order)
-            build = plan.build
-            yield [build(row, children) for row in rows]
+            yield built(plan, rows, child_rows)
             if not more:
                 return
     finally:
@@ -546,6 +538,47 @@ async def chunks(
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pending
+
+
+def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Each order row's dict, its list fields' items (`child_rows`, one list of rows per list field, each row
+    its order id first) put in place."""
+    children: list[dict[int, list[object]]] = []
+    for child, items_rows in zip(plan.children, child_rows, strict=True):
+        by_order: dict[int, list[object]] = {}
+        build = child.build
+        for row in items_rows:
+            items = by_order.get(row[0])
+            if items is None:
+                items = by_order[row[0]] = []
+            items.append(build(row))
+        children.append(by_order)
+    build_order = plan.build
+    return [build_order(row, children) for row in rows]
+
+
+async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The orders of `ids` that exist, each as `plan` builds it, by id: what the graph answers for those orders'
+    selection, read in one statement per table, the tables at once (schema/compiled.py's rows for a page of
+    orders). The caller has decided the viewer may see them all."""
+    if plan.by_id is None:
+        keys: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
+        orders_from: Any = Order
+        if plan.joins_customer:
+            orders_from = sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
+        statements = [
+            LoaderStatement(
+                sa.select(*plan.order_columns).select_from(orders_from).where(col(Order.id).in_(keys)), as_read=True
+            )
+        ]
+        for child in plan.children:
+            order_id = child.columns[0]
+            query = sa.select(*child.columns).where(order_id.in_(keys)).order_by(order_id, *child.order_by)
+            statements.append(LoaderStatement(query, as_read=True))
+        plan.by_id = tuple(statements)
+    parameters = {"keys": sorted(set(ids))}
+    rows, *child_rows = await asyncio.gather(*(read_rows(connect, s, parameters) for s in plan.by_id))
+    return {row[0]: answer for row, answer in zip(rows, built(plan, rows, child_rows), strict=True)}
 
 
 async def _fetcher(connection: AsyncConnection) -> Callable[[Any], Awaitable[Sequence[Any]]]:
@@ -580,7 +613,7 @@ def _child_query(child: ChildPlan, first: int, last: int, where: list[sa.ColumnE
     query = sa.select(*child.columns).where(order_id >= first, order_id <= last)
     if where:  # only the lines of matching orders: the orders' conditions, joined
         query = query.select_from(sa.join(table, Order, col(Order.id) == order_id)).where(*where)
-    return query.order_by(order_id, table.c.id)
+    return query.order_by(order_id, *child.order_by)
 
 
 # --- Use cases -------------------------------------------------------------------------------------------------

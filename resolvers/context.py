@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ordergraph.loaders import Loaders
-from ordergraph.loaders.base import ReadSession
+from ordergraph.loaders.base import ReadConnection, ReadSession
 from ordergraph.resolvers.access import Viewer
 from ordergraph.resolvers.events import WriteSession
 from ordergraph.resolvers.ports import Ports
@@ -36,3 +36,9 @@ class RequestContext:
     export_links: LinkSettings | None = field(default=None, kw_only=True)
     # How long a business order waiting for its company's approval keeps its stock and credit (#21).
     approval_reservation: timedelta = field(default=timedelta(hours=48), kw_only=True)
+
+    @property
+    def read_connection(self) -> ReadConnection:
+        """A read without an ORM session around it (Database.read_connection): for Core statements whose rows
+        become read-only snapshots (loaders.as_models), such as a page of orders."""
+        return self.loaders.database.read_connection

@@ -7,7 +7,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from ordergraph.loaders import PageKey, contains_text
+from ordergraph.loaders import PageKey, as_models, contains_text, select_rows
 from ordergraph.models import Customer, FulfillmentOrder, Order, OrderLine, Shipment
 from ordergraph.models.enums import Channel, FulfillmentOrderStatus, OrderStatus
 from ordergraph.models.fulfillment import NOT_YET_LEFT
@@ -119,13 +119,13 @@ async def list_orders(
     conditions = _conditions(order_filter, personal_search=personal_search)
     columns = [getattr(Order, k) for k in keys]
 
-    query = select(Order).where(*conditions)
+    query = select_rows(Order).where(*conditions)
     if cursor is not None:
         key, bound = sa.tuple_(*columns), sa.tuple_(*(sa.literal(v) for v in cursor))
         query = query.where(key < bound if descending else key > bound)
     query = query.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(size + 1)
-    async with ctx.read() as session:
-        rows = list((await session.exec(query)).all())
+    async with ctx.read_connection() as connection:
+        rows = as_models(Order, (await connection.execute(query)).all())
 
     async def count() -> int:
         async with ctx.read() as session:

@@ -58,7 +58,12 @@ class PageInfo:
 @strawberry.type
 class Edge(Generic[T]):
     node: T
-    cursor: str
+    sort: strawberry.Private[pagination.Sort]
+
+    @strawberry.field
+    def cursor(self) -> str:
+        """Encoded only when asked for: a 500-order page whose edges' cursors nobody selects encodes none."""
+        return self.sort.cursor(self.node)
 
 
 @strawberry.type
@@ -67,7 +72,8 @@ class Connection(Generic[T]):
 
     @strawberry.field
     def edges(root: pagination.Connection) -> list[Edge[T]]:
-        return [Edge(node=row, cursor=root.sort.cursor(row)) for row in root.rows]
+        sort = root.sort
+        return [Edge(node=row, sort=sort) for row in root.rows]
 
     @strawberry.field
     def page_info(root: pagination.Connection) -> PageInfo:
