@@ -201,11 +201,17 @@ class Compiler:
         return Object(root, self.selection(root, (self.operation.selection_set,)), True)
 
     def selection(self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]) -> list[Field]:
+        return [self._field(runtime, key, nodes) for key, nodes in self._grouped(runtime, selection_sets).items()]
+
+    def _grouped(
+        self, runtime: GraphQLObjectType, selection_sets: Iterable[SelectionSetNode]
+    ) -> dict[str, list[FieldNode]]:
+        """The field nodes of `selection_sets` on `runtime`, by response key."""
         grouped: dict[str, list[FieldNode]] = {}
         visited: set[str] = set()
         for selection_set in selection_sets:
             self._collect(runtime, selection_set, grouped, visited)
-        return [self._field(runtime, key, nodes) for key, nodes in grouped.items()]
+        return grouped
 
     def _included(self, node: FieldNode | InlineFragmentNode | FragmentSpreadNode) -> bool:
         for directive in node.directives or ():
@@ -330,12 +336,8 @@ class Compiler:
         """The selection as an export's shape, or None when the rows cannot answer it exactly: a field the export
         does not have, an alias, arguments, or a null the rows could give (a nullable column, a masked value)
         where the field's type forbids one."""
-        grouped: dict[str, list[FieldNode]] = {}
-        visited: set[str] = set()
-        for selection_set in selection_sets:
-            self._collect(runtime, selection_set, grouped, visited)
         shape: bulk_exports.Shape = {}
-        for key, nodes in grouped.items():
+        for key, nodes in self._grouped(runtime, selection_sets).items():
             name = nodes[0].name.value
             definition = runtime.fields.get(name)
             part = spec.get(name)
