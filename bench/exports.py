@@ -1,6 +1,8 @@
 """Bulk exports (#20): every order with its lines and shipments (the OrdersExport selection) to JSONL and to
-Parquet, as an analyst (masked), through the export worker's own path (resolvers.bulk_exports.chunks, then
-server.bulk_exports.export_to_file), each in a fresh process so that its peak RSS is its own; next to floors
+Parquet, as an analyst (masked), through the export worker's own path (server.bulk_exports.export_to_file: on
+PostgreSQL the database writes each order's JSON line, resolvers.bulk_exports.json_line_chunks; the file is those
+lines, or pyarrow's parse of them), in a fresh process tuned as the server's start-up leaves it (the garbage
+collector frozen), so that its peak RSS is its own; next to floors
 measured on the same database: the same chunked SQL through asyncpg with the rows fetched and nothing built, and
 PostgreSQL building each JSON line itself (COPY (SELECT json_build_object(…)) TO STDOUT, the lines counted).
 
@@ -73,19 +75,21 @@ async def _child(url: str, export_format: str, folder: Path) -> dict:
     from ordergraph.models.bulk_export import BulkExportFormat
     from ordergraph.models.database import Database
     from ordergraph.resolvers import bulk_exports, orders
-    from ordergraph.resolvers.access import Role, Viewer
+    from ordergraph.resolvers.access import Role
     from ordergraph.server.bulk_exports import export_to_file
+    from ordergraph.server.gc_tuning import tune_garbage_collector
+    from ordergraph.server.settings import Settings
 
     database = Database(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     fmt = BulkExportFormat(export_format)
     query = bulk_exports.ExportQuery(orders.OrderFilter(), False, bulk_exports.parse_selection(None))
-    viewer = Viewer(role=Role.ANALYST)
-    plan = bulk_exports.compile_plan(query.shape, viewer, text_times=fmt is not BulkExportFormat.PARQUET)
     await bulk_exports.count_orders(database.read, query)  # connected, statements warm
+    settings = Settings()  # the garbage collector as the server's start-up leaves it (server/gc_tuning.py)
+    tune_garbage_collector(freeze=settings.gc_freeze, threshold=settings.gc_threshold)
     path = folder / f"export.{export_format.lower()}"
     before = _rss_mb()
     cpu, began = time.process_time(), time.perf_counter()
-    rows = await export_to_file(database.read, query, plan, fmt, path, chunk_size=CHUNK)
+    rows = await export_to_file(database, query, Role.ANALYST, fmt, path, chunk_size=CHUNK)
     seconds = time.perf_counter() - began
     cpu = time.process_time() - cpu
     await database.dispose()
@@ -211,7 +215,8 @@ async def run(url: str, args: argparse.Namespace) -> Table:
     table.notes += [
         f"{orders:,} orders, {lines:,} lines; the OrdersExport selection (lines and shipments nested), analyst masking",
         "ours: one process per export (its own peak RSS), chunks of 5,000 orders read while the last is written;"
-        " JSONL's floor is PostgreSQL building the JSON, Parquet's the bare SQL",
+        " PostgreSQL writes each order's JSON line (the JSONL file is those lines; Parquet: pyarrow parses them to"
+        " the file's schema); JSONL's floor is PostgreSQL building the JSON, Parquet's the bare SQL",
         f"machine: {os.cpu_count()} CPUs shared with PostgreSQL (and anything else running): CPU s shows ours alone",
     ]
     return table

@@ -120,7 +120,9 @@ class _Compiled:
     def bind(self, parameters: dict[str, Any]) -> tuple[Any, ...]:
         values = []
         for name, index, process, own in self.arguments:
-            value = parameters.get(name, own) if index is None else parameters[name][index]
+            value = parameters.get(name, own)
+            if index is not None:
+                value = value[index]
             values.append(value if process is None else process(value))
         return tuple(values)
 
@@ -130,7 +132,7 @@ class LoaderStatement:
     (see the module's docstring), compiled once per length of its list parameters (as SQLAlchemy renders an
     expanding IN: one placeholder per item)."""
 
-    __slots__ = ("_compiled", "_lists", "_processors", "core")
+    __slots__ = ("_compiled", "_lists", "_processors", "_values", "core")
 
     def __init__(self, core: Any, *, as_read: bool = False) -> None:
         """`as_read`: on PostgreSQL the rows are asyncpg's records as read, no column's result processor applied,
@@ -138,16 +140,21 @@ class LoaderStatement:
         asyncpg gives in UTC already)."""
         self.core = core
         self._lists: tuple[str, ...] | None = None  # its expanding (list) parameters
+        self._values: tuple[str, ...] = ()  # its other parameters the caller gives
         self._compiled: dict[tuple[int, ...], _Compiled] = {}
         self._processors: tuple[tuple[int, Callable[[Any], Any]], ...] | None = () if as_read else None
 
     def _compile(self, dialect: Any, parameters: dict[str, Any]) -> _Compiled:
-        if self._lists is None:
-            self._lists = tuple(b.key for b in self.core.compile(dialect=dialect).binds.values() if b.expanding)
+        if self._lists is None:  # the lists the caller gives (a list the statement holds is its own value)
+            binds = self.core.compile(dialect=dialect).binds.values()
+            given = [b for b in binds if b.value is None and b.callable is None]
+            self._lists = tuple(b.key for b in given if b.expanding)
+            self._values = tuple(b.key for b in given if not b.expanding)
         lengths = tuple(len(parameters[name]) for name in self._lists)
         compiled = self._compiled.get(lengths)
         if compiled is None:
-            placeholders = {name: [None] * length for name, length in zip(self._lists, lengths, strict=True)}
+            placeholders: dict[str, Any] = dict.fromkeys(self._values)
+            placeholders.update((name, [None] * length) for name, length in zip(self._lists, lengths, strict=True))
             rendered = self.core.params(placeholders).compile(
                 dialect=dialect, compile_kwargs={"render_postcompile": True}
             )
@@ -159,7 +166,7 @@ class LoaderStatement:
                     index = int(number) - 1
                 bind = rendered.binds[name]
                 process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-                arguments.append((name, index, process, None if index is not None else bind.effective_value))
+                arguments.append((name, index, process, bind.effective_value))
             if len(self._compiled) >= MAX_COMPILED_LENGTHS:
                 self._compiled.clear()  # batches of ever new sizes (an analyst's pages): compiled again
             compiled = self._compiled[lengths] = _Compiled(rendered.string, tuple(arguments))

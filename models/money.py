@@ -2,12 +2,12 @@
 
 from decimal import Decimal
 
-# ISO 4217 exponents that differ from 2 (USD, CZK, SAR and AED, the markets' currencies, all have 2).
-_EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
+# ISO 4217 exponents that differ from 2 (every other currency has 2: USD, CZK, SAR and AED, the markets' currencies).
+EXPONENTS = {"JPY": 0, "KRW": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "OMR": 3, "TND": 3}
 
 
 def exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
+    return EXPONENTS.get(currency, 2)
 
 
 def to_decimal(minor: int, currency: str) -> Decimal:

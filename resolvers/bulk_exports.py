@@ -29,17 +29,19 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from graphql import FieldNode, GraphQLError, OperationDefinitionNode, SelectionSetNode, parse
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from ordergraph.loaders import LINES_IN_ORDER, SHIPMENTS_IN_ORDER
-from ordergraph.loaders.base import LoaderStatement, ReadConnection, ReadSession, read_rows
+from ordergraph.loaders.base import LoaderStatement, ReadConnection, ReadSession
 from ordergraph.models import BulkExport, Customer, Order, OrderLine, Shipment
 from ordergraph.models.bulk_export import BulkExportFormat, BulkExportStatus
 from ordergraph.models.enums import Channel, OrderStatus
-from ordergraph.models.money import exponent
+from ordergraph.models.money import EXPONENTS, exponent
 from ordergraph.resolvers import orders
 from ordergraph.resolvers.access import Role, Sensitive, Viewer, may_match_personal_data, require_authenticated
 from ordergraph.resolvers.context import RequestContext
@@ -103,12 +105,14 @@ def global_ids(type_name: str) -> Callable[[int], str]:
 @dataclass(frozen=True, slots=True)
 class Leaf:
     """A scalar field: the SQL columns it reads, how they become its value, its type in a Parquet file
-    ("string", "int", "bool", "timestamp") and, for a masked kind, what it is (resolvers.access)."""
+    ("string", "int", "bool", "timestamp") and, for a masked kind, what it is (resolvers.access). `json`: for a
+    converted value, the same conversion as PostgreSQL's JSON text (lines built by the database, below)."""
 
     columns: tuple[Any, ...]
     convert: Callable[..., object] | None = None
     type: str = "string"
     kind: Sensitive | None = None
+    json: Callable[..., Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +134,73 @@ class Children:
     fields: dict[str, "Leaf | Group"]
 
 
+# --- The same values as PostgreSQL's JSON text ------------------------------------------------------------------
+#
+# Each converter above has its twin here, written in SQL: a JSON value's text (quoted where it is a string), or
+# NULL for a null. tests/exports holds them to the same bytes.
+
+
+def _sql_text(text: str) -> Any:
+    """A constant of the JSON text (the spec's own words: field names, punctuation, formats)."""
+    return sa.literal_column("'" + text.replace("'", "''") + "'", sa.Text)
+
+
+def _concat(*parts: Any) -> Any:
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.op("||")(part)
+    return sa.type_coerce(joined, sa.Text)
+
+
+def _quoted(text: Any) -> Any:
+    """Text that needs no escaping (digits, base64url, ISO 8601) as a JSON string."""
+    return _concat(_sql_text('"'), text, _sql_text('"'))
+
+
+def global_id_json(type_name: str) -> Callable[[Any], Any]:
+    """global_ids(type_name) in SQL: base64url of "Type:pk", unpadded (short enough that encode() breaks no line)."""
+
+    def encode(pk: Any) -> Any:
+        raw = sa.func.convert_to(_concat(_sql_text(f"{type_name}:"), sa.cast(pk, sa.Text)), _sql_text("UTF8"))
+        base64 = sa.func.rtrim(sa.func.encode(raw, _sql_text("base64")), _sql_text("="))
+        return _quoted(sa.func.translate(base64, _sql_text("+/"), _sql_text("-_")))
+
+    return encode
+
+
+def amount_json(minor: Any, currency: Any) -> Any:
+    """amount_text in SQL: the minor units with the currency's places (models.money), as a JSON string. A numeric
+    times 0.01 has exactly two places (PostgreSQL adds the operands' scales): 12345 → 123.45, -7 → -0.07."""
+    by_places: dict[int, list[str]] = {}
+    for code, places in EXPONENTS.items():
+        by_places.setdefault(places, []).append(code)
+
+    def with_places(places: int) -> Any:
+        if places == 0:
+            return sa.cast(minor, sa.Text)
+        unit = sa.literal_column(f"0.{'0' * (places - 1)}1", sa.Numeric)
+        return sa.cast(sa.cast(minor, sa.Numeric) * unit, sa.Text)
+
+    cases = [(currency.in_([_sql_text(c) for c in codes]), with_places(p)) for p, codes in sorted(by_places.items())]
+    return _quoted(sa.case(*cases, else_=with_places(2)))
+
+
+def time_json(column: Any) -> Any:
+    """datetime.isoformat() of a UTC date-time in SQL: microseconds only when there are any, then +00:00 (the
+    text's only "." is the fraction's)."""
+    written = sa.func.to_char(sa.func.timezone(_sql_text("UTC"), column), _sql_text('YYYY-MM-DD"T"HH24:MI:SS.US'))
+    return _quoted(_concat(sa.func.replace(written, _sql_text(".000000"), _sql_text("")), _sql_text("+00:00")))
+
+
 def _money(minor: Any, currency: Any) -> Group:
-    return Group({"amount": Leaf((minor, currency), amount_text), "currency": Leaf((currency,))})
+    return Group({"amount": Leaf((minor, currency), amount_text, json=amount_json), "currency": Leaf((currency,))})
 
 
 _PERSONAL = Sensitive.PERSONAL
+# An address exists when its first line does (the ship_* columns are written together, or all null).
+ADDRESS_PRESENT = col(Order.ship_line1)
 ORDER: dict[str, Leaf | Group | Children] = {
-    "id": Leaf((col(Order.id),), global_ids("Order")),
+    "id": Leaf((col(Order.id),), global_ids("Order"), json=global_id_json("Order")),
     "number": Leaf((col(Order.number),)),
     "status": Leaf((col(Order.status),)),
     "channel": Leaf((col(Order.channel),)),
@@ -150,7 +214,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
     "total": _money(col(Order.total_minor), col(Order.currency)),
     "customer": Group(
         {
-            "id": Leaf((col(Order.customer_id),), global_ids("Customer")),
+            "id": Leaf((col(Order.customer_id),), global_ids("Customer"), json=global_id_json("Customer")),
             "name": Leaf((col(Customer.name),), kind=_PERSONAL),
             "email": Leaf((col(Customer.email),), kind=_PERSONAL),
             "phone": Leaf((col(Customer.phone),), kind=_PERSONAL),
@@ -177,7 +241,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
         col(OrderLine.order_id),
         tuple(col(c) for c in LINES_IN_ORDER),
         {
-            "id": Leaf((col(OrderLine.id),), global_ids("OrderLine")),
+            "id": Leaf((col(OrderLine.id),), global_ids("OrderLine"), json=global_id_json("OrderLine")),
             "sku": Leaf((col(OrderLine.sku),)),
             "productName": Leaf((col(OrderLine.product_name),)),
             "customization": Leaf((col(OrderLine.customization),), kind=Sensitive.FREE_TEXT),
@@ -193,6 +257,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
                     "amount": Leaf(
                         (col(OrderLine.unit_price_minor), col(OrderLine.quantity), col(OrderLine.currency)),
                         lambda price, quantity, currency: amount_text(price * quantity, currency),
+                        json=lambda price, quantity, currency: amount_json(price * quantity, currency),
                     ),
                     "currency": Leaf((col(OrderLine.currency),)),
                 }
@@ -205,7 +270,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
         col(Shipment.order_id),
         tuple(col(c) for c in SHIPMENTS_IN_ORDER),
         {
-            "id": Leaf((col(Shipment.id),), global_ids("Shipment")),
+            "id": Leaf((col(Shipment.id),), global_ids("Shipment"), json=global_id_json("Shipment")),
             "carrier": Leaf((col(Shipment.carrier),)),
             "trackingNumber": Leaf((col(Shipment.tracking_number),)),
             "status": Leaf((col(Shipment.status),)),
@@ -337,6 +402,11 @@ class _Source:
         return name
 
 
+def _never_null(leaf: Leaf) -> bool:
+    """Whether a value is never null: its first column (the one converters look at) is NOT NULL."""
+    return not getattr(leaf.columns[0], "nullable", True)
+
+
 def _leaf_source(leaf: Leaf, columns: _Columns, source: _Source) -> str:
     positions = [columns.position(c) for c in leaf.columns]
     values = ", ".join(f"row[{p}]" for p in positions)
@@ -346,7 +416,7 @@ def _leaf_source(leaf: Leaf, columns: _Columns, source: _Source) -> str:
     if convert is None:
         return f"row[{positions[0]}]"
     call = f"{source.call(convert)}({values})"
-    if all(not getattr(c, "nullable", True) for c in leaf.columns[:1]):
+    if _never_null(leaf):
         return call
     return f"(None if row[{positions[0]}] is None else {call})"
 
@@ -374,8 +444,7 @@ def _object_source(
         if hidden:
             items.append(f"{name!r}: None")
         elif spec.nullable:
-            # An address exists when its first line does (the ship_* columns are written together, or all null).
-            items.append(f"{name!r}: (None if row[{columns.position(col(Order.ship_line1))}] is None else {display})")
+            items.append(f"{name!r}: (None if row[{columns.position(ADDRESS_PRESENT)}] is None else {display})")
         else:
             items.append(f"{name!r}: {display}")
     return "{" + ", ".join(items) + "}", described
@@ -405,6 +474,7 @@ class ExportPlan:
     build: Builder
     children: list[ChildPlan]
     columns: list[Column]
+    json_line: Any  # an order's JSON text as PostgreSQL writes it (below)
     by_id: "tuple[LoaderStatement, ...] | None" = None  # orders_by_id's statements, built on first use
 
 
@@ -427,8 +497,35 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
         at = next(n for n, c in enumerate(described) if c.name == name)
         described[at] = Column(name, "list", (Column("item", "object", tuple(item_columns)),))
     return ExportPlan(
-        order_columns.selected, order_columns.joins_customer, _compiled(display, source), children, described
+        order_columns.selected,
+        order_columns.joins_customer,
+        _compiled(display, source),
+        children,
+        described,
+        _object_json(shape, ORDER, viewer),
     )
+
+
+def object_counter(shape: Shape, fields: dict[str, Any] = ORDER) -> Callable[[dict[str, Any]], int]:
+    """How many objects a built answer of `shape` holds, itself included (what a GraphQL answer's cost counts),
+    from its object and list fields alone: no walk over its scalars."""
+    nested: list[tuple[str, Callable[[dict[str, Any]], int], bool]] = []
+    for name, inner in shape.items():
+        spec = fields[name]
+        if isinstance(spec, Children):
+            nested.append((name, object_counter(inner[0], spec.fields), True))
+        elif isinstance(spec, Group):
+            nested.append((name, object_counter(inner, spec.fields), False))
+
+    def count(built: dict[str, Any]) -> int:
+        objects = 1
+        for name, counter, listed in nested:
+            value = built[name]
+            if value is not None:
+                objects += sum(map(counter, value)) if listed else counter(value)
+        return objects
+
+    return count
 
 
 # --- Filters ---------------------------------------------------------------------------------------------------
@@ -494,43 +591,46 @@ async def count_orders(read: ReadSession, query: ExportQuery) -> int:
         return (await session.exec(select(sa.func.count()).select_from(Order).where(*conditions(query)))).one()
 
 
-async def chunks(
-    read: ReadSession, query: ExportQuery, plan: ExportPlan, *, chunk_size: int = 5000
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """The matching orders' rows in order id order, `chunk_size` orders at a time, each chunk read in a short
-    read of its own (the orders, then each list field's rows of those orders). The next chunk is read while this
-    one is built: the database works while this process does."""
-    where = conditions(query)
-    orders_from: Any = Order
+def _orders_from(plan: ExportPlan) -> Any:
     if plan.joins_customer:
-        orders_from = sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
+        return sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
+    return Order
 
-    async def read_chunk(after: int) -> tuple[Sequence[Any], list[Sequence[Any]]]:
-        orders_query = (
-            sa.select(*plan.order_columns)
-            .select_from(orders_from)
-            .where(col(Order.id) > after, *where)
-            .order_by(col(Order.id))
-            .limit(chunk_size)
-        )
+
+def _chunk_statement(plan: ExportPlan, query: ExportQuery, selected: Sequence[Any], chunk_size: int) -> LoaderStatement:
+    """The matching orders after the order id `after`, `chunk_size` of them, by id: the id, then `selected`."""
+    return LoaderStatement(
+        sa.select(col(Order.id), *selected)
+        .select_from(_orders_from(plan))
+        .where(col(Order.id) > sa.bindparam("after"), *conditions(query))
+        .order_by(col(Order.id))
+        .limit(chunk_size),
+        as_read=True,
+    )
+
+
+async def _keyset_chunks(
+    read: ReadSession, read_chunk: Callable[[AsyncConnection, int], Awaitable[Any]], chunk_size: int
+) -> AsyncIterator[Any]:
+    """`read_chunk(connection, after)`'s chunks (each a tuple whose first item is the orders' rows, by id) until one
+    falls short, each read in a short read of its own. The next chunk is read while this one is used: the database
+    works while this process does."""
+
+    async def chunk(after: int) -> Any:
         async with read() as session:
-            fetch = await _fetcher(await session.connection())
-            rows = await fetch(orders_query)
-            if not rows:
-                return rows, []
-            first, last = rows[0][0], rows[-1][0]
-            return rows, [await fetch(_child_query(child, first, last, where)) for child in plan.children]
+            return await read_chunk(await session.connection(), after)
 
-    pending = asyncio.ensure_future(read_chunk(0))
+    pending = asyncio.ensure_future(chunk(0))
     try:
         while True:
-            rows, child_rows = await pending
+            read_now = await pending
+            rows = read_now[0]
             if not rows:
                 return
             more = len(rows) == chunk_size
             if more:
-                pending = asyncio.ensure_future(read_chunk(rows[-1][0]))
-            yield built(plan, rows, child_rows)
+                pending = asyncio.ensure_future(chunk(rows[-1][0]))
+            yield read_now
             if not more:
                 return
     finally:
@@ -538,6 +638,26 @@ async def chunks(
             pending.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pending
+
+
+async def chunks(
+    read: ReadSession, query: ExportQuery, plan: ExportPlan, *, chunk_size: int = 5000
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The matching orders' dicts in order id order, `chunk_size` orders at a time: the orders, then each list
+    field's rows of those orders."""
+    orders_statement = _chunk_statement(plan, query, plan.order_columns[1:], chunk_size)
+    where = conditions(query)
+    child_statements = [_child_statement(child, where) for child in plan.children]
+
+    async def read_chunk(connection: AsyncConnection, after: int) -> tuple[Sequence[Any], list[Sequence[Any]]]:
+        rows = await orders_statement.rows(connection, {"after": after})
+        if not rows:
+            return rows, []
+        span = {"first": rows[0][0], "last": rows[-1][0]}
+        return rows, [await statement.rows(connection, span) for statement in child_statements]
+
+    async for rows, child_rows in _keyset_chunks(read, read_chunk, chunk_size):
+        yield built(plan, rows, child_rows)
 
 
 def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -559,61 +679,103 @@ def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[A
 
 async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The orders of `ids` that exist, each as `plan` builds it, by id: what the graph answers for those orders'
-    selection, read in one statement per table, the tables at once (schema/compiled.py's rows for a page of
-    orders). The caller has decided the viewer may see them all."""
+    selection (schema/compiled.py's rows for a page of orders). On PostgreSQL in one statement that writes each
+    order's JSON (parsed here), elsewhere one statement per table. The caller has decided the viewer may see
+    them all."""
     if plan.by_id is None:
         keys: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
-        orders_from: Any = Order
-        if plan.joins_customer:
-            orders_from = sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
+        by_id = col(Order.id).in_(keys)
         statements = [
-            LoaderStatement(
-                sa.select(*plan.order_columns).select_from(orders_from).where(col(Order.id).in_(keys)), as_read=True
-            )
+            LoaderStatement(sa.select(col(Order.id), plan.json_line).select_from(_orders_from(plan)).where(by_id)),
+            LoaderStatement(sa.select(*plan.order_columns).select_from(_orders_from(plan)).where(by_id), as_read=True),
         ]
         for child in plan.children:
             order_id = child.columns[0]
             query = sa.select(*child.columns).where(order_id.in_(keys)).order_by(order_id, *child.order_by)
             statements.append(LoaderStatement(query, as_read=True))
         plan.by_id = tuple(statements)
+    as_json, *as_rows = plan.by_id
     parameters = {"keys": sorted(set(ids))}
-    rows, *child_rows = await asyncio.gather(*(read_rows(connect, s, parameters) for s in plan.by_id))
+    async with connect() as connection:
+        if connection.dialect.name == "postgresql":
+            return {order_id: orjson.loads(line) for order_id, line in await as_json.rows(connection, parameters)}
+        rows, *child_rows = [await statement.rows(connection, parameters) for statement in as_rows]
     return {row[0]: answer for row, answer in zip(rows, built(plan, rows, child_rows), strict=True)}
 
 
-async def _fetcher(connection: AsyncConnection) -> Callable[[Any], Awaitable[Sequence[Any]]]:
-    """How a chunk's statements are run: on PostgreSQL straight through asyncpg (its records, by position, are
-    the rows: no SQLAlchemy row per order and per line; the plan's columns need no result processing: enums are
-    read as text, and asyncpg's date-times are UTC already), elsewhere through SQLAlchemy."""
-    if connection.dialect.name != "postgresql":
-
-        async def through_sqlalchemy(statement: Any) -> Sequence[Any]:
-            return (await connection.execute(statement)).all()
-
-        return through_sqlalchemy
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    dialect = connection.dialect
-
-    async def through_asyncpg(statement: Any) -> Sequence[Any]:
-        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-        values = compiled.construct_params()
-        processors = compiled._bind_processors  # what SQLAlchemy would apply to each value it binds
-        names = compiled.positiontup or []
-        parameters = [processors[n](values[n]) if n in processors else values[n] for n in names]
-        records: Sequence[Any] = await driver.fetch(str(compiled), *parameters)
-        return records
-
-    return through_asyncpg
-
-
-def _child_query(child: ChildPlan, first: int, last: int, where: list[sa.ColumnElement[bool]]) -> Any:
+def _child_statement(child: ChildPlan, where: list[sa.ColumnElement[bool]]) -> LoaderStatement:
+    """A list field's rows of the orders with ids from `first` to `last`."""
     order_id = child.columns[0]
     table = order_id.table
-    query = sa.select(*child.columns).where(order_id >= first, order_id <= last)
+    query = sa.select(*child.columns).where(order_id >= sa.bindparam("first"), order_id <= sa.bindparam("last"))
     if where:  # only the lines of matching orders: the orders' conditions, joined
         query = query.select_from(sa.join(table, Order, col(Order.id) == order_id)).where(*where)
-    return query.order_by(order_id, *child.order_by)
+    return LoaderStatement(query.order_by(order_id, *child.order_by), as_read=True)
+
+
+# --- JSON lines built by PostgreSQL -----------------------------------------------------------------------------
+#
+# On PostgreSQL a JSONL export's lines are written by the database: each order's line is one text expression
+# compiled from the same shape and masking as the builders above (the converters' SQL twins above), so this
+# process only copies text while the database works beside it, on the other core. A line is the same bytes as
+# the builder's dict through orjson (tests/exports/test_export_lines.py).
+
+_NULL = "null"
+
+
+def _value_json(leaf: Leaf) -> Any:
+    if leaf.convert is not None:
+        assert leaf.json is not None, "a converted value needs its SQL twin"
+        return leaf.json(*leaf.columns)
+    (column,) = leaf.columns
+    if leaf.type == "timestamp":
+        return time_json(column)
+    if leaf.type == "int":
+        return sa.cast(column, sa.Text)
+    return sa.cast(sa.func.to_json(column), sa.Text)  # a string escaped and quoted; true or false
+
+
+def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
+    parts: list[Any] = []
+    for name, inner in shape.items():
+        parts.append(_sql_text(f'{"," if parts else "{"}"{name}":'))
+        spec = fields[name]
+        if isinstance(spec, Children):
+            item = _object_json(inner[0], spec.fields, viewer)
+            items = sa.func.string_agg(item, aggregate_order_by(_sql_text(","), *spec.order_by))
+            listed = sa.func.coalesce(_concat(_sql_text("["), items, _sql_text("]")), _sql_text("[]"))
+            parts.append(sa.select(listed).where(spec.order_id == col(Order.id)).scalar_subquery())
+        elif spec.kind is not None and not viewer.shows(spec.kind):
+            parts.append(_sql_text(_NULL))
+        elif isinstance(spec, Leaf) and _never_null(spec):
+            parts.append(_value_json(spec))
+        elif isinstance(spec, Leaf):
+            parts.append(sa.func.coalesce(_value_json(spec), _sql_text(_NULL)))
+        elif spec.nullable:
+            present = ADDRESS_PRESENT.is_(None)
+            parts.append(sa.case((present, _sql_text(_NULL)), else_=_object_json(inner, spec.fields, viewer)))
+        else:
+            parts.append(_object_json(inner, spec.fields, viewer))
+    return _concat(*parts, _sql_text("}"))
+
+
+def json_line_statement(query: ExportQuery, plan: ExportPlan, chunk_size: int) -> LoaderStatement:
+    """Each matching order's JSON line (without its newline) as PostgreSQL writes it, after its id; a chunk as
+    _chunk_statement reads one."""
+    return _chunk_statement(plan, query, [plan.json_line], chunk_size)
+
+
+async def json_line_chunks(
+    read: ReadSession, query: ExportQuery, plan: ExportPlan, *, chunk_size: int = 5000
+) -> AsyncIterator[list[str]]:
+    """The matching orders' JSON lines in order id order, `chunk_size` at a time, built by PostgreSQL."""
+    statement = json_line_statement(query, plan, chunk_size)
+
+    async def read_chunk(connection: AsyncConnection, after: int) -> tuple[Sequence[Any]]:
+        return (await statement.rows(connection, {"after": after}),)
+
+    async for (rows,) in _keyset_chunks(read, read_chunk, chunk_size):
+        yield [row[1] for row in rows]
 
 
 # --- Use cases -------------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ from ordergraph.models import Order
 from ordergraph.resolvers import bulk_exports
 from ordergraph.resolvers.access import Role
 from ordergraph.schema.awaitables import is_awaitable
+from ordergraph.schema.limits import Counted
 from ordergraph.schema.permissions import PersonalData
 from ordergraph.schema.trusted_documents import TrustedDocuments, contract_documents
 
@@ -144,6 +145,10 @@ class Rows:
     object: Object
     non_null: bool
     plans: dict[Role, bulk_exports.ExportPlan] = field(default_factory=dict)
+    objects: Callable[[dict[str, Any]], int] = field(init=False)  # an order's objects, for the answer's cost
+
+    def __post_init__(self) -> None:
+        self.objects = bulk_exports.object_counter(self.shape)
 
     def plan(self, viewer: Any) -> bulk_exports.ExportPlan:
         plan = self.plans.get(viewer.role)
@@ -428,7 +433,7 @@ class Run:
         self.sees_personal_data = context.viewer.sees_personal_data
         self.staff = context.viewer.is_staff  # who may see any order: Rows read orders without asking
         self.arguments: dict[int, dict[str, Any]] = {}
-        self.rows: list[tuple[Rows, int, dict[str, Any]]] = []  # orders of this level left to Rows
+        self.rows: list[tuple[Rows, int, Counted]] = []  # orders of this level left to Rows
 
     async def execute(self, root: Object) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -484,7 +489,7 @@ class Run:
     async def read_rows(self) -> None:
         """The level's orders left to Rows, read and built together (per Rows: per selection)."""
         waiting, self.rows = self.rows, []
-        by_selection: dict[int, tuple[Rows, list[tuple[int, dict[str, Any]]]]] = {}
+        by_selection: dict[int, tuple[Rows, list[tuple[int, Counted]]]] = {}
         for rows, order_id, answer in waiting:
             by_selection.setdefault(id(rows), (rows, []))[1].append((order_id, answer))
         context = self.info.context
@@ -497,6 +502,7 @@ class Run:
                 if built is None:
                     raise Divergence("an order of the page is gone")
                 answer.update(built)
+                answer.objects = rows.objects(built)
             ROWS_READ[ORDER_TYPE] += len(answers)
 
     def finish(self, planned: Field, value: Any, following: list[tuple[list[Field], Any, dict[str, Any]]]) -> Any:
@@ -563,9 +569,9 @@ class Run:
         if isinstance(completion, Rows):
             if not self.staff or type(value) is not Order:
                 return self.complete(completion.object, value, following)
-            answer = {}
-            self.rows.append((completion, value.id, answer))
-            return answer
+            counted = Counted()
+            self.rows.append((completion, value.id, counted))
+            return counted
         if isinstance(completion, Abstract):
             return self.complete(completion.compiler.concrete(completion, value), value, following)
         raise Unsupported(type(completion).__name__)

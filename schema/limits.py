@@ -454,6 +454,15 @@ class _Walker:
         return default
 
 
+class Counted(dict[str, Any]):
+    """An object of an answer whose objects (itself included) were counted as it was built: count_objects takes
+    `objects` instead of walking it (schema/compiled.py's orders built from rows)."""
+
+    __slots__ = ("objects",)
+
+    objects: int
+
+
 def count_objects(data: Any) -> int:
     """The actual cost of a response: the objects it holds (connections and edges included). Walked with a stack,
     not recursion: every response pays it, and a generator per object cost a third more."""
@@ -461,6 +470,9 @@ def count_objects(data: Any) -> int:
     while pending:
         value = pending.pop()
         if isinstance(value, dict):
+            if type(value) is Counted:
+                count += value.objects
+                continue
             count += 1
             pending.extend(value.values())
         elif isinstance(value, list):
