@@ -288,8 +288,10 @@ def _invalid(message: str) -> Refusal:
     return Refusal("INVALID_SELECTION", message, ["input", "selection"])
 
 
-# A shape is what a selection keeps: per field, None (a scalar), a sub-shape (an object) or a one-item list (a list).
+# A shape is what a selection keeps: per field, None (a scalar), a sub-shape (an object) or a one-item list (a list);
+# and for `__typename` (schema/compiled.py's rows, not the files), the object's type name.
 Shape = dict[str, Any]
+TYPENAME = "__typename"
 
 
 def parse_selection(text: str | None) -> Shape:
@@ -428,6 +430,10 @@ def _object_source(
     items: list[str] = []
     described: list[Column] = []
     for name, inner in shape.items():
+        if name == TYPENAME:
+            items.append(f"{name!r}: {inner!r}")
+            described.append(Column(name, "string"))
+            continue
         spec = fields[name]
         if isinstance(spec, Children):
             items.append(f"{name!r}: children[{len(children)}].get(row[0], EMPTY)")
@@ -511,7 +517,7 @@ def object_counter(shape: Shape, fields: dict[str, Any] = ORDER) -> Callable[[di
     from its object and list fields alone: no walk over its scalars."""
     nested: list[tuple[str, Callable[[dict[str, Any]], int], bool]] = []
     for name, inner in shape.items():
-        spec = fields[name]
+        spec = fields.get(name)  # none for __typename
         if isinstance(spec, Children):
             nested.append((name, object_counter(inner[0], spec.fields), True))
         elif isinstance(spec, Group):
@@ -739,6 +745,9 @@ def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
     parts: list[Any] = []
     for name, inner in shape.items():
         parts.append(_sql_text(f'{"," if parts else "{"}"{name}":'))
+        if name == TYPENAME:
+            parts.append(_sql_text(orjson.dumps(inner).decode()))
+            continue
         spec = fields[name]
         if isinstance(spec, Children):
             item = _object_json(inner[0], spec.fields, viewer)

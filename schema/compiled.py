@@ -344,6 +344,9 @@ class Compiler:
         shape: bulk_exports.Shape = {}
         for key, nodes in self._grouped(runtime, selection_sets).items():
             name = nodes[0].name.value
+            if key == name == bulk_exports.TYPENAME:  # as Apollo Client adds it to every selection set
+                shape[key] = runtime.name
+                continue
             definition = runtime.fields.get(name)
             part = spec.get(name)
             if key != name or part is None or definition is None or any(n.arguments for n in nodes):
