@@ -481,6 +481,8 @@ class ExportPlan:
     children: list[ChildPlan]
     columns: list[Column]
     json_line: Any  # an order's JSON text as PostgreSQL writes it (below)
+    json_objects: Any  # and the objects it holds (object_counter's count, in SQL)
+    count_objects: Callable[[dict[str, Any]], int]  # the objects a built order holds, itself included
     by_id: "tuple[LoaderStatement, ...] | None" = None  # orders_by_id's statements, built on first use
 
 
@@ -509,6 +511,8 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
         children,
         described,
         _object_json(shape, ORDER, viewer),
+        _objects_sql(shape, ORDER, viewer),
+        object_counter(shape),
     )
 
 
@@ -532,6 +536,20 @@ def object_counter(shape: Shape, fields: dict[str, Any] = ORDER) -> Callable[[di
         return objects
 
     return count
+
+
+def _objects_sql(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
+    """object_counter's count in SQL, for an order as the viewer is shown it (a hidden object is null: none)."""
+    total: Any = sa.literal_column("1", sa.Integer)
+    for name, inner in shape.items():
+        spec = fields.get(name)
+        if isinstance(spec, Children):
+            items = sa.func.coalesce(sa.func.sum(_objects_sql(inner[0], spec.fields, viewer)), 0)
+            total = total + sa.select(items).where(spec.order_id == col(Order.id)).scalar_subquery()
+        elif isinstance(spec, Group) and (spec.kind is None or viewer.shows(spec.kind)):
+            objects = _objects_sql(inner, spec.fields, viewer)
+            total = total + (sa.case((ADDRESS_PRESENT.is_(None), 0), else_=objects) if spec.nullable else objects)
+    return total
 
 
 # --- Filters ---------------------------------------------------------------------------------------------------
@@ -683,16 +701,25 @@ def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[A
     return [build_order(row, children) for row in rows]
 
 
-async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class BuiltOrder:
+    """An order as orders_by_id gives it: its JSON text (PostgreSQL) or its dict, and the objects it holds."""
+
+    json: str | None
+    value: dict[str, Any] | None
+    objects: int
+
+
+async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[int]) -> dict[int, BuiltOrder]:
     """The orders of `ids` that exist, each as `plan` builds it, by id: what the graph answers for those orders'
     selection (schema/compiled.py's rows for a page of orders). On PostgreSQL in one statement that writes each
-    order's JSON (parsed here), elsewhere one statement per table. The caller has decided the viewer may see
-    them all."""
+    order's JSON, elsewhere one statement per table. The caller has decided the viewer may see them all."""
     if plan.by_id is None:
         keys: sa.BindParameter[Any] = sa.bindparam("keys", expanding=True)
         by_id = col(Order.id).in_(keys)
+        as_json = sa.select(col(Order.id), plan.json_line, plan.json_objects)
         statements = [
-            LoaderStatement(sa.select(col(Order.id), plan.json_line).select_from(_orders_from(plan)).where(by_id)),
+            LoaderStatement(as_json.select_from(_orders_from(plan)).where(by_id), as_read=True),
             LoaderStatement(sa.select(*plan.order_columns).select_from(_orders_from(plan)).where(by_id), as_read=True),
         ]
         for child in plan.children:
@@ -700,13 +727,18 @@ async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[
             query = sa.select(*child.columns).where(order_id.in_(keys)).order_by(order_id, *child.order_by)
             statements.append(LoaderStatement(query, as_read=True))
         plan.by_id = tuple(statements)
-    as_json, *as_rows = plan.by_id
+    json_statement, *statements = plan.by_id
     parameters = {"keys": sorted(set(ids))}
     async with connect() as connection:
         if connection.dialect.name == "postgresql":
-            return {order_id: orjson.loads(line) for order_id, line in await as_json.rows(connection, parameters)}
-        rows, *child_rows = [await statement.rows(connection, parameters) for statement in as_rows]
-    return {row[0]: answer for row, answer in zip(rows, built(plan, rows, child_rows), strict=True)}
+            rows = await json_statement.rows(connection, parameters)
+            return {order_id: BuiltOrder(line, None, objects) for order_id, line, objects in rows}
+        rows, *child_rows = [await statement.rows(connection, parameters) for statement in statements]
+    count = plan.count_objects
+    return {
+        row[0]: BuiltOrder(None, answer, count(answer))
+        for row, answer in zip(rows, built(plan, rows, child_rows), strict=True)
+    }
 
 
 def _child_statement(child: ChildPlan, where: list[sa.ColumnElement[bool]]) -> LoaderStatement:

@@ -65,9 +65,9 @@ from ordergraph.models import Order
 from ordergraph.resolvers import bulk_exports
 from ordergraph.resolvers.access import Role
 from ordergraph.schema.awaitables import is_awaitable
-from ordergraph.schema.limits import Counted
 from ordergraph.schema.permissions import PersonalData
 from ordergraph.schema.trusted_documents import TrustedDocuments, contract_documents
+from ordergraph.subscriptions.wire import Prebuilt
 
 # Requests each path answered, by operation name: the fast path's, and those it handed to the generic executor.
 SERVED: Counter[str] = Counter()
@@ -137,18 +137,15 @@ class Abstract:
 @dataclass(slots=True)
 class Rows:
     """An Order whose whole selection is one the bulk exports compile to SQL (resolvers.bulk_exports: scalars,
-    Money, the customer, the address, lines, shipments, no arguments or aliases): for staff, every such order of
-    one level is read and built together, one statement per table, instead of field by field; for anyone else,
-    `object` completes it as usual."""
+    Money, the customer, the address, lines, shipments, __typename, no arguments or aliases): for staff, every such
+    order of one level is read together (on PostgreSQL as the JSON the database writes for it, which goes into the
+    answer as it is: subscriptions.wire.Prebuilt) instead of field by field; for anyone else, `object` completes it
+    as usual."""
 
     shape: bulk_exports.Shape
     object: Object
     non_null: bool
     plans: dict[Role, bulk_exports.ExportPlan] = field(default_factory=dict)
-    objects: Callable[[dict[str, Any]], int] = field(init=False)  # an order's objects, for the answer's cost
-
-    def __post_init__(self) -> None:
-        self.objects = bulk_exports.object_counter(self.shape)
 
     def plan(self, viewer: Any) -> bulk_exports.ExportPlan:
         plan = self.plans.get(viewer.role)
@@ -436,7 +433,7 @@ class Run:
         self.sees_personal_data = context.viewer.sees_personal_data
         self.staff = context.viewer.is_staff  # who may see any order: Rows read orders without asking
         self.arguments: dict[int, dict[str, Any]] = {}
-        self.rows: list[tuple[Rows, int, Counted]] = []  # orders of this level left to Rows
+        self.rows: list[tuple[Rows, int, Prebuilt]] = []  # orders of this level left to Rows
 
     async def execute(self, root: Object) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -492,7 +489,7 @@ class Run:
     async def read_rows(self) -> None:
         """The level's orders left to Rows, read and built together (per Rows: per selection)."""
         waiting, self.rows = self.rows, []
-        by_selection: dict[int, tuple[Rows, list[tuple[int, Counted]]]] = {}
+        by_selection: dict[int, tuple[Rows, list[tuple[int, Prebuilt]]]] = {}
         for rows, order_id, answer in waiting:
             by_selection.setdefault(id(rows), (rows, []))[1].append((order_id, answer))
         context = self.info.context
@@ -504,8 +501,7 @@ class Run:
                 built = found.get(order_id)
                 if built is None:
                     raise Divergence("an order of the page is gone")
-                answer.update(built)
-                answer.objects = rows.objects(built)
+                answer.json, answer.value, answer.objects = built.json, built.value, built.objects
             ROWS_READ[ORDER_TYPE] += len(answers)
 
     def finish(self, planned: Field, value: Any, following: list[tuple[list[Field], Any, dict[str, Any]]]) -> Any:
@@ -572,9 +568,9 @@ class Run:
         if isinstance(completion, Rows):
             if not self.staff or type(value) is not Order:
                 return self.complete(completion.object, value, following)
-            counted = Counted()
-            self.rows.append((completion, value.id, counted))
-            return counted
+            prebuilt = Prebuilt()
+            self.rows.append((completion, value.id, prebuilt))
+            return prebuilt
         if isinstance(completion, Abstract):
             return self.complete(completion.compiler.concrete(completion, value), value, following)
         raise Unsupported(type(completion).__name__)

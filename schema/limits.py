@@ -60,6 +60,7 @@ from ordergraph.resolvers.companies import MAX_LOCATIONS as MAX_COMPANY_LOCATION
 from ordergraph.resolvers.pagination import DEFAULT_PAGE_SIZE
 from ordergraph.schema.trusted_documents import PersistedQueryStore, TrustedDocuments, UntrustedDocument
 from ordergraph.subscriptions.context import current_delivery
+from ordergraph.subscriptions.wire import Prebuilt
 
 DEFAULT_CONNECTION_SIZE = DEFAULT_PAGE_SIZE  # what a connection costs when `first` is not given
 
@@ -454,15 +455,6 @@ class _Walker:
         return default
 
 
-class Counted(dict[str, Any]):
-    """An object of an answer whose objects (itself included) were counted as it was built: count_objects takes
-    `objects` instead of walking it (schema/compiled.py's orders built from rows)."""
-
-    __slots__ = ("objects",)
-
-    objects: int
-
-
 def count_objects(data: Any) -> int:
     """The actual cost of a response: the objects it holds (connections and edges included). Walked with a stack,
     not recursion: every response pays it, and a generator per object cost a third more."""
@@ -470,13 +462,12 @@ def count_objects(data: Any) -> int:
     while pending:
         value = pending.pop()
         if isinstance(value, dict):
-            if type(value) is Counted:
-                count += value.objects
-                continue
             count += 1
             pending.extend(value.values())
         elif isinstance(value, list):
             pending.extend(value)
+        elif type(value) is Prebuilt:
+            count += value.objects
     return count
 
 

@@ -54,14 +54,39 @@ def decode_event(message: str) -> OrderEvent:
     )
 
 
+class Prebuilt:
+    """A part of an answer built before the answer is encoded (schema/compiled.py: staff's orders, read as rows
+    together): its JSON text exactly as encoding its value would write it, or that value; and how many objects it
+    holds, itself included, which the answer's cost counts without walking it. Filled in once its level is read."""
+
+    __slots__ = ("json", "objects", "value")
+
+    def __init__(self) -> None:
+        self.json: str | None = None
+        self.value: Any = None
+        self.objects = 0
+
+
+def _prebuilt(value: object) -> Any:
+    if type(value) is Prebuilt:
+        return value.value if value.json is None else orjson.Fragment(value.json)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _prebuilt_value(value: object) -> Any:
+    if type(value) is Prebuilt:
+        return value.value if value.json is None else json.loads(value.json)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 def encode_json(answer: Any) -> str:
     """A GraphQL answer as compact JSON text (text, not bytes: Strawberry sends bytes over a WebSocket as binary
     frames, which graphql-ws refuses). orjson, for speed; what it refuses (an integer beyond 64 bits, a key that is
     not a string) goes through json.dumps as before, which says what it refuses in turn."""
     try:
-        return orjson.dumps(answer).decode()
+        return orjson.dumps(answer, default=_prebuilt).decode()
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(answer, separators=(",", ":"), ensure_ascii=False, default=_prebuilt_value)
 
 
 def encode_payload(data: dict | None, extensions: dict | None) -> str:

@@ -134,3 +134,17 @@ async def test_parquet_from_the_databases_lines_holds_the_builders_values(
     assert got.schema == expected.schema
     assert got.to_pylist() == expected.to_pylist()
     assert got.num_rows == 56
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.ADMIN])
+@pytest.mark.parametrize("selection", SELECTIONS)
+async def test_the_databases_object_counts_are_the_builders(db: Database, role: Role, selection: str) -> None:
+    """What the cost of a page of orders read as rows counts (schema/compiled.py), from SQL and from the dicts."""
+    query = bulk_exports.ExportQuery(orders.OrderFilter(), False, bulk_exports.parse_selection(selection))
+    plan = export_plan(query, role, BulkExportFormat.JSONL)
+    built = [order async for chunk in bulk_exports.chunks(db.read, query, plan, chunk_size=100) for order in chunk]
+    async with db.read() as session:
+        ids = (await session.exec(select(Order.id))).all()
+    counted = await bulk_exports.orders_by_id(db.read_connection, plan, [pk for pk in ids if pk is not None])
+    assert [counted[n].objects for n in sorted(counted)] == [plan.count_objects(order) for order in built]
+    assert {plan.count_objects(order) for order in built} != {1}
