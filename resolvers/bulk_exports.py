@@ -510,8 +510,8 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
         _compiled(display, source),
         children,
         described,
-        _object_json(shape, ORDER, viewer),
-        _objects_sql(shape, ORDER, viewer),
+        _object_json(shape, ORDER, viewer, lists := _list_subqueries(shape, viewer)),
+        _objects_sql(shape, ORDER, viewer, lists),
         object_counter(shape),
     )
 
@@ -538,16 +538,15 @@ def object_counter(shape: Shape, fields: dict[str, Any] = ORDER) -> Callable[[di
     return count
 
 
-def _objects_sql(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
+def _objects_sql(shape: Shape, fields: dict[str, Any], viewer: Viewer, lists: dict[str, Any]) -> Any:
     """object_counter's count in SQL, for an order as the viewer is shown it (a hidden object is null: none)."""
     total: Any = sa.literal_column("1", sa.Integer)
     for name, inner in shape.items():
         spec = fields.get(name)
         if isinstance(spec, Children):
-            items = sa.func.coalesce(sa.func.sum(_objects_sql(inner[0], spec.fields, viewer)), 0)
-            total = total + sa.select(items).where(spec.order_id == col(Order.id)).scalar_subquery()
+            total = total + lists[name].c.objects
         elif isinstance(spec, Group) and (spec.kind is None or viewer.shows(spec.kind)):
-            objects = _objects_sql(inner, spec.fields, viewer)
+            objects = _objects_sql(inner, spec.fields, viewer, lists)
             total = total + (sa.case((ADDRESS_PRESENT.is_(None), 0), else_=objects) if spec.nullable else objects)
     return total
 
@@ -773,7 +772,25 @@ def _value_json(leaf: Leaf) -> Any:
     return sa.cast(sa.func.to_json(column), sa.Text)  # a string escaped and quoted; true or false
 
 
-def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
+def _list_subqueries(shape: Shape, viewer: Viewer) -> dict[str, Any]:
+    """Each list field of the order's shape (lines, shipments) as a LATERAL subquery beside the order's row: its
+    items' JSON array (`json`, in the graph's order) and the objects they hold (`objects`), both from one read of
+    the items (as two correlated subqueries each, they were read twice)."""
+    lists: dict[str, Any] = {}
+    for name, inner in shape.items():
+        spec = ORDER.get(name)
+        if isinstance(spec, Children):
+            item = _object_json(inner[0], spec.fields, viewer, {})
+            items = sa.func.string_agg(item, aggregate_order_by(_sql_text(","), *spec.order_by))
+            listed = sa.func.coalesce(_concat(_sql_text("["), items, _sql_text("]")), _sql_text("[]"))
+            objects = sa.func.coalesce(sa.func.sum(_objects_sql(inner[0], spec.fields, viewer, {})), 0)
+            where = spec.order_id == col(Order.id)
+            lists[name] = sa.select(listed.label("json"), objects.label("objects")).where(where).lateral(name)
+    return lists
+
+
+def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer, lists: dict[str, Any]) -> Any:
+    """The JSON text of an object of `shape` as the viewer is shown it; its list fields from `lists`."""
     parts: list[Any] = []
     for name, inner in shape.items():
         parts.append(_sql_text(f'{"," if parts else "{"}"{name}":'))
@@ -782,10 +799,7 @@ def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
             continue
         spec = fields[name]
         if isinstance(spec, Children):
-            item = _object_json(inner[0], spec.fields, viewer)
-            items = sa.func.string_agg(item, aggregate_order_by(_sql_text(","), *spec.order_by))
-            listed = sa.func.coalesce(_concat(_sql_text("["), items, _sql_text("]")), _sql_text("[]"))
-            parts.append(sa.select(listed).where(spec.order_id == col(Order.id)).scalar_subquery())
+            parts.append(lists[name].c.json)
         elif spec.kind is not None and not viewer.shows(spec.kind):
             parts.append(_sql_text(_NULL))
         elif isinstance(spec, Leaf) and _never_null(spec):
@@ -794,9 +808,9 @@ def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer) -> Any:
             parts.append(sa.func.coalesce(_value_json(spec), _sql_text(_NULL)))
         elif spec.nullable:
             present = ADDRESS_PRESENT.is_(None)
-            parts.append(sa.case((present, _sql_text(_NULL)), else_=_object_json(inner, spec.fields, viewer)))
+            parts.append(sa.case((present, _sql_text(_NULL)), else_=_object_json(inner, spec.fields, viewer, lists)))
         else:
-            parts.append(_object_json(inner, spec.fields, viewer))
+            parts.append(_object_json(inner, spec.fields, viewer, lists))
     return _concat(*parts, _sql_text("}"))
 
 

@@ -64,6 +64,7 @@ from strawberry.types.graphql import OperationType
 from ordergraph.models import Order
 from ordergraph.resolvers import bulk_exports
 from ordergraph.resolvers.access import Role
+from ordergraph.resolvers.orders import OrderKey
 from ordergraph.schema.awaitables import is_awaitable
 from ordergraph.schema.permissions import PersonalData
 from ordergraph.schema.trusted_documents import TrustedDocuments, contract_documents
@@ -87,17 +88,25 @@ class Divergence(Exception):
 
 
 class PlanInfo:
-    """What a planned resolver gets as `info`: the request's context and the schema. Anything else a resolver
-    asks of it (its path, its selection) is unsupported, and the request runs through the generic executor."""
+    """What a planned resolver gets as `info`: the request's context and the schema, and whether Rows answer every
+    order of its field (`orders_as_rows`). Anything else a resolver asks of it (its path, its selection) is
+    unsupported, and the request runs through the generic executor."""
 
-    __slots__ = ("context", "schema")
+    __slots__ = ("context", "orders_as_rows", "schema")
 
-    def __init__(self, context: Any, schema: Any) -> None:
+    def __init__(self, context: Any, schema: Any, *, orders_as_rows: bool = False) -> None:
         self.context = context
         self.schema = schema
+        self.orders_as_rows = orders_as_rows
 
     def __getattr__(self, name: str) -> Any:
         raise Unsupported(f"a resolver reads info.{name}")
+
+
+def orders_as_rows(info: Any) -> bool:
+    """Whether a staff member's planned request answers every order of this resolver's field with Rows, which
+    read an order by its id: the resolver may then give OrderKeys (resolvers.orders) for orders."""
+    return type(info) is PlanInfo and info.orders_as_rows
 
 
 # Completions: how a resolved value becomes its answer. -----------------------------------------------------------
@@ -173,6 +182,7 @@ class Field:
     pass_self: bool = False
     root_name: str | None = None  # the resolver's root (or parent) parameter
     info_name: str | None = None
+    orders_as_rows: bool = False  # Rows answer every order of its completion (see `_orders_as_rows`)
     masked: Any = NOT_MASKED  # PersonalData's answer for viewers who may not see personal data
     arguments: Callable[["Run"], dict[str, Any]] | None = None  # the resolver's keyword arguments, once a request
     complete: Completion | None = None
@@ -297,6 +307,7 @@ class Compiler:
         elif strawberry_field.default_resolver is not getattr:
             raise Unsupported(f"{parent.name}.{name}: a default resolver of its own")
         planned.complete = completion = self._completion(definition.type, nodes)
+        planned.orders_as_rows = planned.info_name is not None and _orders_as_rows(completion)
         planned.plain = planned.kind == ATTRIBUTE and planned.masked is NOT_MASKED
         if isinstance(completion, Leaf):
             planned.serialize, planned.non_null = completion.serialize, completion.non_null
@@ -396,6 +407,26 @@ class Compiler:
         return planned
 
 
+def _orders_as_rows(completion: Completion | None) -> bool:
+    """Whether Rows answer every order in `completion`: it holds a Rows and no other completion of an Order (nor
+    an interface or union, which could be one). Its other objects (a connection's edges, page info) read the
+    orders' sort keys at most."""
+    found = False
+
+    def only_rows(part: Completion | None) -> bool:
+        nonlocal found
+        if isinstance(part, Rows):
+            found = True
+            return True
+        if isinstance(part, ListOf):
+            return only_rows(part.item)
+        if isinstance(part, Object):
+            return part.type.name != ORDER_TYPE and all(only_rows(f.complete) for f in part.fields)
+        return not isinstance(part, Abstract)
+
+    return only_rows(completion) and found
+
+
 def _conditional_variables(document: DocumentNode) -> tuple[str, ...]:
     """The variables @include/@skip read anywhere in the document: a plan is made per value of those."""
     found: list[str] = []
@@ -425,13 +456,15 @@ class Plan:
 class Run:
     """One request's run of a plan."""
 
-    __slots__ = ("arguments", "info", "rows", "sees_personal_data", "staff", "variables")
+    __slots__ = ("arguments", "info", "rows", "rows_info", "sees_personal_data", "staff", "variables")
 
     def __init__(self, context: Any, schema: Any, variables: Any) -> None:
         self.info = PlanInfo(context, schema)
         self.variables = variables
         self.sees_personal_data = context.viewer.sees_personal_data
         self.staff = context.viewer.is_staff  # who may see any order: Rows read orders without asking
+        # For fields whose orders Rows answer, staff's only (for anyone else Rows complete the orders as usual).
+        self.rows_info = PlanInfo(context, schema, orders_as_rows=True) if self.staff else self.info
         self.arguments: dict[int, dict[str, Any]] = {}
         self.rows: list[tuple[Rows, int, Prebuilt]] = []  # orders of this level left to Rows
 
@@ -534,7 +567,7 @@ class Run:
         if planned.root_name is not None:
             kwargs[planned.root_name] = source
         if planned.info_name is not None:
-            kwargs[planned.info_name] = self.info
+            kwargs[planned.info_name] = self.rows_info if planned.orders_as_rows else self.info
         call = planned.call
         assert call is not None
         return call(source, **kwargs) if planned.pass_self else call(**kwargs)
@@ -566,11 +599,12 @@ class Run:
             item = completion.item
             return [self.complete(item, element, following) for element in value]
         if isinstance(completion, Rows):
-            if not self.staff or type(value) is not Order:
-                return self.complete(completion.object, value, following)
-            prebuilt = Prebuilt()
-            self.rows.append((completion, value.id, prebuilt))
-            return prebuilt
+            # An OrderKey is given to staff's fields whose orders are all Rows only (`orders_as_rows`).
+            if type(value) is OrderKey or (self.staff and type(value) is Order):
+                prebuilt = Prebuilt()
+                self.rows.append((completion, value.id, prebuilt))
+                return prebuilt
+            return self.complete(completion.object, value, following)
         if isinstance(completion, Abstract):
             return self.complete(completion.compiler.concrete(completion, value), value, following)
         raise Unsupported(type(completion).__name__)

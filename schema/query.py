@@ -9,6 +9,7 @@ from ordergraph.schema.catalog import Product
 from ordergraph.schema.common import Connection
 from ordergraph.schema.companies import CompanyQueries
 from ordergraph.schema.company_orders import CompanyOrderQueries
+from ordergraph.schema.compiled import orders_as_rows
 from ordergraph.schema.customer import Customer
 from ordergraph.schema.customer_changes import CustomerQueries
 from ordergraph.schema.enums import Channel, OrderSortField, OrderStatus, SortDirection
@@ -102,6 +103,7 @@ class Query(
             descending=sort.direction is SortDirection.DESC,
             first=first,
             after=after,
+            keys_only=orders_as_rows(info),
         )
 
     @strawberry.field(
