@@ -814,17 +814,12 @@ def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer, lists: di
     return _concat(*parts, _sql_text("}"))
 
 
-def json_line_statement(query: ExportQuery, plan: ExportPlan, chunk_size: int) -> LoaderStatement:
-    """Each matching order's JSON line (without its newline) as PostgreSQL writes it, after its id; a chunk as
-    _chunk_statement reads one."""
-    return _chunk_statement(plan, query, [plan.json_line], chunk_size)
-
-
 async def json_line_chunks(
     read: ReadSession, query: ExportQuery, plan: ExportPlan, *, chunk_size: int = 5000
 ) -> AsyncIterator[list[str]]:
-    """The matching orders' JSON lines in order id order, `chunk_size` at a time, built by PostgreSQL."""
-    statement = json_line_statement(query, plan, chunk_size)
+    """The matching orders' JSON lines (without their newlines) in order id order, `chunk_size` at a time, built
+    by PostgreSQL."""
+    statement = _chunk_statement(plan, query, [plan.json_line], chunk_size)
 
     async def read_chunk(connection: AsyncConnection, after: int) -> tuple[Sequence[Any]]:
         return (await statement.rows(connection, {"after": after}),)

@@ -164,24 +164,30 @@ def arrow_schema(columns: list[Column]) -> pa.Schema:
     return pa.schema([pa.field(c.name, arrow_type(c)) for c in columns])
 
 
-class ParquetWriter:
+class ParquetFile:
+    """A Parquet file of the export's columns, written one row group per chunk: the file never needs more than a
+    chunk in memory."""
+
     def __init__(self, path: Path, columns: list[Column]) -> None:
         self.schema = arrow_schema(columns)
         self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
-
-    def write(self, records: list[dict[str, Any]]) -> None:
-        # One row group per chunk: the file never needs more than a chunk in memory.
-        self.writer.write_table(pa.Table.from_pylist(records, schema=self.schema))
 
     def close(self) -> None:
         self.writer.close()
 
 
-class ParquetFromLinesWriter(ParquetWriter):
+class ParquetWriter(ParquetFile):
+    """Parquet from the Python builder's dicts."""
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        self.writer.write_table(pa.Table.from_pylist(records, schema=self.schema))
+
+
+class ParquetFromLinesWriter(ParquetFile):
     """Parquet from JSON lines written by the database: pyarrow parses them to the file's schema (in C++, on
     its own threads), the values as the Python builder's dicts would give them (tests/exports)."""
 
-    def write(self, lines: list[str]) -> None:  # type: ignore[override]
+    def write(self, lines: list[str]) -> None:
         data = ("\n".join(lines) + "\n").encode()
         # A block holds whole lines: at least the longest (an order with hundreds of lines), else 1 MiB.
         block = max(1 << 20, max(map(len, lines)) * 4 + 2)  # UTF-8: at most 4 bytes per character
