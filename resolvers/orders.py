@@ -1,6 +1,6 @@
 """Reading orders: the cross-customer list, a customer's own history, and what the SPA may offer."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 
@@ -53,7 +53,7 @@ class OrderKey:
     number: str
 
 
-_ORDER_KEY_COLUMNS = (col(Order.id), col(Order.placed_at), col(Order.total_minor), col(Order.number))
+_ORDER_KEY_COLUMNS = tuple(col(getattr(Order, f.name)) for f in fields(OrderKey))
 
 SEARCH_IDENTIFIERS = "order numbers, SKUs and tracking numbers"
 
