@@ -313,6 +313,19 @@ async def test_a_page_of_orders_rows_answer_reads_only_the_orders_keys_and_pages
                 assert pages >= 2 or not any(fast.world.orders.values())
                 if pages:
                     assert (set(emails) == {None}) == (role == "analyst"), (role, emails)
+        # A cursor the server did not write, with hostile bytes: refused alike, nothing read.
+        for cursor in ("\u0000\u202e%_", "eyJ4Ijox", "x" * 10_000):
+            refused = []
+            for api in (fast, generic):
+                response = await api.client.post(
+                    "/graphql",
+                    json={"query": text, "variables": {"first": 2, "after": cursor}},
+                    headers={"Authorization": f"Bearer {api.token('agent')}", "X-Request-ID": "keys"},
+                )
+                refused.append((response.status_code, response.content))
+            assert refused[0] == refused[1]
+            codes = [e["extensions"]["code"] for e in json.loads(refused[0][1])["errors"]]
+            assert codes == ["BAD_USER_INPUT"], codes
 
 
 def _every_exportable_field(fields: dict[str, Any]) -> dict[str, Any]:
