@@ -25,7 +25,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlmodel import col, select
 
 from ordergraph.models import Customer, Notification, Order, OrderEvent
 from ordergraph.models.columns import utcnow
@@ -54,8 +54,6 @@ from ordergraph.subscriptions.backoff import Backoff
 logger = logging.getLogger("ordergraph.notifier")
 
 BATCH_SIZE = 200
-# How long a claim holds: longer than any send may take (the SMTP and HTTP timeouts are 30 s and 10 s).
-LEASE = timedelta(minutes=5)
 LONGEST_RETRY = timedelta(hours=1)
 LAST_LOOP_RETRY_SECONDS = 5.0  # the longest wait between failed passes of the loop (the first is the backoff default)
 MAX_ERROR_TEXT = 500
@@ -72,6 +70,7 @@ class Notifier:
         poll_seconds: float,
         max_attempts: int,
         retry_seconds: float,
+        lease_seconds: float,
         letters: LetterSettings | None = None,
     ) -> None:
         self.db = db
@@ -83,6 +82,7 @@ class Notifier:
         self.poll_seconds = poll_seconds
         self.max_attempts = max_attempts
         self.retry = timedelta(seconds=retry_seconds)
+        self.lease = timedelta(seconds=lease_seconds)
         self._woken = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -216,18 +216,18 @@ class Notifier:
         """This process's attempt number at the notification, or None when another process holds or finished it."""
         now = utcnow()
         async with self.db.write() as session:
-            claimed = await session.exec(
-                sa.update(Notification)
-                .where(
-                    Notification.id == notification_id,
-                    Notification.status == NotificationStatus.PENDING,
-                    Notification.next_attempt_at <= now,
+            return (
+                await session.exec(
+                    sa.update(Notification)
+                    .where(
+                        col(Notification.id) == notification_id,
+                        col(Notification.status) == NotificationStatus.PENDING,
+                        col(Notification.next_attempt_at) <= now,
+                    )
+                    .values(attempts=col(Notification.attempts) + 1, next_attempt_at=now + self.lease)
+                    .returning(col(Notification.attempts))
                 )
-                .values(attempts=Notification.attempts + 1, next_attempt_at=now + LEASE)
-            )
-            if claimed.rowcount != 1:
-                return None
-            return (await session.exec(select(Notification.attempts).where(Notification.id == notification_id))).one()
+            ).scalar_one_or_none()
 
     async def _attempt(self, notification_id: int, attempt: int) -> None:
         if attempt > self.max_attempts:
@@ -326,6 +326,7 @@ def notifier_for(settings: Settings, db: Database) -> Notifier:
         poll_seconds=settings.notification_poll_seconds,
         max_attempts=settings.notification_max_attempts,
         retry_seconds=settings.notification_retry_seconds,
+        lease_seconds=settings.notification_lease_seconds,
         letters=letter_settings(settings),
     )
 

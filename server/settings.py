@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # A failed send is tried again after notification_retry_seconds, doubling each time, up to this many attempts.
     notification_max_attempts: int = 5
     notification_retry_seconds: float = 30.0
+    # How long a process's claim on a notification holds: one that dies mid-send leaves it to be sent again after
+    # this. Keep it longer than any send may take (the SMTP and HTTP timeouts are 30 s and 10 s).
+    notification_lease_seconds: float = 300.0
     # Where customers open what emails link to (signed document links: /d/{token}), e.g. https://shop.example.
     public_url: str = "http://localhost:8000"
     # How long a signed document link in an email opens its document without a login.
