@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
@@ -700,8 +700,7 @@ def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[A
     return [build_order(row, children) for row in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class BuiltOrder:
+class BuiltOrder(NamedTuple):
     """An order as orders_by_id gives it: its JSON text (PostgreSQL) or its dict, and the objects it holds."""
 
     json: str | None

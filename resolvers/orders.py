@@ -1,8 +1,9 @@
 """Reading orders: the cross-customer list, a customer's own history, and what the SPA may offer."""
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -42,8 +43,7 @@ class OrderFilter:
     markets: list[str] = field(default_factory=list)  # market codes
 
 
-@dataclass(frozen=True, slots=True)
-class OrderKey:
+class OrderKey(NamedTuple):
     """An order of a page as `list_orders(keys_only=True)` reads it: its id and every sort key, nothing else (for a
     page whose orders are built by id elsewhere: schema/compiled.py's Rows)."""
 
@@ -53,7 +53,7 @@ class OrderKey:
     number: str
 
 
-_ORDER_KEY_COLUMNS = tuple(col(getattr(Order, f.name)) for f in fields(OrderKey))
+_ORDER_KEY_COLUMNS = tuple(col(getattr(Order, name)) for name in OrderKey._fields)
 
 SEARCH_IDENTIFIERS = "order numbers, SKUs and tracking numbers"
 
@@ -141,7 +141,7 @@ async def list_orders(
     query = query.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(size + 1)
     async with ctx.read_connection() as connection:
         found = (await connection.execute(query)).all()
-    rows = [OrderKey(*row) for row in found] if keys_only else as_models(Order, found)
+    rows = [OrderKey._make(row) for row in found] if keys_only else as_models(Order, found)
 
     async def count() -> int:
         async with ctx.read() as session:
