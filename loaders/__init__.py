@@ -292,6 +292,18 @@ class Loaders:
             self._connect, LocationClosure, LocationClosure.location_id, [LocationClosure.closed_on], batch=self._batch
         )
 
+    # A location's stock levels (Location.inventoryLevels): the pages of a list of locations in one statement.
+    @cached_property
+    def inventory_page_by_location(self) -> DataLoader:
+        return pages_by_parent(
+            self._connect,
+            InventoryLevel,
+            InventoryLevel.location_id,
+            [InventoryLevel.id],
+            descending=False,
+            batch=self._batch,
+        )
+
     @cached_property
     def orders_page_by_customer(self) -> DataLoader:
         return pages_by_parent(

@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from ordergraph.loaders import PageKey
 from ordergraph.models import InventoryAdjustment, InventoryLevel, Location, Product
 from ordergraph.models.columns import utcnow
 from ordergraph.models.enums import ActorKind
@@ -56,6 +57,18 @@ async def list_inventory_levels(
     async with ctx.read() as session:
         rows = list((await session.exec(query.order_by(col(InventoryLevel.id)).limit(size + 1))).all())
     return Connection(rows[:size], INVENTORY_SORT, len(rows) > size, cursor is not None)
+
+
+async def location_inventory_levels(
+    ctx: RequestContext, location_id: int, *, first: int | None, after: str | None
+) -> Connection:
+    """One location's stock levels, in the order and with the cursors of list_inventory_levels; the locations of a
+    list read their pages together."""
+    require_staff(ctx.viewer)
+    size = page_size(first, ctx.max_page_size)
+    cursor = INVENTORY_SORT.decode(after, (int,))
+    page = await ctx.loaders.inventory_page_by_location.load(PageKey(location_id, size, cursor))
+    return Connection(page.rows, INVENTORY_SORT, page.has_next_page, cursor is not None)
 
 
 MAX_ADJUSTMENT = 1_000_000

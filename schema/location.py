@@ -107,8 +107,8 @@ class Location(Node):
     ) -> "Connection[InventoryLevel] | None":
         if not info.context.viewer.is_staff:
             return None
-        return await inventory.list_inventory_levels(  # type: ignore[return-value]
-            info.context, first=first, after=after, levels=inventory.InventoryFilter(location_ids=[root.id or 0])
+        return await inventory.location_inventory_levels(  # type: ignore[return-value]
+            info.context, root.id or 0, first=first, after=after
         )
 
     @strawberry.field

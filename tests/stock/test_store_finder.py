@@ -207,3 +207,41 @@ async def test_a_null_given_to_an_argument_that_must_not_be_null_is_bad_input_no
     assert body["data"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
     assert "first" in body["errors"][0]["message"]
+
+
+async def test_a_list_of_locations_reads_their_stock_pages_in_one_statement(shop: Api) -> None:
+    """Each location's page of stock levels is what inventoryLevels filtered to that location gives, page by page,
+    and the list's pages cost one statement however many locations it holds."""
+    agent = shop.token("agent")
+    counts = {}
+    for label, filter in (("one", {"kind": ["WAREHOUSE"]}), ("all", None)):
+        with shop.statements() as executed:
+            found = await find(shop, filter, operation="StoreDetail", token=agent)
+        counts[label] = (len(found), len([s for s in executed if "FROM inventory_level" in s]))
+    (one, one_reads), (every, every_reads) = counts["one"], counts["all"]
+    assert (one, every) == (1, 5)
+    assert one_reads == every_reads == 1
+
+    query = """query($location: ID!, $after: String) {
+      location: locations(first: 5) { location { id inventoryLevels(first: 1, after: $after) {
+        pageInfo { hasNextPage endCursor } edges { node { sku onHand } } } } }
+      alone: inventoryLevels(first: 1, after: $after, filter: {locationId: [$location]}) {
+        pageInfo { hasNextPage endCursor } edges { node { sku onHand } } }
+    }"""
+    stocked = [r["location"]["id"] for r in found if r["location"]["inventoryLevels"]["edges"]]
+    assert len(stocked) > 1
+    pages = dict.fromkeys(stocked, 0)
+    for location in stocked:
+        after = None
+        while True:
+            body = (await shop.post(query, {"location": location, "after": after}, token=agent)).json()
+            assert "errors" not in body, body
+            listed = next(
+                r["location"]["inventoryLevels"] for r in body["data"]["location"] if r["location"]["id"] == location
+            )
+            assert listed == body["data"]["alone"]
+            pages[location] += 1
+            if not listed["pageInfo"]["hasNextPage"]:
+                break
+            after = listed["pageInfo"]["endCursor"]
+    assert max(pages.values()) > 1  # some location's stock took several pages
