@@ -172,7 +172,7 @@ async def test_three_workers_one_killed_lose_no_event_and_no_notification(databa
         ORDERGRAPH_SMTP_PORT=str(mailbox.port),
         ORDERGRAPH_NOTIFICATION_POLL_SECONDS="0.5",
         # The victim dies holding a claim; it expires soon enough to be sent again within the test's patience.
-        ORDERGRAPH_NOTIFICATION_LEASE_SECONDS="3",
+        ORDERGRAPH_NOTIFICATION_LEASE_SECONDS="5",
     )
     server = ServerProcess.ordergraph_serve(env, workers=3, grace=GRACE_SECONDS)
     db = Database(url)
