@@ -60,8 +60,7 @@ MAX_ERROR_TEXT = 500
 
 # The statements a notification's claim, send and outcome run, built once: building one per call was a tenth of the
 # notifier's CPU. Their parameters are bound by name.
-_NEWEST = select(sa.func.max(OrderEvent.sequence)).scalar_subquery()
-_BEHIND = select(NotificationWatermark.queued_sequence, _NEWEST)
+_BEHIND = select(NotificationWatermark.queued_sequence, select(sa.func.max(OrderEvent.sequence)).scalar_subquery())
 _DUE = (
     select(Notification.id)
     .where(

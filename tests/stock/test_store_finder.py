@@ -245,3 +245,14 @@ async def test_a_list_of_locations_reads_their_stock_pages_in_one_statement(shop
                 break
             after = listed["pageInfo"]["endCursor"]
     assert max(pages.values()) > 1  # some location's stock took several pages
+
+    # What the server did not write, on every location of the list: refused with a code, nothing read.
+    for variables in (
+        {"location": stocked[0], "after": "\u0000\u202e%_"},
+        {"location": stocked[0], "after": "x" * 10_000},
+    ):
+        with shop.statements() as executed:
+            body = (await shop.post(query, variables, token=agent)).json()
+        codes = {e["extensions"]["code"] for e in body["errors"]}
+        assert codes == {"BAD_USER_INPUT"}, body
+        assert not [s for s in executed if "FROM inventory_level" in s]
