@@ -62,7 +62,9 @@ from ordergraph.models.database import Database
 from ordergraph.models.enums import EventVisibility
 
 __all__ = [
+    "EVENTS_IN_SHIPMENT",
     "LINES_IN_ORDER",
+    "RETURNS_IN_ORDER",
     "SHIPMENTS_IN_ORDER",
     "CustomerOrderStats",
     "Loaders",
@@ -77,6 +79,8 @@ CUSTOMER_VISIBLE = "customer-visible"
 # The order of an order's lines and of its shipments wherever they are listed (the graph, bulk exports).
 LINES_IN_ORDER = (OrderLine.line_number,)
 SHIPMENTS_IN_ORDER = (Shipment.shipped_at, Shipment.id)
+EVENTS_IN_SHIPMENT = (ShipmentEvent.occurred_at, ShipmentEvent.id)
+RETURNS_IN_ORDER = (Return.requested_at, Return.id)
 
 
 def _events_visible_to(variant: Hashable) -> list[sa.ColumnElement[bool]]:
@@ -210,15 +214,13 @@ class Loaders:
             self._connect,
             ShipmentEvent,
             ShipmentEvent.shipment_id,
-            [ShipmentEvent.occurred_at, ShipmentEvent.id],
+            EVENTS_IN_SHIPMENT,
             batch=self._batch,
         )
 
     @cached_property
     def returns_by_order(self) -> DataLoader:
-        return rows_by_parent(
-            self._connect, Return, Return.order_id, [Return.requested_at, Return.id], batch=self._batch
-        )
+        return rows_by_parent(self._connect, Return, Return.order_id, RETURNS_IN_ORDER, batch=self._batch)
 
     @cached_property
     def lines_by_return(self) -> DataLoader:

@@ -4,7 +4,8 @@ What an export is:
 - `query` = an order filter (the analysts' `orders(filter:)`: the same conditions, the same search rule) and a
   selection over Order written as in GraphQL (`id number total { amount currency } lines { sku quantity }`), or
   none for the trusted default (OrdersExport's). The selection is validated against the exportable part of the
-  schema (`ORDER`: scalars, Money, the customer, the shipping address, lines, shipments); anything else is refused
+  schema (`ORDER`: scalars, Money, the customer, the delivery method, the pickup location, the shipping address,
+  lines, shipments with their tracking events, returns); anything else is refused
   with INVALID_SELECTION before a job exists.
 - Each exported row is one order, shaped as that selection would answer it in GraphQL (global IDs, Money as
   decimal strings with the currency's places, enums by name), compiled to SQL rather than run through the
@@ -23,7 +24,7 @@ import asyncio
 import binascii
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -36,9 +37,19 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
-from ordergraph.loaders import LINES_IN_ORDER, SHIPMENTS_IN_ORDER
+from ordergraph.loaders import EVENTS_IN_SHIPMENT, LINES_IN_ORDER, RETURNS_IN_ORDER, SHIPMENTS_IN_ORDER
 from ordergraph.loaders.base import LoaderStatement, ReadConnection, ReadSession
-from ordergraph.models import BulkExport, Customer, Order, OrderLine, Shipment
+from ordergraph.models import (
+    BulkExport,
+    Customer,
+    DeliveryMethod,
+    Location,
+    Order,
+    OrderLine,
+    Return,
+    Shipment,
+    ShipmentEvent,
+)
 from ordergraph.models.bulk_export import BulkExportFormat, BulkExportStatus
 from ordergraph.models.enums import Channel, OrderStatus
 from ordergraph.models.money import EXPONENTS, exponent
@@ -106,32 +117,52 @@ def global_ids(type_name: str) -> Callable[[int], str]:
 class Leaf:
     """A scalar field: the SQL columns it reads, how they become its value, its type in a Parquet file
     ("string", "int", "bool", "timestamp") and, for a masked kind, what it is (resolvers.access). `json`: for a
-    converted value, the same conversion as PostgreSQL's JSON text (lines built by the database, below)."""
+    converted value, the same conversion as PostgreSQL's JSON text (lines built by the database, below).
+    `required`: never null where its object is, though its column may be (the object may be absent as a whole)."""
 
     columns: tuple[Any, ...]
     convert: Callable[..., object] | None = None
     type: str = "string"
     kind: Sensitive | None = None
     json: Callable[..., Any] | None = None
+    required: bool = False
+
+    @property
+    def never_null(self) -> bool:
+        """Never null where its object is: `required`, or its first column (the one converters look at) NOT NULL."""
+        return self.required or not getattr(self.columns[0], "nullable", True)
 
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """An object field (Money, the customer, the address): its fields; a masked kind hides it whole."""
+    """An object field (Money, the customer, the address, the delivery method): its fields; a masked kind hides it
+    whole. `present`: for an object that may be null, the column that is null exactly when it is."""
 
     fields: dict[str, "Leaf | Group"]
     kind: Sensitive | None = None
-    nullable: bool = False
+    present: Any = None
+
+    @property
+    def nullable(self) -> bool:
+        return self.present is not None
 
 
 @dataclass(frozen=True, slots=True)
 class Children:
-    """A list field read from a table of its own, by order id."""
+    """A list field read from a table of its own: its items are the rows whose `parent_id` is the parent's `key`
+    (an order's id, or a shipment's for its carrier scans). `order_id` is the order they belong to, read through
+    `through` (a join to the parent's table) where the items do not hold it themselves."""
 
-    table: Any
-    order_id: Any
-    order_by: tuple[Any, ...]  # within one order
-    fields: dict[str, "Leaf | Group"]
+    parent_id: Any
+    key: Any
+    order_by: tuple[Any, ...]  # within one parent
+    fields: dict[str, "Leaf | Group | Children"]
+    order_id: Any = None  # None: `parent_id` is the order's id
+    through: tuple[Any, Any] | None = None  # (the parent's table, the join's condition)
+
+    @property
+    def order_column(self) -> Any:
+        return self.parent_id if self.order_id is None else self.order_id
 
 
 # --- The same values as PostgreSQL's JSON text ------------------------------------------------------------------
@@ -221,24 +252,40 @@ ORDER: dict[str, Leaf | Group | Children] = {
             "createdAt": Leaf((col(Customer.created_at),), type="timestamp"),
         }
     ),
-    # Null for pickup orders (no address), as in the graph; personal data as a whole.
+    "deliveryMethod": Group(
+        {
+            "code": Leaf((col(DeliveryMethod.code),)),
+            "name": Leaf((col(DeliveryMethod.name),)),
+            "kind": Leaf((col(DeliveryMethod.kind),)),
+        }
+    ),
+    "pickupLocation": Group(
+        {
+            "id": Leaf((col(Location.id),), global_ids("Location"), json=global_id_json("Location")),
+            "name": Leaf((col(Location.name),)),
+            "city": Leaf((col(Location.city),)),
+        },
+        present=col(Order.pickup_location_id),
+    ),
+    # Null for pickup orders (no address), as in the graph; personal data as a whole. The ship_* columns are written
+    # together from one validated address, or all null (models.Order.shipping_address).
     "shippingAddress": Group(
         {
             "name": Leaf((col(Order.ship_name),)),
-            "line1": Leaf((col(Order.ship_line1),)),
+            "line1": Leaf((col(Order.ship_line1),), required=True),
             "line2": Leaf((col(Order.ship_line2),)),
-            "city": Leaf((col(Order.ship_city),)),
+            "city": Leaf((col(Order.ship_city),), required=True),
             "region": Leaf((col(Order.ship_region),)),
-            "postalCode": Leaf((col(Order.ship_postal_code),)),
-            "country": Leaf((col(Order.ship_country),)),
+            "postalCode": Leaf((col(Order.ship_postal_code),), required=True),
+            "country": Leaf((col(Order.ship_country),), required=True),
             "phone": Leaf((col(Order.ship_phone),)),
         },
         kind=_PERSONAL,
-        nullable=True,
+        present=ADDRESS_PRESENT,
     ),
     "lines": Children(
-        OrderLine,
         col(OrderLine.order_id),
+        col(Order.id),
         tuple(col(c) for c in LINES_IN_ORDER),
         {
             "id": Leaf((col(OrderLine.id),), global_ids("OrderLine"), json=global_id_json("OrderLine")),
@@ -266,18 +313,51 @@ ORDER: dict[str, Leaf | Group | Children] = {
         },
     ),
     "shipments": Children(
-        Shipment,
         col(Shipment.order_id),
+        col(Order.id),
         tuple(col(c) for c in SHIPMENTS_IN_ORDER),
         {
             "id": Leaf((col(Shipment.id),), global_ids("Shipment"), json=global_id_json("Shipment")),
             "carrier": Leaf((col(Shipment.carrier),)),
             "trackingNumber": Leaf((col(Shipment.tracking_number),)),
+            "trackingUrl": Leaf((col(Shipment.tracking_url),)),
             "status": Leaf((col(Shipment.status),)),
             "shippedAt": Leaf((col(Shipment.shipped_at),), type="timestamp"),
+            "estimatedDeliveryAt": Leaf((col(Shipment.estimated_delivery_at),), type="timestamp"),
             "deliveredAt": Leaf((col(Shipment.delivered_at),), type="timestamp"),
+            "events": Children(
+                col(ShipmentEvent.shipment_id),
+                col(Shipment.id),
+                tuple(col(c) for c in EVENTS_IN_SHIPMENT),
+                {
+                    "status": Leaf((col(ShipmentEvent.status),)),
+                    "occurredAt": Leaf((col(ShipmentEvent.occurred_at),), type="timestamp"),
+                    "description": Leaf((col(ShipmentEvent.description),), kind=Sensitive.FREE_TEXT),
+                    "location": Leaf((col(ShipmentEvent.location),), kind=Sensitive.FREE_TEXT),
+                },
+                order_id=col(Shipment.order_id),
+                through=(Shipment, col(Shipment.id) == col(ShipmentEvent.shipment_id)),
+            ),
         },
     ),
+    "returns": Children(
+        col(Return.order_id),
+        col(Order.id),
+        tuple(col(c) for c in RETURNS_IN_ORDER),
+        {
+            "id": Leaf((col(Return.id),), global_ids("Return"), json=global_id_json("Return")),
+            "rmaNumber": Leaf((col(Return.rma_number),)),
+            "status": Leaf((col(Return.status),)),
+            "method": Leaf((col(Return.method),)),
+        },
+    ),
+}
+# The tables an order's columns may come from besides its own, joined on the order's row: (table, condition,
+# outer). Each is joined only when a plan reads one of its columns.
+JOINS: dict[str, tuple[Any, Any, bool]] = {
+    Customer.__tablename__: (Customer, col(Customer.id) == col(Order.customer_id), False),
+    DeliveryMethod.__tablename__: (DeliveryMethod, col(DeliveryMethod.code) == col(Order.delivery_method_code), False),
+    Location.__tablename__: (Location, col(Location.id) == col(Order.pickup_location_id), True),
 }
 
 
@@ -370,15 +450,15 @@ class _Columns:
 
     selected: list[Any] = field(default_factory=list)
     positions: dict[str, int] = field(default_factory=dict)
-    joins_customer: bool = False
+    joins: list[str] = field(default_factory=list)  # the JOINS an order's columns need
 
     def position(self, column: Any) -> int:
         key = f"{column.table.name}.{column.name}"
         if key not in self.positions:
             self.positions[key] = len(self.selected)
             self.selected.append(sa.type_coerce(column, sa.String()) if isinstance(column.type, sa.Enum) else column)
-            if column.table.name == Customer.__tablename__:
-                self.joins_customer = True
+            if column.table.name in JOINS and column.table.name not in self.joins:
+                self.joins.append(column.table.name)
         return self.positions[key]
 
 
@@ -404,11 +484,6 @@ class _Source:
         return name
 
 
-def _never_null(leaf: Leaf) -> bool:
-    """Whether a value is never null: its first column (the one converters look at) is NOT NULL."""
-    return not getattr(leaf.columns[0], "nullable", True)
-
-
 def _leaf_source(leaf: Leaf, columns: _Columns, source: _Source) -> str:
     positions = [columns.position(c) for c in leaf.columns]
     values = ", ".join(f"row[{p}]" for p in positions)
@@ -418,7 +493,7 @@ def _leaf_source(leaf: Leaf, columns: _Columns, source: _Source) -> str:
     if convert is None:
         return f"row[{positions[0]}]"
     call = f"{source.call(convert)}({values})"
-    if _never_null(leaf):
+    if leaf.never_null:
         return call
     return f"(None if row[{positions[0]}] is None else {call})"
 
@@ -436,9 +511,9 @@ def _object_source(
             continue
         spec = fields[name]
         if isinstance(spec, Children):
-            items.append(f"{name!r}: children[{len(children)}].get(row[0], EMPTY)")
+            items.append(f"{name!r}: children[{len(children)}].get(row[{columns.position(spec.key)}], EMPTY)")
             children.append(name)
-            described.append(Column(name, "list"))  # its item columns are filled in by compile_plan
+            described.append(Column(name, "list"))  # its item columns are filled in by _child_plans
             continue
         hidden = spec.kind is not None and not viewer.shows(spec.kind)
         if isinstance(spec, Leaf):
@@ -450,7 +525,7 @@ def _object_source(
         if hidden:
             items.append(f"{name!r}: None")
         elif spec.nullable:
-            items.append(f"{name!r}: (None if row[{columns.position(ADDRESS_PRESENT)}] is None else {display})")
+            items.append(f"{name!r}: (None if row[{columns.position(spec.present)}] is None else {display})")
         else:
             items.append(f"{name!r}: {display}")
     return "{" + ", ".join(items) + "}", described
@@ -464,10 +539,10 @@ def _compiled(display: str, source: _Source) -> Builder:
 
 @dataclass(slots=True)
 class ChildPlan:
-    name: str
-    columns: list[Any]  # the order id first
-    order_by: tuple[Any, ...]  # within one order, as the graph lists them
-    build: Builder  # a row -> the item's dict
+    spec: Children
+    columns: list[Any]  # the parent's id first
+    build: Builder  # a row (and its own list fields' items by its id) -> the item's dict
+    children: list["ChildPlan"]  # its own list fields (a shipment's scans)
 
 
 @dataclass(slots=True)
@@ -476,7 +551,7 @@ class ExportPlan:
     (given each list field's items by order id, in `children` order), and the file's columns in selection order."""
 
     order_columns: list[Any]
-    joins_customer: bool
+    joins: list[str]
     build: Builder
     children: list[ChildPlan]
     columns: list[Column]
@@ -493,20 +568,10 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
     source = _Source(text_times=text_times)
     listed: list[str] = []
     display, described = _object_source(shape, ORDER, order_columns, viewer, source, listed)
-    children: list[ChildPlan] = []
-    for name in listed:
-        spec = ORDER[name]
-        assert isinstance(spec, Children)
-        child_columns = _Columns()
-        child_columns.position(spec.order_id)
-        item_source = _Source(text_times=text_times)
-        item, item_columns = _object_source(shape[name][0], spec.fields, child_columns, viewer, item_source, [])
-        children.append(ChildPlan(name, child_columns.selected, spec.order_by, _compiled(item, item_source)))
-        at = next(n for n, c in enumerate(described) if c.name == name)
-        described[at] = Column(name, "list", (Column("item", "object", tuple(item_columns)),))
+    children = _child_plans(shape, ORDER, listed, described, viewer, text_times)
     return ExportPlan(
         order_columns.selected,
-        order_columns.joins_customer,
+        order_columns.joins,
         _compiled(display, source),
         children,
         described,
@@ -514,6 +579,27 @@ def compile_plan(shape: Shape, viewer: Viewer, *, text_times: bool = False) -> E
         _objects_sql(shape, ORDER, viewer, lists),
         object_counter(shape),
     )
+
+
+def _child_plans(
+    shape: Shape, fields: dict[str, Any], listed: list[str], described: list[Column], viewer: Viewer, text_times: bool
+) -> list[ChildPlan]:
+    """The plans of an object's list fields (`listed`, in the order its builder reads them), their items' file
+    columns put in `described`; each item's own list fields planned the same way."""
+    plans: list[ChildPlan] = []
+    for name in listed:
+        spec = fields[name]
+        assert isinstance(spec, Children)
+        columns = _Columns()
+        columns.position(spec.parent_id)
+        source = _Source(text_times=text_times)
+        nested: list[str] = []
+        item, item_columns = _object_source(shape[name][0], spec.fields, columns, viewer, source, nested)
+        nested_plans = _child_plans(shape[name][0], spec.fields, nested, item_columns, viewer, text_times)
+        plans.append(ChildPlan(spec, columns.selected, _compiled(item, source), nested_plans))
+        at = next(n for n, c in enumerate(described) if c.name == name)
+        described[at] = Column(name, "list", (Column("item", "object", tuple(item_columns)),))
+    return plans
 
 
 def object_counter(shape: Shape, fields: dict[str, Any] = ORDER) -> Callable[[dict[str, Any]], int]:
@@ -547,7 +633,7 @@ def _objects_sql(shape: Shape, fields: dict[str, Any], viewer: Viewer, lists: di
             total = total + lists[name].c.objects
         elif isinstance(spec, Group) and (spec.kind is None or viewer.shows(spec.kind)):
             objects = _objects_sql(inner, spec.fields, viewer, lists)
-            total = total + (sa.case((ADDRESS_PRESENT.is_(None), 0), else_=objects) if spec.nullable else objects)
+            total = total + (sa.case((spec.present.is_(None), 0), else_=objects) if spec.nullable else objects)
     return total
 
 
@@ -615,9 +701,11 @@ async def count_orders(read: ReadSession, query: ExportQuery) -> int:
 
 
 def _orders_from(plan: ExportPlan) -> Any:
-    if plan.joins_customer:
-        return sa.join(Order, Customer, col(Customer.id) == col(Order.customer_id))
-    return Order
+    joined: Any = Order
+    for name in plan.joins:
+        table, condition, outer = JOINS[name]
+        joined = sa.join(joined, table, condition, isouter=outer)
+    return joined
 
 
 def _chunk_statement(plan: ExportPlan, query: ExportQuery, selected: Sequence[Any], chunk_size: int) -> LoaderStatement:
@@ -670,7 +758,7 @@ async def chunks(
     field's rows of those orders."""
     orders_statement = _chunk_statement(plan, query, plan.order_columns[1:], chunk_size)
     where = conditions(query)
-    child_statements = [_child_statement(child, where) for child in plan.children]
+    child_statements = [_child_statement(child, where) for child in _every_child(plan.children)]
 
     async def read_chunk(connection: AsyncConnection, after: int) -> tuple[Sequence[Any], list[Sequence[Any]]]:
         rows = await orders_statement.rows(connection, {"after": after})
@@ -683,21 +771,34 @@ async def chunks(
         yield built(plan, rows, child_rows)
 
 
+def _every_child(plans: list[ChildPlan]) -> list[ChildPlan]:
+    """The list fields at every depth, each before its own (the order `built` takes their rows in)."""
+    return [every for child in plans for every in (child, *_every_child(child.children))]
+
+
 def built(plan: ExportPlan, rows: Sequence[Any], child_rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Each order row's dict, its list fields' items (`child_rows`, one list of rows per list field, each row
-    its order id first) put in place."""
-    children: list[dict[int, list[object]]] = []
-    for child, items_rows in zip(plan.children, child_rows, strict=True):
-        by_order: dict[int, list[object]] = {}
-        build = child.build
-        for row in items_rows:
-            items = by_order.get(row[0])
-            if items is None:
-                items = by_order[row[0]] = []
-            items.append(build(row))
-        children.append(by_order)
+    """Each order row's dict, its list fields' items put in place: `child_rows` holds one list of rows per list
+    field in _every_child's order, each row its parent's id first."""
     build_order = plan.build
+    children = _items(plan.children, iter(child_rows))
     return [build_order(row, children) for row in rows]
+
+
+def _items(plans: list[ChildPlan], child_rows: Iterator[Sequence[Any]]) -> list[dict[int, list[object]]]:
+    """Per list field, its items by their parent's id (each item's own list fields built first)."""
+    found: list[dict[int, list[object]]] = []
+    for child in plans:
+        rows = next(child_rows)
+        nested = _items(child.children, child_rows)
+        by_parent: dict[int, list[object]] = {}
+        build = child.build
+        for row in rows:
+            items = by_parent.get(row[0])
+            if items is None:
+                items = by_parent[row[0]] = []
+            items.append(build(row, nested))
+        found.append(by_parent)
+    return found
 
 
 class BuiltOrder(NamedTuple):
@@ -720,9 +821,8 @@ async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[
             LoaderStatement(as_json.select_from(_orders_from(plan)).where(by_id), as_read=True),
             LoaderStatement(sa.select(*plan.order_columns).select_from(_orders_from(plan)).where(by_id), as_read=True),
         ]
-        for child in plan.children:
-            order_id = child.columns[0]
-            query = sa.select(*child.columns).where(order_id.in_(keys)).order_by(order_id, *child.order_by)
+        for child in _every_child(plan.children):
+            query = _child_rows(child).where(child.spec.order_column.in_(keys))
             statements.append(LoaderStatement(query, as_read=True))
         plan.by_id = tuple(statements)
     json_statement, *statements = plan.by_id
@@ -739,14 +839,27 @@ async def orders_by_id(connect: ReadConnection, plan: ExportPlan, ids: Sequence[
     }
 
 
+def _child_rows(child: ChildPlan, *, join_orders: bool = False) -> Any:
+    """A list field's rows, by parent then in the graph's order, not yet narrowed to some orders' (the columns of
+    `spec.order_column` and, with `join_orders`, of Order are there to narrow them by)."""
+    spec = child.spec
+    joined: Any = spec.parent_id.table
+    if spec.through is not None:
+        table, condition = spec.through
+        joined = sa.join(joined, table, condition)
+    if join_orders:
+        joined = sa.join(joined, Order, col(Order.id) == spec.order_column)
+    return sa.select(*child.columns).select_from(joined).order_by(spec.parent_id, *spec.order_by)
+
+
 def _child_statement(child: ChildPlan, where: list[sa.ColumnElement[bool]]) -> LoaderStatement:
-    """A list field's rows of the orders with ids from `first` to `last`."""
-    order_id = child.columns[0]
-    table = order_id.table
-    query = sa.select(*child.columns).where(order_id >= sa.bindparam("first"), order_id <= sa.bindparam("last"))
-    if where:  # only the lines of matching orders: the orders' conditions, joined
-        query = query.select_from(sa.join(table, Order, col(Order.id) == order_id)).where(*where)
-    return LoaderStatement(query.order_by(order_id, *child.order_by), as_read=True)
+    """A list field's rows of the matching orders with ids from `first` to `last`."""
+    order_id = child.spec.order_column
+    # Only the items of matching orders: the orders' conditions, joined.
+    query = _child_rows(child, join_orders=bool(where)).where(
+        order_id >= sa.bindparam("first"), order_id <= sa.bindparam("last"), *where
+    )
+    return LoaderStatement(query, as_read=True)
 
 
 # --- JSON lines built by PostgreSQL -----------------------------------------------------------------------------
@@ -771,20 +884,23 @@ def _value_json(leaf: Leaf) -> Any:
     return sa.cast(sa.func.to_json(column), sa.Text)  # a string escaped and quoted; true or false
 
 
-def _list_subqueries(shape: Shape, viewer: Viewer) -> dict[str, Any]:
-    """Each list field of the order's shape (lines, shipments) as a LATERAL subquery beside the order's row: its
-    items' JSON array (`json`, in the graph's order) and the objects they hold (`objects`), both from one read of
-    the items (as two correlated subqueries each, they were read twice)."""
+def _list_subqueries(shape: Shape, viewer: Viewer, fields: dict[str, Any] = ORDER) -> dict[str, Any]:
+    """Each list field of an object's shape (an order's lines, shipments, returns; a shipment's scans) as a
+    LATERAL subquery beside the object's row: its items' JSON array (`json`, in the graph's order) and the objects
+    they hold (`objects`), both from one read of the items (as two correlated subqueries each, they were read
+    twice). An item's own list fields are LATERAL subqueries beside the item's row in turn."""
     lists: dict[str, Any] = {}
     for name, inner in shape.items():
-        spec = ORDER.get(name)
+        spec = fields.get(name)
         if isinstance(spec, Children):
-            item = _object_json(inner[0], spec.fields, viewer, {})
+            nested = _list_subqueries(inner[0], viewer, spec.fields)
+            item = _object_json(inner[0], spec.fields, viewer, nested)
             items = sa.func.string_agg(item, aggregate_order_by(_sql_text(","), *spec.order_by))
             listed = sa.func.coalesce(_concat(_sql_text("["), items, _sql_text("]")), _sql_text("[]"))
-            objects = sa.func.coalesce(sa.func.sum(_objects_sql(inner[0], spec.fields, viewer, {})), 0)
-            where = spec.order_id == col(Order.id)
-            lists[name] = sa.select(listed.label("json"), objects.label("objects")).where(where).lateral(name)
+            counted = sa.func.sum(_objects_sql(inner[0], spec.fields, viewer, nested))
+            objects = sa.cast(sa.func.coalesce(counted, 0), sa.Integer)  # a sum of sums is numeric in PostgreSQL
+            read = sa.select(listed.label("json"), objects.label("objects")).select_from(spec.parent_id.table)
+            lists[name] = read.where(spec.parent_id == spec.key).lateral(name)
     return lists
 
 
@@ -801,13 +917,13 @@ def _object_json(shape: Shape, fields: dict[str, Any], viewer: Viewer, lists: di
             parts.append(lists[name].c.json)
         elif spec.kind is not None and not viewer.shows(spec.kind):
             parts.append(_sql_text(_NULL))
-        elif isinstance(spec, Leaf) and _never_null(spec):
+        elif isinstance(spec, Leaf) and spec.never_null:
             parts.append(_value_json(spec))
         elif isinstance(spec, Leaf):
             parts.append(sa.func.coalesce(_value_json(spec), _sql_text(_NULL)))
         elif spec.nullable:
-            present = ADDRESS_PRESENT.is_(None)
-            parts.append(sa.case((present, _sql_text(_NULL)), else_=_object_json(inner, spec.fields, viewer, lists)))
+            absent = spec.present.is_(None)
+            parts.append(sa.case((absent, _sql_text(_NULL)), else_=_object_json(inner, spec.fields, viewer, lists)))
         else:
             parts.append(_object_json(inner, spec.fields, viewer, lists))
     return _concat(*parts, _sql_text("}"))

@@ -64,7 +64,8 @@ class BulkExportQuery:
     selection: str | None = strawberry.field(
         default=None,
         description="Fields of Order as in a GraphQL selection, e.g. `id number total { amount currency } lines "
-        "{ sku quantity }`: scalars, Money, customer, shippingAddress, lines and shipments. Null: the fields of "
+        "{ sku quantity }`: scalars, Money, customer, deliveryMethod, pickupLocation, shippingAddress, lines, "
+        "shipments (with their events) and returns. Null: the fields of "
         "the OrdersExport query. Personal data is null for analysts, as everywhere. At most 4,000 characters.",
     )
 

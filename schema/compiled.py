@@ -146,10 +146,11 @@ class Abstract:
 @dataclass(slots=True)
 class Rows:
     """An Order whose whole selection is one the bulk exports compile to SQL (resolvers.bulk_exports: scalars,
-    Money, the customer, the address, lines, shipments, __typename, no arguments or aliases): for staff, every such
-    order of one level is read together (on PostgreSQL as the JSON the database writes for it, which goes into the
-    answer as it is: subscriptions.wire.Prebuilt) instead of field by field; for anyone else, `object` completes it
-    as usual."""
+    Money, the customer, the address, the delivery method and pickup location, lines, shipments with their scans,
+    returns, __typename, no arguments or aliases): every such order of one level is read together (on PostgreSQL
+    as the JSON the database writes for it, which goes into the answer as it is: subscriptions.wire.Prebuilt)
+    instead of field by field, masked for the viewer's role as the fields mask it. `object` completes anything
+    that is not an order the resolvers gave (never, as the types stand: it keeps the plan whole)."""
 
     shape: bulk_exports.Shape
     object: Object
@@ -363,7 +364,7 @@ class Compiler:
             if non_null and getattr(part, "kind", None) is not None:
                 return None
             if isinstance(part, bulk_exports.Leaf):
-                if non_null and getattr(part.columns[0], "nullable", True):
+                if non_null and not part.never_null:
                     return None
                 shape[key] = None
                 continue
@@ -599,8 +600,9 @@ class Run:
             item = completion.item
             return [self.complete(item, element, following) for element in value]
         if isinstance(completion, Rows):
-            # An OrderKey is given to staff's fields whose orders are all Rows only (`orders_as_rows`).
-            if type(value) is OrderKey or (self.staff and type(value) is Order):
+            # An Order is one a resolver gave this viewer, so may show them: Rows read it again by its id, as one
+            # of the level's. An OrderKey is given to staff's fields whose orders are all Rows only (`orders_as_rows`).
+            if type(value) is OrderKey or type(value) is Order:
                 prebuilt = Prebuilt()
                 self.rows.append((completion, value.id, prebuilt))
                 return prebuilt
