@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col
 
-from ordergraph.loaders.base import ReadSession
+from ordergraph.loaders.base import LoaderStatement, ReadConnection
 from ordergraph.models import CompanyBuyer, Order, OrderEvent, Shipment, ShipmentEvent
 
 Version = tuple[int, int, bool]
@@ -35,14 +35,14 @@ def _version_statement() -> sa.Select[Any]:
     return sa.select(events.scalar_subquery(), scans.scalar_subquery(), member)
 
 
-_VERSION = _version_statement()
+_VERSION = LoaderStatement(_version_statement())
 
 
-async def customer_version(read: ReadSession, customer_id: int) -> Version:
+async def customer_version(connect: ReadConnection, customer_id: int) -> Version:
     """The customer's order events and their orders' carrier events, counted in one statement (indexes:
     order_event (customer_id, sequence); orders (customer_id, …), shipment (order_id), shipment_event
-    (shipment_id))."""
-    async with read() as session:
-        connection = await session.connection()
-        row = (await connection.execute(_VERSION, {"customer_id": customer_id})).one()
+    (shipment_id)), sent as the loaders send theirs (straight on asyncpg on PostgreSQL: it runs before every
+    customer's query)."""
+    async with connect() as connection:
+        (row,) = await _VERSION.rows(connection, {"customer_id": customer_id})
     return row[0], row[1], bool(row[2])

@@ -2,11 +2,12 @@
 
 import base64
 import binascii
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from ordergraph.resolvers.errors import BadUserInput
 
@@ -40,8 +41,7 @@ class Sort:
         try:
             if len(cursor) > MAX_CURSOR_LENGTH or not cursor.isascii():
                 raise ValueError
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-            name, values = json.loads(raw)
+            name, values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
             if name != self.name or not isinstance(values, list) or len(values) != len(types):
                 raise ValueError
             keys = tuple(_key(t, v) for t, v in zip(types, values, strict=True))
@@ -49,13 +49,13 @@ class Sort:
             if cursor not in (canonical, canonical + "=" * (-len(canonical) % 4)):
                 raise ValueError  # another spelling of a cursor: not one this server wrote
             return keys
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
+        except (ValueError, TypeError, binascii.Error, RecursionError):  # orjson.JSONDecodeError is a ValueError
             raise BadUserInput("`after` is not a cursor of this list.") from None
 
 
 def _encode(name: str, values: list) -> str:
-    raw = json.dumps([name, values], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """base64url of the compact JSON [name, values] (UTF-8), unpadded."""
+    return base64.urlsafe_b64encode(orjson.dumps([name, values])).decode().rstrip("=")
 
 
 def _key(kind: type, value: object) -> Any:

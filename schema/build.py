@@ -9,7 +9,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, SchemaExtension
 from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StreamResult
@@ -22,7 +22,7 @@ from ordergraph.schema.catalog import Product
 from ordergraph.schema.direct_resolvers import resolve_directly
 from ordergraph.schema.extensions import ErrorCodes, coded
 from ordergraph.schema.fulfillment import FulfillmentOrder, Shipment
-from ordergraph.schema.input_rules import InputRules, describe_input_rules
+from ordergraph.schema.input_rules import describe_input_rules, input_rules
 from ordergraph.schema.limits import RequestGuard, RequestLimits
 from ordergraph.schema.location import Location
 from ordergraph.schema.mutation import Mutation
@@ -34,6 +34,7 @@ from ordergraph.schema.result_cache import customer_result_cache
 from ordergraph.schema.returns import Return
 from ordergraph.schema.scalars import SCALARS
 from ordergraph.schema.subscription import SharedEventExecution, Subscription
+from ordergraph.schema.validation_cache import validation_by_text
 
 DID_YOU_MEAN = re.compile(r" Did you mean .+\?$")
 
@@ -155,8 +156,8 @@ def build_schema(
             *([] if guard is None else [partial(RequestLimits, guard)]),
             ErrorCodes,
             ParserCache,
-            ValidationCache,
-            InputRules,  # text and ID inputs' characters and lengths (schema/input_rules.py)
+            validation_by_text(),
+            input_rules(),  # text and ID inputs' characters and lengths (schema/input_rules.py)
             customer_result_cache(),
             *([] if introspection else [DisableIntrospection]),
             *within,

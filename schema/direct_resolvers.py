@@ -4,9 +4,10 @@ For every field with a resolver Strawberry builds an Info, converts the (absent)
 extensions and calls the resolver through two more layers; for a field without one it goes through three calls to
 reach `getattr`. An order history of 20 orders resolves some 500 fields of the first kind and 1,000 of the second, so
 that wrapping was a fifth of a request's time (issue #20). Here, once the schema is built, each field that takes no
-arguments, has no field extensions (PersonalData keeps Strawberry's path) and no exception handlers gets a resolve
-function that calls its resolver with the source, and an Info only when the resolver asks for one: what Strawberry's
-wrapping would call it with. Mutation and subscription fields keep Strawberry's path (tracing wraps mutations).
+arguments, has no field extensions but PersonalData (its guard wraps the direct function) and no exception handlers
+gets a resolve function that calls its resolver with the source, and an Info only when the resolver asks for one:
+what Strawberry's wrapping would call it with. Mutation and subscription fields keep Strawberry's path (tracing
+wraps mutations).
 
 This reads Strawberry's field definitions (the `strawberry-definition` back-reference, StrawberryResolver's reserved
 parameters): pyproject pins the Strawberry version it was written against.
@@ -20,6 +21,8 @@ from typing import Any
 import strawberry
 from graphql import GraphQLObjectType, GraphQLResolveInfo
 from strawberry.types.field import StrawberryField
+
+from ordergraph.schema.permissions import PersonalData
 
 Resolve = Callable[[Any, GraphQLResolveInfo], Any]
 POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -37,14 +40,18 @@ def resolve_directly(schema: strawberry.Schema) -> int:
             continue
         for graphql_field in type_.fields.values():
             field = (graphql_field.extensions or {}).get("strawberry-definition")
-            if not isinstance(field, StrawberryField) or graphql_field.args or field.extensions:
+            if not isinstance(field, StrawberryField) or graphql_field.args:
                 continue
-            if converter._get_field_exception_handlers(field):
+            guards = [e for e in field.extensions if type(e) is PersonalData]
+            if len(guards) != len(field.extensions) or converter._get_field_exception_handlers(field):
                 continue
             direct = _direct(field, info_class, schema.config.default_resolver)
-            if direct is not None:
-                graphql_field.resolve = direct
-                replaced += 1
+            if direct is None:
+                continue
+            for guard in guards:  # masked before the resolver runs (an async one's coroutine is never made)
+                direct = guard.guard(direct)
+            graphql_field.resolve = direct
+            replaced += 1
     return replaced
 
 

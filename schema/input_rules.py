@@ -16,13 +16,16 @@ the schema's descriptions, so the schema documents what this module enforces. Th
 (server/carrier_webhooks.py) holds its fields to the same rules through `text_problem`.
 """
 
+import functools
 import re
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
     DirectiveNode,
     DocumentNode,
     FieldNode,
@@ -189,36 +192,72 @@ class InputRuleViolation(GraphQLError):
         super().__init__(message, nodes=[node], extensions={"code": code, "field": list(field)})
 
 
+@dataclass(frozen=True, slots=True)
+class _Argument:
+    """An argument the operation passes (its value a literal or variables): where its rules are looked up."""
+
+    node: ArgumentNode
+    definition: GraphQLArgument
+    owner: str  # "Type.field" or "@directive"
+    where: str  # the field's or directive's name, as messages say it
+
+
 def check_operation(
-    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None, variables: Mapping[str, Any] | None
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    arguments: "list[_Argument] | None" = None,
 ) -> InputRuleViolation | None:
     """The first String or ID input value of the operation that would run that breaks its rule, as the error to
-    answer, or None. Variables that do not coerce to their types are left to execution, which refuses them."""
+    answer, or None. Variables that do not coerce to their types are left to execution, which refuses them.
+    `arguments`: operation_arguments' list for this document and operation, when the caller keeps it."""
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return None
     coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}), max_errors=1)
     if isinstance(coerced, list):
         return None
+    if arguments is None:
+        arguments = operation_arguments(schema, document, operation)
+    for argument in arguments:
+        value = value_from_ast(argument.node.value, argument.definition.type, coerced.coerced)
+        if value is Undefined:
+            continue
+        name = argument.node.name.value
+        violation = next(
+            _values(
+                value, argument.definition.type, f"{argument.owner}({name})", [name], argument.where, argument.node
+            ),
+            None,
+        )
+        if violation is not None:
+            return violation
+    return None
+
+
+def operation_arguments(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> list[_Argument]:
+    """Every argument the operation's selections (its fragments once each) and directives pass, in document
+    order: what does not depend on the variables, so it is found once per document."""
     root = schema.get_root_type(operation.operation)
     if root is None:
-        return None
-    walker = _Walker(schema, document, coerced.coerced)
-    return next(walker.operation(operation, root), None)
+        return []
+    return list(_Walker(schema, document).operation(operation, root))
 
 
 class _Walker:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any]) -> None:
+    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
         self.schema = schema
-        self.variables = variables
         self.fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         self.seen: set[str] = set()
 
-    def operation(self, operation: OperationDefinitionNode, root: GraphQLObjectType) -> Iterator[InputRuleViolation]:
+    def operation(self, operation: OperationDefinitionNode, root: GraphQLObjectType) -> Iterator[_Argument]:
         yield from self.directives(operation.directives)
         yield from self.selections(operation.selection_set, root)
 
-    def selections(self, selections: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Iterator:
+    def selections(self, selections: SelectionSetNode | None, parent: GraphQLNamedType | None) -> Iterator[_Argument]:
         for selection in selections.selections if selections else ():
             yield from self.directives(selection.directives)
             if isinstance(selection, FieldNode):
@@ -244,7 +283,7 @@ class _Walker:
                     fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value)
                 )
 
-    def directives(self, directives: Sequence[DirectiveNode] | None) -> Iterator[InputRuleViolation]:
+    def directives(self, directives: Sequence[DirectiveNode] | None) -> Iterator[_Argument]:
         for directive in directives or ():
             definition = self.schema.get_directive(directive.name.value)
             if definition is not None:
@@ -252,16 +291,11 @@ class _Walker:
 
     def arguments(
         self, node: FieldNode | DirectiveNode, definitions: Mapping[str, GraphQLArgument], owner: str, where: str
-    ) -> Iterator[InputRuleViolation]:
+    ) -> Iterator[_Argument]:
         for argument in node.arguments or ():
             definition = definitions.get(argument.name.value)
-            if definition is None:
-                continue
-            value = value_from_ast(argument.value, definition.type, self.variables)
-            if value is Undefined:
-                continue
-            name = argument.name.value
-            yield from _values(value, definition.type, f"{owner}({name})", [name], where, argument)
+            if definition is not None:
+                yield _Argument(argument, definition, owner, where)
 
 
 def _values(
@@ -308,17 +342,41 @@ def time_problem(value: datetime) -> str | None:
 class InputRules(SchemaExtension):
     """Refuses the operation before it executes when one of its String or ID input values breaks its rule. It
     sits after RequestLimits and validation (it reads the validated document and the variables as they coerce)
-    and before the customer result cache and execution."""
+    and before the customer result cache and execution. The arguments a document passes are found once per
+    document text and operation (`arguments`, kept per schema: clients send the same few documents)."""
+
+    def __init__(self, arguments: "OrderedDict[tuple[str, str | None], list[_Argument]]") -> None:
+        self.arguments = arguments
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if context.graphql_document is not None:
+        document = context.graphql_document
+        if document is not None:
+            key = (context.query or "", context.operation_name)
+            arguments = self.arguments.get(key) if context.query else None
+            if arguments is None:
+                operation = get_operation_ast(document, context.operation_name)
+                arguments = (
+                    [] if operation is None else operation_arguments(context.schema._schema, document, operation)
+                )
+                if context.query:
+                    self.arguments[key] = arguments
+                    if len(self.arguments) > MAX_DOCUMENTS:
+                        self.arguments.popitem(last=False)
             violation = check_operation(
-                context.schema._schema, context.graphql_document, context.operation_name, context.variables
+                context.schema._schema, document, context.operation_name, context.variables, arguments
             )
             if violation is not None:
                 raise violation
         yield
+
+
+MAX_DOCUMENTS = 128  # documents whose arguments are kept (the oldest found is forgotten first)
+
+
+def input_rules() -> "functools.partial[InputRules]":
+    """The extension factory for one schema: Strawberry builds the extension per request, around one store."""
+    return functools.partial(InputRules, OrderedDict())
 
 
 # A connection's cursor: written by the server and sent back as it was, so its limit goes without saying.

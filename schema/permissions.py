@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from graphql import GraphQLResolveInfo
 from strawberry.extensions import FieldExtension
 
 from ordergraph.schema.info import Info
@@ -23,3 +24,14 @@ class PersonalData(FieldExtension):
         if not info.context.viewer.sees_personal_data:
             return self.masked
         return await next_(source, info, **kwargs)
+
+    def guard(self, resolve: Callable[[Any, GraphQLResolveInfo], Any]) -> Callable[[Any, GraphQLResolveInfo], Any]:
+        """The same rule around a field's graphql-core resolve function (schema.direct_resolvers)."""
+        masked = self.masked
+
+        def guarded(source: Any, info: GraphQLResolveInfo) -> Any:
+            if not info.context.viewer.sees_personal_data:
+                return masked
+            return resolve(source, info)
+
+        return guarded

@@ -147,7 +147,7 @@ class CustomerResultCache(SchemaExtension):
             return
         context = self.execution_context.context
         # Read BEFORE executing: a change committing during execution leaves this entry behind the version.
-        version = await customer_version(context.read, context.viewer.customer_id)
+        version = await customer_version(context.read_connection, context.viewer.customer_id)
         if version[2]:  # a company's buyer: others' writes change what they see (resolvers.change_version)
             yield
             return
