@@ -223,6 +223,10 @@ def time_json(column: Any) -> Any:
     return _quoted(_concat(sa.func.replace(written, _sql_text(".000000"), _sql_text("")), _sql_text("+00:00")))
 
 
+def _global_id(type_name: str, column: Any) -> Leaf:
+    return Leaf((column,), global_ids(type_name), json=global_id_json(type_name))
+
+
 def _money(minor: Any, currency: Any) -> Group:
     return Group({"amount": Leaf((minor, currency), amount_text, json=amount_json), "currency": Leaf((currency,))})
 
@@ -231,7 +235,7 @@ _PERSONAL = Sensitive.PERSONAL
 # An address exists when its first line does (the ship_* columns are written together, or all null).
 ADDRESS_PRESENT = col(Order.ship_line1)
 ORDER: dict[str, Leaf | Group | Children] = {
-    "id": Leaf((col(Order.id),), global_ids("Order"), json=global_id_json("Order")),
+    "id": _global_id("Order", col(Order.id)),
     "number": Leaf((col(Order.number),)),
     "status": Leaf((col(Order.status),)),
     "channel": Leaf((col(Order.channel),)),
@@ -245,7 +249,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
     "total": _money(col(Order.total_minor), col(Order.currency)),
     "customer": Group(
         {
-            "id": Leaf((col(Order.customer_id),), global_ids("Customer"), json=global_id_json("Customer")),
+            "id": _global_id("Customer", col(Order.customer_id)),
             "name": Leaf((col(Customer.name),), kind=_PERSONAL),
             "email": Leaf((col(Customer.email),), kind=_PERSONAL),
             "phone": Leaf((col(Customer.phone),), kind=_PERSONAL),
@@ -261,7 +265,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
     ),
     "pickupLocation": Group(
         {
-            "id": Leaf((col(Location.id),), global_ids("Location"), json=global_id_json("Location")),
+            "id": _global_id("Location", col(Location.id)),
             "name": Leaf((col(Location.name),)),
             "city": Leaf((col(Location.city),)),
         },
@@ -288,7 +292,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
         col(Order.id),
         tuple(col(c) for c in LINES_IN_ORDER),
         {
-            "id": Leaf((col(OrderLine.id),), global_ids("OrderLine"), json=global_id_json("OrderLine")),
+            "id": _global_id("OrderLine", col(OrderLine.id)),
             "sku": Leaf((col(OrderLine.sku),)),
             "productName": Leaf((col(OrderLine.product_name),)),
             "customization": Leaf((col(OrderLine.customization),), kind=Sensitive.FREE_TEXT),
@@ -317,7 +321,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
         col(Order.id),
         tuple(col(c) for c in SHIPMENTS_IN_ORDER),
         {
-            "id": Leaf((col(Shipment.id),), global_ids("Shipment"), json=global_id_json("Shipment")),
+            "id": _global_id("Shipment", col(Shipment.id)),
             "carrier": Leaf((col(Shipment.carrier),)),
             "trackingNumber": Leaf((col(Shipment.tracking_number),)),
             "trackingUrl": Leaf((col(Shipment.tracking_url),)),
@@ -345,7 +349,7 @@ ORDER: dict[str, Leaf | Group | Children] = {
         col(Order.id),
         tuple(col(c) for c in RETURNS_IN_ORDER),
         {
-            "id": Leaf((col(Return.id),), global_ids("Return"), json=global_id_json("Return")),
+            "id": _global_id("Return", col(Return.id)),
             "rmaNumber": Leaf((col(Return.rma_number),)),
             "status": Leaf((col(Return.status),)),
             "method": Leaf((col(Return.method),)),
