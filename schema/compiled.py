@@ -463,8 +463,9 @@ class Run:
         self.info = PlanInfo(context, schema)
         self.variables = variables
         self.sees_personal_data = context.viewer.sees_personal_data
-        self.staff = context.viewer.is_staff  # who may see any order: Rows read orders without asking
-        # For fields whose orders Rows answer, staff's only (for anyone else Rows complete the orders as usual).
+        self.staff = context.viewer.is_staff  # who may see any order: fields may give them OrderKeys
+        # For fields whose orders Rows answer, staff's only: such a field gives OrderKeys, which Rows read without
+        # asking (anyone else's fields give the orders they may see, which Rows read again).
         self.rows_info = PlanInfo(context, schema, orders_as_rows=True) if self.staff else self.info
         self.arguments: dict[int, dict[str, Any]] = {}
         self.rows: list[tuple[Rows, int, Prebuilt]] = []  # orders of this level left to Rows

@@ -55,7 +55,7 @@ def decode_event(message: str) -> OrderEvent:
 
 
 class Prebuilt:
-    """A part of an answer built before the answer is encoded (schema/compiled.py: staff's orders, read as rows
+    """A part of an answer built before the answer is encoded (schema/compiled.py: a level's orders, read as rows
     together): its JSON text exactly as encoding its value would write it, or that value; and how many objects it
     holds, itself included, which the answer's cost counts without walking it. Filled in once its level is read."""
 
