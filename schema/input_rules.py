@@ -18,7 +18,6 @@ the schema's descriptions, so the schema documents what this module enforces. Th
 
 import functools
 import re
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +65,7 @@ from ordergraph.resolvers.tracking import MAX_EVENT_ID, MAX_TEXT
 from ordergraph.resolvers.webhooks import MAX_DOCUMENT_LENGTH as MAX_WEBHOOK_DOCUMENT
 from ordergraph.resolvers.webhooks import MAX_URL_LENGTH as MAX_WEBHOOK_URL
 from ordergraph.schema.node import MAX_GLOBAL_ID_LENGTH
+from ordergraph.schema.per_document import PerDocument
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,22 +204,16 @@ class _Argument:
 
 def check_operation(
     schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
+    operation: OperationDefinitionNode,
+    arguments: Sequence[_Argument],
     variables: Mapping[str, Any] | None,
-    arguments: "list[_Argument] | None" = None,
 ) -> InputRuleViolation | None:
     """The first String or ID input value of the operation that would run that breaks its rule, as the error to
-    answer, or None. Variables that do not coerce to their types are left to execution, which refuses them.
-    `arguments`: operation_arguments' list for this document and operation, when the caller keeps it."""
-    operation = get_operation_ast(document, operation_name)
-    if operation is None:
-        return None
+    answer, or None. `arguments`: operation_arguments' for the operation. Variables that do not coerce to their
+    types are left to execution, which refuses them."""
     coerced = get_variable_values(schema, operation.variable_definitions or (), dict(variables or {}), max_errors=1)
     if isinstance(coerced, list):
         return None
-    if arguments is None:
-        arguments = operation_arguments(schema, document, operation)
     for argument in arguments:
         value = value_from_ast(argument.node.value, argument.definition.type, coerced.coerced)
         if value is Undefined:
@@ -237,14 +231,15 @@ def check_operation(
 
 
 def operation_arguments(
-    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
-) -> list[_Argument]:
-    """Every argument the operation's selections (its fragments once each) and directives pass, in document
-    order: what does not depend on the variables, so it is found once per document."""
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> tuple[OperationDefinitionNode, list[_Argument]] | None:
+    """The operation that would run, and every argument its selections (its fragments once each) and directives
+    pass, in document order: what does not depend on the variables, so it is found once per document."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return None
     root = schema.get_root_type(operation.operation)
-    if root is None:
-        return []
-    return list(_Walker(schema, document).operation(operation, root))
+    return operation, [] if root is None else list(_Walker(schema, document).operation(operation, root))
 
 
 class _Walker:
@@ -345,38 +340,28 @@ class InputRules(SchemaExtension):
     and before the customer result cache and execution. The arguments a document passes are found once per
     document text and operation (`arguments`, kept per schema: clients send the same few documents)."""
 
-    def __init__(self, arguments: "OrderedDict[tuple[str, str | None], list[_Argument]]") -> None:
+    def __init__(self, arguments: "PerDocument[tuple[OperationDefinitionNode, list[_Argument]] | None]") -> None:
         self.arguments = arguments
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         if document is not None:
-            key = (context.query or "", context.operation_name)
-            arguments = self.arguments.get(key) if context.query else None
-            if arguments is None:
-                operation = get_operation_ast(document, context.operation_name)
-                arguments = (
-                    [] if operation is None else operation_arguments(context.schema._schema, document, operation)
-                )
-                if context.query:
-                    self.arguments[key] = arguments
-                    if len(self.arguments) > MAX_DOCUMENTS:
-                        self.arguments.popitem(last=False)
-            violation = check_operation(
-                context.schema._schema, document, context.operation_name, context.variables, arguments
-            )
+            schema = context.schema._schema
+
+            def find() -> tuple[OperationDefinitionNode, list[_Argument]] | None:
+                return operation_arguments(schema, document, context.operation_name)
+
+            found = self.arguments.get((context.query, context.operation_name), find) if context.query else find()
+            violation = None if found is None else check_operation(schema, *found, context.variables)
             if violation is not None:
                 raise violation
         yield
 
 
-MAX_DOCUMENTS = 128  # documents whose arguments are kept (the oldest found is forgotten first)
-
-
 def input_rules() -> "functools.partial[InputRules]":
     """The extension factory for one schema: Strawberry builds the extension per request, around one store."""
-    return functools.partial(InputRules, OrderedDict())
+    return functools.partial(InputRules, PerDocument())
 
 
 # A connection's cursor: written by the server and sent back as it was, so its limit goes without saying.
