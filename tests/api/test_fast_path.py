@@ -22,10 +22,10 @@ import strawberry
 from conftest import Api, DatabaseFactory, serving
 from contract import document, operation_names
 from factories import NOW, World, build_shop, build_world
-from sqlmodel import select
+from sqlmodel import col, select
 from test_result_cache import Unlimited
 
-from ordergraph.models import Order, OrderLine, Shipment
+from ordergraph.models import Order, OrderLine, Shipment, ShipmentEvent
 from ordergraph.models.database import Database
 from ordergraph.resolvers import bulk_exports
 from ordergraph.resolvers.orders import OrderSortField
@@ -355,7 +355,6 @@ def _with_typenames(text: str) -> str:
 
 
 EVERY_FIELD = _every_exportable_field(bulk_exports.ORDER)
-# The address's own fields are non-null in the graph and nullable columns: Rows leave such a selection alone.
 ROWS_FIELDS = _orders_query(EVERY_FIELD)
 NOT_ROWS_FIELDS = _orders_query({**EVERY_FIELD, "canCancel": None})  # a field Rows do not read
 
@@ -374,6 +373,7 @@ async def test_staff_see_exactly_what_the_graph_shows_them_of_every_field_rows_c
         order.purchase_order_number = 'PO-\u202e42 "quoted" <b>'
         line = (await session.exec(select(OrderLine).where(OrderLine.order_id == order.id))).first()
         line.customization = "Engrave: Jiří \u0007 \\ % _ \U0001f381"
+    scanned = await _hostile_scan(fast)
     apollo = _with_typenames(ROWS_FIELDS)
     # Each document and whether Rows answer it.
     documents = {ROWS_FIELDS: True, NOT_ROWS_FIELDS: False, apollo: True}
@@ -404,6 +404,7 @@ async def test_staff_see_exactly_what_the_graph_shows_them_of_every_field_rows_c
                         node["customer"]["phone"],
                         node.get("shippingAddress"),
                         *(line["customization"] for line in node["lines"]),
+                        *(e[k] for s in node["shipments"] for e in s["events"] for k in ("description", "location")),
                     )
                     if value is not None
                 ]
@@ -416,6 +417,96 @@ async def test_staff_see_exactly_what_the_graph_shows_them_of_every_field_rows_c
                         for n in nodes
                         for line in n["lines"]
                     )
+                    if scanned is not None:
+                        assert _scans(nodes, HOSTILE_SCAN), role
+
+
+# A carrier's scan texts and tracking URL with what a carrier (or an attacker posing as one) may send.
+HOSTILE_SCAN = 'Depot "7" \\ \u0001\u001f\u007f\n\t \u202e Brno-Líšeň مرحبا \U0001f381 % _ <b>'
+
+
+async def _hostile_scan(api: Api) -> str | None:
+    """A scan carrying HOSTILE_SCAN added to the first shipment of the world's orders, and that shipment's
+    tracking URL set to it: the owning customer's name in the world, or None when no order has a shipment."""
+    async with api.db.write() as session:
+        for customer, pks in api.world.orders.items():
+            shipment = (
+                await session.exec(select(Shipment).where(col(Shipment.order_id).in_(pks)).order_by(Shipment.id))
+            ).first()
+            if shipment is not None:
+                shipment.tracking_url = f"https://track.example/{HOSTILE_SCAN}"
+                session.add(
+                    ShipmentEvent(
+                        shipment_id=shipment.id,
+                        status=shipment.status,
+                        occurred_at=NOW + timedelta(minutes=1),
+                        description=HOSTILE_SCAN,
+                        location=HOSTILE_SCAN,
+                        carrier=shipment.carrier,
+                    )
+                )
+                return customer
+    return None
+
+
+def _scans(nodes: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    return [
+        event
+        for node in nodes
+        for shipment in node["shipments"]
+        for event in shipment["events"]
+        if event["description"] == text and event["location"] == text
+    ]
+
+
+def _as_apollo_sends(text: str) -> str:
+    """A document as Apollo Client sends it: __typename added to every selection set but the operation's."""
+
+    class AddTypename(graphql.Visitor):
+        def enter_selection_set(self, node: graphql.SelectionSetNode, _key: Any, parent: Any, *_: Any) -> Any:
+            if isinstance(parent, graphql.OperationDefinitionNode):
+                return None
+            names = [s.name.value for s in node.selections if isinstance(s, graphql.FieldNode)]
+            if "__typename" in names:
+                return None
+            typename = graphql.FieldNode(name=graphql.NameNode(value="__typename"), arguments=(), directives=())
+            return graphql.SelectionSetNode(selections=(typename, *node.selections))
+
+    return graphql.print_ast(graphql.visit(graphql.parse(text), AddTypename()))
+
+
+async def test_a_customer_reads_their_orders_scans_as_rows_exactly_as_the_graph_shows_them(
+    both_paths: tuple[Api, Api],
+) -> None:
+    """MyOrderHistory, as written and as Apollo Client sends it, for the customer whose shipment carries a scan
+    and a tracking URL full of hostile characters: the same bytes through both paths, the orders read as Rows,
+    and the texts exactly as written (customers see free text)."""
+    fast, generic = both_paths
+    owner = await _hostile_scan(fast)
+    if owner is None:
+        return
+    written = document("MyOrderHistory")
+    apollo = _as_apollo_sends(written)
+    assert apollo != written
+    assert "__typename" in apollo
+    with _trusting(fast, apollo):
+        for text in (written, apollo):
+            rows_read = compiled.ROWS_READ.copy()
+            answers = []
+            for api in (fast, generic):
+                response = await api.client.post(
+                    "/graphql",
+                    json={"query": text, "variables": {"first": 100}},
+                    headers={"Authorization": f"Bearer {api.token('customer', owner)}", "X-Request-ID": "scans"},
+                )
+                answers.append((response.status_code, response.content))
+            assert answers[0] == answers[1]
+            assert answers[0][0] == 200
+            nodes = [e["node"] for e in json.loads(answers[0][1])["data"]["me"]["orders"]["edges"]]
+            assert (compiled.ROWS_READ - rows_read)["Order"] == len(nodes)
+            assert _scans(nodes, HOSTILE_SCAN)
+            urls = [s["trackingUrl"] for n in nodes for s in n["shipments"]]
+            assert f"https://track.example/{HOSTILE_SCAN}" in urls
 
 
 async def test_constructs_the_contract_does_not_use_answer_the_same_bytes(both_paths: tuple[Api, Api]) -> None:
