@@ -7,6 +7,11 @@ from ordergraph.models.columns import BigIntId, UTCDateTime, enum_column, utcnow
 from ordergraph.models.enums import ActorKind
 
 
+def sellable(on_hand: int, reserved: int, safety_stock: int) -> int:
+    """The units of a level that may be sold now (never below 0), from its columns."""
+    return max(on_hand - reserved - safety_stock, 0)
+
+
 class InventoryLevel(SQLModel, table=True):
     """Stock of one SKU at one location. available = on_hand - reserved - safety_stock; incoming (the units of open
     inbound shipments, models/inbound.py) is not sold. Replenishment thresholds, when set: the level needs
@@ -35,7 +40,7 @@ class InventoryLevel(SQLModel, table=True):
 
     @property
     def available(self) -> int:
-        return max(self.on_hand - self.reserved - self.safety_stock, 0)
+        return sellable(self.on_hand, self.reserved, self.safety_stock)
 
     @property
     def position(self) -> int:

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.models import Order, OrderEvent
@@ -108,15 +108,32 @@ SYSTEM = (ActorKind.SYSTEM, None)
 
 
 async def _insert_pending_events(session: AsyncSession) -> None:
+    """Numbers and inserts the change's events: the change's other writes are flushed first, so that only the
+    lock and one INSERT (whose statement reads the highest number once the lock is held) come after it."""
     events: list[OrderEvent] = session.info.pop(_PENDING, [])
     if not events:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        await session.exec(select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK_KEY)))
-    last = (await session.exec(select(sa.func.coalesce(sa.func.max(col(OrderEvent.sequence)), 0)))).one()
-    assert last is not None  # COALESCE(MAX(sequence), 0) is never NULL
-    for number, event in enumerate(events, start=last + 1):
-        event.sequence = number
-    session.add_all(events)
     await session.flush()
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        await connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_SEQUENCE_LOCK_KEY)))
+    last = sa.select(sa.func.coalesce(sa.func.max(col(OrderEvent.sequence)), 0)).scalar_subquery()
+    # One statement for all (executemany, sent as one INSERT of many rows), compiled once per process.
+    numbered = await connection.execute(
+        sa.insert(OrderEvent)
+        .values(sequence=last + sa.bindparam("n", type_=sa.BigInteger))
+        .returning(col(OrderEvent.id), col(OrderEvent.sequence)),
+        [
+            {**{name: getattr(event, name) for name in _EVENT_COLUMNS}, "n": n}
+            for n, event in enumerate(events, start=1)
+        ],
+    )
+    # The statement numbered them last + 1, last + 2, … in the order they were appended.
+    ids = dict(sorted((sequence, id_) for id_, sequence in numbered.all()))
+    for event, (sequence, id_) in zip(events, ids.items(), strict=True):
+        event.id, event.sequence = id_, sequence
     session.info[_NUMBERED] = True
+
+
+# Every column but the two the INSERT gives (the id, and the sequence number taken under the lock).
+_EVENT_COLUMNS = tuple(key for key in sa.inspect(OrderEvent).columns.keys() if key not in ("id", "sequence"))

@@ -47,6 +47,7 @@ from ordergraph.models.enums import (
 from ordergraph.models.money import to_decimal
 from ordergraph.models.routing import CartLine, Method, RoutePlan
 from ordergraph.models.tax import Priced, price_order, rate_ppm
+from ordergraph.models.writes import insert_rows
 from ordergraph.resolvers import company_orders, payments
 from ordergraph.resolvers.access import Role, Viewer, require_authenticated
 from ordergraph.resolvers.context import RequestContext
@@ -316,12 +317,13 @@ async def _place(
     # Status and promise go into the INSERT: an UPDATE of the order after the reservation would run while its
     # row locks are held (it is needed only when the stock went meanwhile and the order was routed again).
     set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
-    session.add(order)
-    await session.flush()  # a concurrent request with the same idempotency key waits here, then fails
+    # Plain INSERTs (models.writes): the order and its lines are in no session, so a change to them below is
+    # written by hand.
+    connection = await session.connection()
+    await insert_rows(connection, [order])  # a concurrent request with the same idempotency key waits here, then fails
     for line in lines:
         line.order_id = id_of(order)
-    session.add_all(lines)
-    await session.flush()
+    await insert_rows(connection, lines)
     if business is not None and business.terms_days is not None:
         payment = await payments.authorize_on_account(session, order, id_of(business.company), business.terms_days)
     else:
@@ -337,6 +339,11 @@ async def _place(
         plan = routed
         order.promised_delivery_by = plan.promised_delivery_by
         set_derived_status(order, lines, [FulfillmentOrderStatus.OPEN] * len(plan.allocations))
+        await connection.execute(
+            sa.update(Order)
+            .where(col(Order.id) == order.id)
+            .values(promised_delivery_by=order.promised_delivery_by, status=order.status, updated_at=order.updated_at)
+        )
     _placement_events(session, order, plan, actor_of(viewer))
     return Placed(order, lines, method, pickup)
 

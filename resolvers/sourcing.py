@@ -25,6 +25,7 @@ from ordergraph.models import (
 )
 from ordergraph.models.columns import id_of
 from ordergraph.models.enums import ActorKind, DeliveryKind, FulfillmentOrderStatus
+from ordergraph.models.inventory import sellable
 from ordergraph.models.opening_hours import StoreCalendar
 from ordergraph.models.routing import CartLine, Destination, Method, RoutePlan, Source, Unroutable, route
 from ordergraph.models.text import place_key, without_trailing_number
@@ -116,15 +117,48 @@ async def stock_sources(
 ) -> list[Source]:
     """Every location holding any of the SKUs, with what is available there now; the `pickup` store with its
     opening hours (as of `now`), which a pickup's promise follows."""
+    # Plain rows, not entities: the hot SKUs of a sale are held at dozens of locations and read by every order.
+    connection = await session.connection()
     rows = (
-        await session.exec(
-            select(InventoryLevel, Location)
+        await connection.execute(
+            sa.select(
+                col(InventoryLevel.location_id),
+                col(InventoryLevel.sku),
+                col(InventoryLevel.on_hand),
+                col(InventoryLevel.reserved),
+                col(InventoryLevel.safety_stock),
+                col(Location.latitude),
+                col(Location.longitude),
+                col(Location.metro_area),
+                col(Location.timezone),
+                col(Location.ships),
+                col(Location.pickup),
+                col(Location.customization),
+            )
             .join(Location, col(Location.id) == col(InventoryLevel.location_id))
             .where(col(InventoryLevel.sku).in_(set(skus)))
             .order_by(col(Location.id))
         )
     ).all()
-    sources = sources_from((level, location) for level, location in rows)
+    available: dict[int, dict[str, int]] = defaultdict(dict)
+    places = {}
+    for location_id, sku, on_hand, reserved, safety_stock, *place in rows:
+        available[location_id][sku] = sellable(on_hand, reserved, safety_stock)
+        places[location_id] = place
+    sources = [
+        Source(
+            location_id=i,
+            latitude=latitude,
+            longitude=longitude,
+            metro_area=metro_area,
+            timezone=timezone,
+            ships=ships,
+            pickup=pickup_there,
+            customization=customization,
+            available=available[i],
+        )
+        for i, (latitude, longitude, metro_area, timezone, ships, pickup_there, customization) in sorted(places.items())
+    ]
     if pickup is None or now is None:
         return sources
     return with_calendars(sources, await calendars(session, [pickup], now))
@@ -221,24 +255,29 @@ async def _create_fulfillment_orders(
     kind: DeliveryKind,
     now: datetime,
 ) -> None:
-    """One fulfillment order per source location, holding what the plan takes from there."""
-    created = []
-    for location_id, allocations in plan.allocations.items():
-        fulfillment = FulfillmentOrder(
-            order_id=id_of(order),
-            location_id=location_id,
-            kind=kind,
-            status=FulfillmentOrderStatus.OPEN,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(fulfillment)
-        created.append((fulfillment, allocations))
-    await session.flush()
-    session.add_all(
-        FulfillmentOrderLine(
-            fulfillment_order_id=id_of(fulfillment), order_line_id=id_of(lines_by_key[key]), quantity=quantity
-        )
-        for fulfillment, allocations in created
-        for key, quantity in allocations
+    """One fulfillment order per source location, holding what the plan takes from there (Core inserts: the
+    placement's answer reads no fulfillment order back)."""
+    connection = await session.connection()
+    locations = list(plan.allocations)
+    created = await connection.execute(
+        sa.insert(FulfillmentOrder).returning(col(FulfillmentOrder.id), sort_by_parameter_order=True),
+        [
+            {
+                "order_id": id_of(order),
+                "location_id": location_id,
+                "kind": kind,
+                "status": FulfillmentOrderStatus.OPEN,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for location_id in locations
+        ],
+    )
+    await connection.execute(
+        sa.insert(FulfillmentOrderLine),
+        [
+            {"fulfillment_order_id": fulfillment_id, "order_line_id": id_of(lines_by_key[key]), "quantity": quantity}
+            for fulfillment_id, location_id in zip(created.scalars().all(), locations, strict=True)
+            for key, quantity in plan.allocations[location_id]
+        ],
     )

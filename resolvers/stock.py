@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,12 +47,16 @@ async def reserve_stock(
     reason: str,
     actor: tuple[ActorKind, str | None],
 ) -> None:
-    """Reserves every move or raises StockUnavailable (the caller's transaction then rolls back)."""
+    """Reserves every move or raises StockUnavailable (the caller's transaction then rolls back).
+
+    The ledger rows go first, so the UPDATEs, whose row locks every order of the SKU queues on, are the last
+    statements. Both are Core statements on the session's connection: no ORM object is read or kept for them."""
     merged = _merged(moves)
-    _record(session, merged, order_id=order_id, reason=reason, actor=actor, sign=1)  # flushed before the first UPDATE
+    connection = await session.connection()
+    await _record(connection, merged, order_id=order_id, reason=reason, actor=actor, sign=1)
+    available = col(InventoryLevel.on_hand) - col(InventoryLevel.reserved) - col(InventoryLevel.safety_stock)
     for move in merged:
-        available = col(InventoryLevel.on_hand) - col(InventoryLevel.reserved) - col(InventoryLevel.safety_stock)
-        result = await session.exec(
+        result = await connection.execute(
             sa.update(InventoryLevel)
             .where(
                 col(InventoryLevel.sku) == move.sku,
@@ -74,17 +79,18 @@ async def release_stock(
 ) -> None:
     """Gives reserved units back (a cancellation, a re-route)."""
     merged = _merged(moves)
+    connection = await session.connection()
     for move in merged:
-        await session.exec(
+        await connection.execute(
             sa.update(InventoryLevel)
             .where(col(InventoryLevel.sku) == move.sku, col(InventoryLevel.location_id) == move.location_id)
             .values(reserved=InventoryLevel.reserved - move.quantity, updated_at=utcnow())
         )
-    _record(session, merged, order_id=order_id, reason=reason, actor=actor, sign=-1)
+    await _record(connection, merged, order_id=order_id, reason=reason, actor=actor, sign=-1)
 
 
-def _record(
-    session: AsyncSession,
+async def _record(
+    connection: AsyncConnection,
     moves: list[StockMove],
     *,
     order_id: int,
@@ -92,15 +98,20 @@ def _record(
     actor: tuple[ActorKind, str | None],
     sign: int,
 ) -> None:
-    session.add_all(
-        InventoryAdjustment(
-            sku=m.sku,
-            location_id=m.location_id,
-            reserved_delta=sign * m.quantity,
-            reason=reason,
-            order_id=order_id,
-            actor_kind=actor[0],
-            actor_name=actor[1],
-        )
-        for m in moves
+    if not moves:
+        return
+    await connection.execute(
+        sa.insert(InventoryAdjustment),
+        [
+            {
+                "sku": m.sku,
+                "location_id": m.location_id,
+                "reserved_delta": sign * m.quantity,
+                "reason": reason,
+                "order_id": order_id,
+                "actor_kind": actor[0],
+                "actor_name": actor[1],
+            }
+            for m in moves
+        ],
     )

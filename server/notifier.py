@@ -59,7 +59,8 @@ LAST_LOOP_RETRY_SECONDS = 5.0  # the longest wait between failed passes of the l
 MAX_ERROR_TEXT = 500
 
 # The statements a notification's claim, send and outcome run, built once: building one per call was a tenth of the
-# notifier's CPU. Their parameters are bound by name.
+# notifier's CPU. Their parameters are bound by name. Each UPDATE runs in a session of its own, which holds no
+# Notification to keep in step (synchronize_session=False: the ORM's evaluation of the WHERE was a tenth more).
 _BEHIND = select(NotificationWatermark.queued_sequence, select(sa.func.max(OrderEvent.sequence)).scalar_subquery())
 _DUE = (
     select(Notification.id)
@@ -80,6 +81,7 @@ _CLAIM = (
     )
     .values(attempts=col(Notification.attempts) + 1, next_attempt_at=sa.bindparam("lease_until"))
     .returning(col(Notification.attempts))
+    .execution_options(synchronize_session=False)
 )
 _TO_SEND = (
     select(Notification, OrderEvent, Customer)
@@ -91,6 +93,7 @@ _FINISH = (
     sa.update(Notification)
     .where(col(Notification.id) == sa.bindparam("notification_id"))
     .values(status=sa.bindparam("status"), sent_at=sa.bindparam("sent_at"), next_attempt_at=None, last_error=None)
+    .execution_options(synchronize_session=False)
 )
 # Only while the attempt is still the notification's latest: a process whose claim expired must not overwrite
 # another's outcome.
@@ -102,6 +105,7 @@ _FAILED_ATTEMPT = (
         col(Notification.attempts) == sa.bindparam("attempt"),
     )
     .values(status=sa.bindparam("status"), next_attempt_at=sa.bindparam("retry_at"), last_error=sa.bindparam("error"))
+    .execution_options(synchronize_session=False)
 )
 
 

@@ -35,6 +35,7 @@ import logging
 import random
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -238,6 +239,17 @@ class WebhookWorker:
 
     # --- 1. Queue ---
 
+    async def _pass_over(self, mark: int, last: int) -> None:
+        """Moves the watermark from `mark` to `last` without reading the events (no subscription is active), unless
+        another process moved it meanwhile."""
+        async with self.db.write() as session:
+            await session.exec(
+                sa.update(WebhookWatermark)
+                .where(col(WebhookWatermark.id) == 1, col(WebhookWatermark.queued_sequence) == mark)
+                .values(queued_sequence=last)
+                .execution_options(synchronize_session=False)
+            )
+
     async def _queue_batch(self) -> list["Pending"] | None:
         """Queues the deliveries of the next batch of events and returns them; None when there was no event to
         queue (an empty list: there were, but none wanted, or another process queued them)."""
@@ -246,17 +258,23 @@ class WebhookWorker:
             mark, last = (await session.exec(select(WebhookWatermark.queued_sequence, newest))).one()
             if last is None or last <= mark:
                 return None
-            events = (
-                await session.exec(
-                    select(OrderEvent)
-                    .where(col(OrderEvent.sequence) > mark)
-                    .order_by(col(OrderEvent.sequence))
-                    .limit(BATCH_SIZE)
-                )
-            ).all()
             subscriptions = (
                 await session.exec(select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True)))
             ).all()
+            events: Sequence[OrderEvent] = []
+            if subscriptions:
+                events = (
+                    await session.exec(
+                        select(OrderEvent)
+                        .where(col(OrderEvent.sequence) > mark)
+                        .order_by(col(OrderEvent.sequence))
+                        .limit(BATCH_SIZE)
+                    )
+                ).all()
+        if not subscriptions:
+            # Nothing to queue up to `last`: a subscription made from now on starts after it (start_sequence).
+            await self._pass_over(mark, last)
+            return []
         if not events:
             return None
         rows: list[WebhookDelivery] = []
