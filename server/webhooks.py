@@ -32,6 +32,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
 import random
 import time
 from collections import defaultdict
@@ -165,6 +166,10 @@ class WebhookWorker:
         self._woken = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        # While no subscription is active: the newest event passed over, and when the watermark was last moved to
+        # it (written at most once a poll, not once a commit).
+        self._passed = 0
+        self._pass_written = -math.inf
         self._senders: dict[tuple[int, object], asyncio.Task[None]] = {}
         self._missed: set[tuple[int, object]] = set()
         self._requests = asyncio.Semaphore(policy.concurrency)
@@ -256,7 +261,7 @@ class WebhookWorker:
         newest = select(sa.func.max(OrderEvent.sequence)).scalar_subquery()
         async with self.db.read() as session:
             mark, last = (await session.exec(select(WebhookWatermark.queued_sequence, newest))).one()
-            if last is None or last <= mark:
+            if last is None or last <= max(mark, self._passed):
                 return None
             subscriptions = (
                 await session.exec(select(WebhookSubscription).where(col(WebhookSubscription.active).is_(True)))
@@ -273,7 +278,10 @@ class WebhookWorker:
                 ).all()
         if not subscriptions:
             # Nothing to queue up to `last`: a subscription made from now on starts after it (start_sequence).
-            await self._pass_over(mark, last)
+            self._passed = last
+            if time.monotonic() - self._pass_written >= self.poll_seconds:
+                await self._pass_over(mark, last)
+                self._pass_written = time.monotonic()
             return []
         if not events:
             return None

@@ -5,7 +5,7 @@ import asyncio
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Protocol
 
@@ -15,7 +15,7 @@ TIMEOUT_SECONDS = 30.0
 
 
 class EmailSender(Protocol):
-    async def send(self, message: EmailMessage, *, reference: str) -> None:
+    async def send(self, message: Message, *, reference: str) -> None:
         """Hands the message over, or raises. `reference` is the same for every attempt at one message."""
         ...
 
@@ -28,10 +28,10 @@ class SmtpEmailSender:
     username: str | None = None
     password: str | None = None
 
-    async def send(self, message: EmailMessage, *, reference: str) -> None:
+    async def send(self, message: Message, *, reference: str) -> None:
         await asyncio.to_thread(self._send, message)  # smtplib blocks
 
-    def _send(self, message: EmailMessage) -> None:
+    def _send(self, message: Message) -> None:
         with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS) as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())
@@ -44,7 +44,7 @@ class SmtpEmailSender:
 class FolderEmailSender:
     folder: Path
 
-    async def send(self, message: EmailMessage, *, reference: str) -> None:
+    async def send(self, message: Message, *, reference: str) -> None:
         write_message(self.folder, f"{reference}.eml", message.as_bytes())
 
 
