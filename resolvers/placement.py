@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ordergraph.loaders import Loaders
+from ordergraph.loaders.base import LoaderStatement
 from ordergraph.models import (
     AddressFields,
     CompanyLocation,
@@ -509,23 +509,33 @@ def shipping_columns(address: AddressFields | None) -> dict:
     return {f"ship_{name}": getattr(address, name) for name in AddressFields.model_fields}
 
 
-async def _fraud_check(
-    session: AsyncSession, customer: Customer, order: Order, address: AddressFields | None, now: datetime
-) -> FraudCheck:
-    # One statement: the customer's orders grouped by where they shipped (their counts add up to the number of
-    # orders; a pickup's group has no street), then the saved addresses (counted 0).
-    shipped_to = sa.select(
-        col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country), sa.func.count().label("orders")
-    ).where(col(Order.customer_id) == customer.id)
-    shipped_to = shipped_to.group_by(col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country))
+def _shipped_to() -> LoaderStatement:
+    """One statement, built once: the customer's orders grouped by where they shipped (their counts add up to the
+    number of orders; a pickup's group has no street), then the saved addresses (counted 0)."""
+    customer_id = sa.bindparam("customer_id", type_=sa.BigInteger)
+    shipped_to = (
+        sa.select(
+            col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country), sa.func.count().label("orders")
+        )
+        .where(col(Order.customer_id) == customer_id)
+        .group_by(col(Order.ship_line1), col(Order.ship_postal_code), col(Order.ship_country))
+    )
     saved = sa.select(
         col(CustomerAddress.line1),
         col(CustomerAddress.postal_code),
         col(CustomerAddress.country),
         sa.literal(0, sa.BigInteger),
-    ).where(col(CustomerAddress.customer_id) == customer.id)
-    connection = await session.connection()
-    rows: list[Any] = list((await connection.execute(sa.union_all(shipped_to, saved))).all())
+    ).where(col(CustomerAddress.customer_id) == customer_id)
+    return LoaderStatement(sa.union_all(shipped_to, saved))
+
+
+_SHIPPED_TO = _shipped_to()
+
+
+async def _fraud_check(
+    session: AsyncSession, customer: Customer, order: Order, address: AddressFields | None, now: datetime
+) -> FraudCheck:
+    rows = await _SHIPPED_TO.rows(await session.connection(), {"customer_id": customer.id})
     previous = sum(int(orders) for *_, orders in rows)
     known = {
         address_fingerprint(line1, postal_code, country)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ordergraph.loaders.base import LoaderStatement
 from ordergraph.models import (
     FulfillmentOrder,
     FulfillmentOrderLine,
@@ -112,34 +113,35 @@ def at_location(location: Location) -> Destination:
     return Destination(location.latitude, location.longitude, location.metro_area, location.timezone)
 
 
+_STOCK_SOURCES = LoaderStatement(
+    sa.select(
+        col(InventoryLevel.location_id),
+        col(InventoryLevel.sku),
+        col(InventoryLevel.on_hand),
+        col(InventoryLevel.reserved),
+        col(InventoryLevel.safety_stock),
+        col(Location.latitude),
+        col(Location.longitude),
+        col(Location.metro_area),
+        col(Location.timezone),
+        col(Location.ships),
+        col(Location.pickup),
+        col(Location.customization),
+    )
+    .join(Location, col(Location.id) == col(InventoryLevel.location_id))
+    .where(col(InventoryLevel.sku).in_(sa.bindparam("skus", expanding=True)))
+    .order_by(col(Location.id))
+)
+
+
 async def stock_sources(
     session: AsyncSession, skus: Iterable[str], *, pickup: Location | None = None, now: datetime | None = None
 ) -> list[Source]:
     """Every location holding any of the SKUs, with what is available there now; the `pickup` store with its
     opening hours (as of `now`), which a pickup's promise follows."""
-    # Plain rows, not entities: the hot SKUs of a sale are held at dozens of locations and read by every order.
-    connection = await session.connection()
-    rows = (
-        await connection.execute(
-            sa.select(
-                col(InventoryLevel.location_id),
-                col(InventoryLevel.sku),
-                col(InventoryLevel.on_hand),
-                col(InventoryLevel.reserved),
-                col(InventoryLevel.safety_stock),
-                col(Location.latitude),
-                col(Location.longitude),
-                col(Location.metro_area),
-                col(Location.timezone),
-                col(Location.ships),
-                col(Location.pickup),
-                col(Location.customization),
-            )
-            .join(Location, col(Location.id) == col(InventoryLevel.location_id))
-            .where(col(InventoryLevel.sku).in_(set(skus)))
-            .order_by(col(Location.id))
-        )
-    ).all()
+    # Plain rows through one statement built once, not entities: the hot SKUs of a sale are held at dozens of
+    # locations and read by every order.
+    rows = await _STOCK_SOURCES.rows(await session.connection(), {"skus": sorted(set(skus))})
     available: dict[int, dict[str, int]] = defaultdict(dict)
     places = {}
     for location_id, sku, on_hand, reserved, safety_stock, *place in rows:
