@@ -380,3 +380,41 @@ async def test_demo_history_is_not_notified_but_what_happens_next_is(
     assert queued
     assert set(queued) == {"SENT"}
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_an_email_carries_hostile_and_right_to_left_text_exactly_and_adds_no_header() -> None:
+    """A subject with a line break and a header after it, control characters, Arabic and Czech: the parsed email has
+    that subject, sender and text, and no header the text tried to add."""
+    from datetime import UTC, datetime
+
+    from ordergraph.resolvers.notifications import Rendered, email_message
+
+    subject = "طلبك OG-1 \r\nBcc: thief@example.com \u0007 Žluťoučký kůň " * 3
+    text = "Dobrý den,\n\u0000 \u0007 % _ \\ مرحبا \U0001f381\n"
+    rendered = Rendered(subject, "<p>مرحبا</p>", text, "sms", "ar", ())
+    message = email_message(
+        rendered,
+        sender="Obchod Žluťoučký <shop@example.cz>",
+        recipient="jan@example.cz",
+        reference="notification-7",
+        at=datetime(2026, 12, 8, tzinfo=UTC),
+    )
+    parsed = email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
+    # A header is one line: the break arrives as a space, inside the subject, and adds no header.
+    assert parsed["Subject"] == subject.replace("\r\n", " ")
+    assert parsed.keys() == [
+        "Content-Type",
+        "MIME-Version",
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "Content-Language",
+    ]
+    assert parsed["From"] == "Obchod Žluťoučký <shop@example.cz>"
+    assert parsed["To"] == "jan@example.cz"
+    assert parsed["Message-ID"] == "<notification-7@example.cz>"
+    assert parsed["Content-Language"] == "ar"
+    assert text_of(parsed) == text
+    assert html_of(parsed) == "<p>مرحبا</p>"
